@@ -1,0 +1,259 @@
+"""The notebook and in-loop ways in: :func:`diagnose` and :func:`watch`.
+
+Both leave the user's model, optimizer, data and random state exactly as they found them: probes run on
+deep copies, hooks are removed on exit, and the RNG state is restored after anything that might draw.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from deadpan.capture import instrument
+from deadpan.capture.build import ProbeInputs, build_evidence, preserved_rng
+from deadpan.capture.probes.task import infer_task
+from deadpan.capture.recorder import SAMPLE_ROWS, LossRecord, Recorder
+from deadpan.capture.tensors import first_tensor
+from deadpan.diagnosis import diagnose_evidence
+from deadpan.findings import Collapse, Report
+
+BATCH = 256
+Batch = tuple[Any, Any, Any]
+
+
+def report_from(pi: ProbeInputs) -> Report:
+    """Probes, checks and diagnosis; a failure anywhere becomes an inconclusive report, not an exception."""
+    t0 = time.perf_counter()
+    try:
+        ev = build_evidence(pi)
+        report = diagnose_evidence(ev)
+    except Exception as exc:  # deadpan must never break the caller
+        import traceback
+
+        return Report(
+            verdict="inconclusive",
+            summary=f"Inconclusive: deadpan failed while diagnosing ({type(exc).__name__}: {exc}).",
+            collapse=Collapse(),
+            internal_errors=(traceback.format_exc(limit=3),),
+        )
+    metrics = dict(report.metrics)
+    metrics["diagnosis_seconds"] = round(time.perf_counter() - t0, 3)
+    metrics["probe_seconds"] = {k: round(v, 3) for k, v in ev.timings.items()}
+    if pi.recorder is not None and pi.recorder.step_seconds:
+        metrics["median_step_seconds"] = float(np.median(pi.recorder.step_seconds))
+    return _with_metrics(report, metrics)
+
+
+def _with_metrics(report: Report, metrics: dict[str, Any]) -> Report:
+    from dataclasses import replace
+
+    return replace(report, metrics=metrics)
+
+
+# --- diagnose -------------------------------------------------------------------------------------------
+
+
+def _as_tensor(a: Any) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a.detach()
+    arr = np.asarray(a)
+    if arr.dtype.kind == "f":
+        return torch.from_numpy(arr.astype(np.float32, copy=True))
+    if arr.dtype.kind in "iub":
+        return torch.from_numpy(arr.astype(np.int64, copy=True))
+    raise TypeError(f"cannot use inputs of dtype {arr.dtype} (expected numbers)")
+
+
+def _batches_from(inputs: Any, targets: Any) -> list[Batch]:
+    """Bounded list of (args, kwargs, target) batches from tensors, arrays or a DataLoader."""
+    if targets is None:
+        batches: list[Batch] = []
+        rows = 0
+        with preserved_rng():  # a shuffling DataLoader draws from the global RNG
+            for item in inputs:
+                if isinstance(item, dict):
+                    tgt = item.get("labels", item.get("label", item.get("y")))
+                    xs = {k: v for k, v in item.items() if k not in ("labels", "label", "y")}
+                    batches.append(((), xs, _as_tensor(tgt)))
+                else:
+                    *xs, tgt = item
+                    batches.append((tuple(_as_tensor(x) for x in xs), {}, _as_tensor(tgt)))
+                rows += len(batches[-1][2])
+                if rows >= SAMPLE_ROWS:
+                    break
+        return batches
+    x, y = _as_tensor(inputs), _as_tensor(targets)
+    if len(x) != len(y):
+        raise ValueError(f"inputs have {len(x)} rows but targets {len(y)}")
+    n = min(len(x), SAMPLE_ROWS)
+    return [((x[i : i + BATCH],), {}, y[i : i + BATCH]) for i in range(0, n, BATCH)]
+
+
+class _LossSniffer:
+    """Listens for the first loss function call only (to learn what ``loss_fn`` really computes)."""
+
+    def __init__(self) -> None:
+        self.record: LossRecord | None = None
+
+    def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
+        if self.record is None and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2]):
+            extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+            if len(args) > 2 and "weight" not in extra:
+                extra["weight"] = args[2]
+            self.record = LossRecord(fn, args[0].detach().clone(), args[1].detach().clone(), extra, calls=1)
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *a, **k: None
+
+
+def diagnose(
+    model: nn.Module,
+    inputs: Any,
+    targets: Any = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    heldout: tuple[Any, Any] | None = None,
+) -> Report:
+    """Probe a (trained) model and its data without the training loop, for notebooks.
+
+    ``inputs``/``targets`` are tensors or arrays; or pass a DataLoader (yielding ``(x, y)``) as ``inputs``
+    and leave ``targets`` out. ``loss_fn`` defaults to cross-entropy for integer targets, MSE otherwise;
+    ``optimizer`` lends its class and learning rate to the LR range test. The model is never modified:
+    every probe runs on a copy.
+    """
+    try:
+        train = _batches_from(inputs, targets)
+        held = _batches_from(*heldout) if heldout is not None else []
+    except Exception as exc:
+        return Report(
+            verdict="inconclusive",
+            summary=f"Inconclusive: could not read the data ({type(exc).__name__}: {exc}).",
+            collapse=Collapse(),
+            missing=("data deadpan can read",),
+        )
+    final = copy.deepcopy(model)
+    record: LossRecord | None = None
+    fn = loss_fn
+    errors: list[str] = []
+    if train:
+        try:
+            with preserved_rng(), torch.no_grad():
+                out = first_tensor(final.eval()(*train[0][0], **train[0][1]))
+                if out is not None:
+                    if fn is None:
+                        fn = _default_loss(infer_task(None, out, train[0][2]).kind)
+                    sniffer = _LossSniffer()
+                    instrument.activate(sniffer)
+                    try:
+                        fn(out, train[0][2])
+                    finally:
+                        instrument.deactivate(sniffer)
+                    record = sniffer.record
+        except Exception as exc:
+            errors.append(f"computing the loss on the first batch failed: {type(exc).__name__}: {exc}")
+    pi = ProbeInputs(
+        source="diagnose",
+        final=final,
+        initial=None,
+        train=train,
+        heldout=held,
+        loss=record,
+        optimizer=optimizer,
+        loss_fn=fn,
+        errors=errors,
+        adapt_outputs=False,
+    )
+    return report_from(pi)
+
+
+def _default_loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    import torch.nn.functional as F
+
+    if kind == "multiclass":
+        return lambda o, t: F.cross_entropy(o, t.long())
+    if kind in ("binary", "multilabel"):
+        return lambda o, t: F.binary_cross_entropy_with_logits(o.reshape(t.shape), t.float())
+    return lambda o, t: F.mse_loss(o.reshape(t.shape).float(), t.float())
+
+
+# --- watch ---------------------------------------------------------------------------------------------
+
+
+class Watch:
+    """Context manager returned by :func:`watch`; holds the :class:`Report` after the block."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
+        max_steps: int | None = None,
+        probes: bool = True,
+    ) -> None:
+        if isinstance(optimizer, torch.optim.Optimizer):
+            opts: tuple[torch.optim.Optimizer, ...] = (optimizer,)
+        else:
+            opts = tuple(optimizer or ())
+        self.model = model
+        self.optimizers = opts
+        self.max_steps = max_steps
+        self.probes = probes
+        self.recorder: Recorder | None = None
+        self.report: Report | None = None
+
+    def __enter__(self) -> Watch:
+        self.recorder = Recorder(self.model, self.optimizers, max_steps=self.max_steps)
+        self.recorder.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        rec = self.recorder
+        assert rec is not None
+        rec.stop()
+        self.report = report_from(self._inputs(rec))
+        return exc_type is instrument.StopTraining
+
+    def _inputs(self, rec: Recorder) -> ProbeInputs:
+        missing = []
+        if rec.step == 0:
+            missing.append("an optimizer step")
+        return ProbeInputs(
+            source="watch",
+            final=rec.model_copy(),
+            initial=rec.model_copy(initial=True) if rec.initial_state is not None else None,
+            train=list(rec.train_store.batches),
+            heldout=list(rec.heldout_store.batches),
+            loss=rec.loss,
+            optimizer=rec.optimizers[0] if rec.optimizers else None,
+            recorder=rec,
+            missing=missing,
+            train_probes=self.probes,
+        )
+
+
+def watch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
+    *,
+    max_steps: int | None = None,
+    probes: bool = True,
+) -> Watch:
+    """Monitor the user's own training loop; diagnose on exit.
+
+    >>> with deadpan.watch(model, optimizer) as w:
+    ...     for x, y in loader: ...
+    >>> print(w.report)
+
+    Monitoring adds no forward passes and draws no random numbers; statistics are detached and sampled.
+    ``max_steps`` ends the block after that many optimizer steps.
+    """
+    return Watch(model, optimizer, max_steps=max_steps, probes=probes)

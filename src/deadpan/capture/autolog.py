@@ -1,0 +1,109 @@
+"""``deadpan run``: execute an unmodified training script as ``__main__`` with instrumentation attached.
+
+The script runs with the user's own rights, exactly like ``python script.py``: same ``sys.argv``, its
+directory first on ``sys.path``, its output untouched. Whatever way it ends (normally, by exception, by
+``sys.exit``, by ``--max-steps`` or Ctrl-C), deadpan diagnoses what it captured and reports the script's
+own exit status.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from deadpan.api import report_from
+from deadpan.capture import instrument
+from deadpan.capture.build import ProbeInputs
+from deadpan.capture.recorder import Recorder
+from deadpan.findings import Report
+
+
+@dataclass(frozen=True)
+class RunResult:
+    report: Report
+    #: The script's own exit status (0 when it finished or was stopped by --max-steps).
+    status: int
+    #: How the script ended: "finished", "max-steps", "exception", "exit", "interrupted".
+    ended: str
+
+
+def _print_user_traceback(exc: BaseException, script: Path | None) -> None:
+    """Print the traceback as ``python script.py`` would: starting at the script's own frames."""
+    te = traceback.TracebackException.from_exception(exc)
+    frames = te.stack
+    script_s = str(script) if script is not None else None
+    for i, fr in enumerate(frames):
+        if fr.filename == script_s or (script_s is None and "deadpan" not in fr.filename):
+            te.stack = traceback.StackSummary.from_list(frames[i:])
+            break
+    sys.stderr.write("".join(te.format()))
+    sys.stderr.flush()
+
+
+def run_script(script: str | Path, args: list[str], max_steps: int | None = None) -> RunResult:
+    """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]``, then diagnose."""
+    path = Path(script).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such script: {script}")
+    old_argv, old_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(script), *args]
+    sys.path.insert(0, str(path.parent))
+    try:
+        return run_callable(lambda: runpy.run_path(str(path), run_name="__main__"), max_steps, path)
+    finally:
+        sys.argv, sys.path[:] = old_argv, old_path
+
+
+def run_callable(
+    train: Callable[[], object], max_steps: int | None = None, script: Path | None = None
+) -> RunResult:
+    """Run an unmodified training function with instrumentation attached, then diagnose what it did."""
+    rec = Recorder(discover=True, max_steps=max_steps)
+    status, ended = 0, "finished"
+    rec.start()
+    try:
+        train()
+    except instrument.StopTraining:
+        ended = "max-steps"
+    except SystemExit as e:
+        ended = "exit"
+        code = e.code
+        if code is None:
+            status = 0
+        elif isinstance(code, int):
+            status = code
+        else:
+            sys.stderr.write(f"{code}\n")
+            status = 1
+    except KeyboardInterrupt:
+        ended, status = "interrupted", 130
+        sys.stderr.write("KeyboardInterrupt: training interrupted; diagnosing what was captured.\n")
+    except BaseException as exc:
+        ended, status = "exception", 1
+        _print_user_traceback(exc, script)
+    finally:
+        rec.stop()
+        sys.stdout.flush()
+    missing = []
+    observed_training = rec.step > 0 or rec.backward_calls > 0
+    if rec.model is None:
+        missing.append("a model (no optimizer was created over an nn.Module's parameters)")
+    elif not observed_training:
+        missing.append("a training step (no backward() or optimizer.step() call)")
+    pi = ProbeInputs(
+        source="run",
+        final=rec.model_copy() if rec.model is not None else None,
+        initial=rec.model_copy(initial=True) if rec.initial_state is not None else None,
+        train=list(rec.train_store.batches) if observed_training else [],
+        heldout=list(rec.heldout_store.batches),
+        loss=rec.loss,
+        optimizer=rec.optimizers[0] if rec.optimizers else None,
+        recorder=rec,
+        missing=missing,
+    )
+    report = report_from(pi)
+    return RunResult(report, status, ended)

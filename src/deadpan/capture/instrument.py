@@ -1,0 +1,216 @@
+"""Process-wide instrumentation of torch: loss functions, backward, optimizers, DataLoader iterators.
+
+Patches are installed when the first recorder activates and removed when the last one leaves, so nothing
+stays patched after a ``watch`` block or a ``deadpan run``. Every callback runs inside ``_safely``: an
+exception inside deadpan becomes an internal-error note on the recorder, never an exception in the user's
+training. The one deliberate exception is :class:`StopTraining`, raised on request (``--max-steps``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+#: The torch.nn.functional losses deadpan records. Loss modules (nn.CrossEntropyLoss, ...) call these, so
+#: patching the functions covers both spellings.
+LOSS_FUNCTIONS: tuple[str, ...] = (
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "poisson_nll_loss",
+    "soft_margin_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+)
+
+
+class StopTraining(BaseException):
+    """Raised inside the user's step when ``--max-steps`` is reached; a BaseException so that the user's
+    ``except Exception`` does not swallow it."""
+
+
+class Listener(Protocol):
+    def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None: ...
+    def on_backward(self, tensor: torch.Tensor) -> None: ...
+    def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None: ...
+    def on_step_post(self, optimizer: torch.optim.Optimizer) -> None: ...
+    def on_zero_grad(self, owner: Any) -> None: ...
+    def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None: ...
+    def on_loader_iter(self, loader: DataLoader[Any]) -> None: ...
+    def internal_error(self, where: str, exc: BaseException) -> None: ...
+
+
+_lock = threading.RLock()
+_listeners: list[Listener] = []
+_undo: list[Callable[[], None]] = []
+_local = threading.local()
+
+
+def _safely(event: str, *args: Any) -> None:
+    """Call ``event`` on every active listener; never let an exception escape, except StopTraining."""
+    if getattr(_local, "busy", False):  # a listener's own torch calls must not re-enter
+        return
+    _local.busy = True
+    try:
+        for lst in list(_listeners):
+            try:
+                getattr(lst, event)(*args)
+            except StopTraining:
+                raise
+            except Exception as exc:
+                try:
+                    lst.internal_error(event, exc)
+                except Exception:
+                    traceback.print_exc()
+    finally:
+        _local.busy = False
+
+
+def _patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    original = getattr(owner, name)
+    setattr(owner, name, make(original))
+    _undo.append(lambda: setattr(owner, name, original))
+
+
+def _loss_wrapper(fn_name: str) -> Callable[[Any], Any]:
+    def make(original: Any) -> Any:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            _safely("on_loss", fn_name, args, kwargs, result)
+            return result
+
+        return wrapper
+
+    return make
+
+
+def _install() -> None:
+    for name in LOSS_FUNCTIONS:
+        if hasattr(F, name):
+            _patch(F, name, _loss_wrapper(name))
+
+    def wrap_backward(original: Any) -> Any:
+        @functools.wraps(original)
+        def backward(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+            _safely("on_backward", self)
+            _local.in_backward = True  # Tensor.backward calls torch.autograd.backward: count once
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                _local.in_backward = False
+
+        return backward
+
+    _patch(torch.Tensor, "backward", wrap_backward)
+
+    def wrap_autograd_backward(original: Any) -> Any:
+        @functools.wraps(original)
+        def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+            if getattr(_local, "in_backward", False):
+                pass
+            elif isinstance(tensors, torch.Tensor):
+                _safely("on_backward", tensors)
+            elif isinstance(tensors, list | tuple) and tensors and isinstance(tensors[0], torch.Tensor):
+                _safely("on_backward", tensors[0])
+            return original(tensors, *args, **kwargs)
+
+        return backward
+
+    _patch(torch.autograd, "backward", wrap_autograd_backward)
+
+    def wrap_zero_grad(original: Any) -> Any:
+        @functools.wraps(original)
+        def zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            _safely("on_zero_grad", self)
+            return result
+
+        return zero_grad
+
+    _patch(torch.optim.Optimizer, "zero_grad", wrap_zero_grad)
+    _patch(torch.nn.Module, "zero_grad", wrap_zero_grad)
+
+    def wrap_init(original: Any) -> Any:
+        @functools.wraps(original)
+        def __init__(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            _safely("on_optimizer_created", self)
+
+        return __init__
+
+    _patch(torch.optim.Optimizer, "__init__", wrap_init)
+
+    def wrap_iter(original: Any) -> Any:
+        @functools.wraps(original)
+        def __iter__(self: DataLoader[Any]) -> Any:
+            _safely("on_loader_iter", self)
+            return original(self)
+
+        return __iter__
+
+    _patch(DataLoader, "__iter__", wrap_iter)
+
+    from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+    def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        _safely("on_step_pre", opt)
+
+    def post(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        _safely("on_step_post", opt)
+
+    h1 = register_optimizer_step_pre_hook(pre)
+    h2 = register_optimizer_step_post_hook(post)
+    _undo.append(h1.remove)
+    _undo.append(h2.remove)
+
+
+def _uninstall() -> None:
+    while _undo:
+        _undo.pop()()
+
+
+def activate(listener: Listener) -> None:
+    """Start delivering torch events to ``listener`` (installing the patches if it is the first)."""
+    with _lock:
+        if not _listeners:
+            _install()
+        _listeners.append(listener)
+
+
+def deactivate(listener: Listener) -> None:
+    """Stop delivering events to ``listener``; the last one out removes every patch."""
+    with _lock:
+        if listener in _listeners:
+            _listeners.remove(listener)
+        if not _listeners:
+            _uninstall()
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No events are delivered inside this block (deadpan's own probes run here)."""
+    before = getattr(_local, "busy", False)
+    _local.busy = True
+    try:
+        yield
+    finally:
+        _local.busy = before
+
+
+def installed() -> bool:
+    return bool(_undo)

@@ -1,0 +1,195 @@
+"""Signal through depth: every layer's activations on a probe batch, in execution order.
+
+Leaf modules are hooked; activations written as functions in ``forward`` (``F.relu(x)``, ``x.softmax(1)``)
+are caught by wrapping those functions for the duration of the probe, so a model without activation modules
+is still seen to have (or lack) non-linearities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deadpan.capture.tensors import first_tensor
+from deadpan.evidence import LayerInfo, LayerSignal
+
+#: Module class name -> activation family.
+ACTIVATIONS: dict[str, str] = {
+    "ReLU": "relu",
+    "ReLU6": "relu",
+    "RReLU": "leaky_relu",
+    "LeakyReLU": "leaky_relu",
+    "PReLU": "leaky_relu",
+    "ELU": "elu",
+    "SELU": "elu",
+    "CELU": "elu",
+    "GELU": "gelu",
+    "SiLU": "gelu",
+    "Mish": "gelu",
+    "Softplus": "softplus",
+    "Sigmoid": "sigmoid",
+    "Hardsigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Hardtanh": "tanh",
+    "Softmax": "softmax",
+    "LogSoftmax": "log_softmax",
+}
+
+#: Functions (module, attribute, family) wrapped during the probe to see functional activations.
+FUNCTIONAL: tuple[tuple[Any, str, str], ...] = (
+    (F, "relu", "relu"),
+    (torch, "relu", "relu"),
+    (torch.Tensor, "relu", "relu"),
+    (F, "leaky_relu", "leaky_relu"),
+    (F, "gelu", "gelu"),
+    (F, "silu", "gelu"),
+    (F, "elu", "elu"),
+    (torch, "sigmoid", "sigmoid"),
+    (torch.Tensor, "sigmoid", "sigmoid"),
+    (F, "sigmoid", "sigmoid"),
+    (torch, "tanh", "tanh"),
+    (torch.Tensor, "tanh", "tanh"),
+    (F, "tanh", "tanh"),
+    (F, "softmax", "softmax"),
+    (torch, "softmax", "softmax"),
+    (torch.Tensor, "softmax", "softmax"),
+    (F, "log_softmax", "log_softmax"),
+    (torch, "log_softmax", "log_softmax"),
+    (torch.Tensor, "log_softmax", "log_softmax"),
+)
+
+#: Units within this distance of a sigmoid/tanh limit count as saturated (gradient < ~1% of its maximum).
+SATURATION_MARGIN = 0.01
+#: ... for at least this share of the probe samples.
+SATURATED_SAMPLE_SHARE = 0.99
+
+
+def units_of(module: nn.Module) -> int | None:
+    for attr in ("out_features", "out_channels", "embedding_dim", "hidden_size", "num_features"):
+        v = getattr(module, attr, None)
+        if isinstance(v, int):
+            return v
+    return None
+
+
+def _per_unit(t: torch.Tensor) -> torch.Tensor:
+    """(n, units, ...) -> (n, units, positions) for per-unit statistics (channels for conv maps)."""
+    t = t.detach().float()
+    if t.dim() == 1:
+        return t.reshape(-1, 1, 1)
+    if t.dim() == 2:
+        return t.unsqueeze(-1)
+    if t.dim() == 3:  # (n, seq, features): features are the units
+        return t.transpose(1, 2)
+    return t.reshape(t.shape[0], t.shape[1], -1)
+
+
+def signal(name: str, kind: str, activation: str | None, t: torch.Tensor) -> LayerSignal:
+    u = _per_unit(t)
+    u = torch.nan_to_num(u, nan=0.0, posinf=1e6, neginf=-1e6)
+    n = u.shape[0]
+    mean_abs = float(u.abs().mean())
+    spread = float(u.std(0).mean()) / (mean_abs + 1e-12) if n > 1 else 0.0
+    dead = 0.0
+    saturated = 0.0
+    if activation in ("relu",):
+        dead = float(((u <= 0).all(dim=2).all(dim=0)).float().mean())
+    if activation in ("sigmoid", "tanh"):
+        lo, hi = (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
+        near = ((u - lo).abs() < SATURATION_MARGIN * (hi - lo)) | (
+            (hi - u).abs() < SATURATION_MARGIN * (hi - lo)
+        )
+        share = near.float().mean(dim=2).mean(dim=0)
+        saturated = float((share >= SATURATED_SAMPLE_SHARE).float().mean())
+    return LayerSignal(
+        name=name,
+        kind=kind,
+        activation=activation,
+        spread=spread,
+        dead_fraction=dead,
+        saturated_fraction=saturated,
+        mean_abs=mean_abs,
+        units=int(u.shape[1]),
+    )
+
+
+@contextlib.contextmanager
+def _functional_taps(record: Callable[[str, torch.Tensor], None], depth: list[int]) -> Iterator[None]:
+    undo: list[Callable[[], None]] = []
+    for owner, attr, family in FUNCTIONAL:
+        original = getattr(owner, attr, None)
+        if original is None:
+            continue
+
+        def make(orig: Any, fam: str) -> Any:
+            @functools.wraps(orig)
+            def tap(*a: Any, **k: Any) -> Any:
+                out = orig(*a, **k)
+                if depth[0] == 0 and isinstance(out, torch.Tensor):
+                    depth[0] += 1  # nested functional calls (softmax -> exp ...) are not layers
+                    try:
+                        record(fam, out)
+                    finally:
+                        depth[0] -= 1
+                return out
+
+            return tap
+
+        setattr(owner, attr, make(original, family))
+        undo.append(functools.partial(setattr, owner, attr, original))
+    try:
+        yield
+    finally:
+        for u in reversed(undo):
+            u()
+
+
+def probe_layers(
+    model: nn.Module, args: Any, kwargs: Any
+) -> tuple[tuple[LayerInfo, ...], tuple[LayerSignal, ...]]:
+    """Run ``model`` once on the batch; return layer infos and signals in execution order."""
+    infos: list[LayerInfo] = []
+    signals: list[LayerSignal] = []
+    depth = [0]
+    counter = [0]
+    handles = []
+
+    def record_functional(family: str, out: torch.Tensor) -> None:
+        counter[0] += 1
+        name = f"<{family}#{counter[0]}>"
+        infos.append(LayerInfo(name=name, kind=f"F.{family}", activation=family))
+        signals.append(signal(name, f"F.{family}", family, out))
+
+    for name, mod in model.named_modules():
+        if any(True for _ in mod.children()):
+            continue  # leaf modules only
+
+        def pre(m: nn.Module, a: Any) -> None:
+            depth[0] += 1
+
+        def post(m: nn.Module, a: Any, out: Any, name: str = name) -> None:
+            depth[0] -= 1
+            t = first_tensor(out)
+            kind = type(m).__name__
+            act = ACTIVATIONS.get(kind)
+            n_params = sum(p.numel() for p in m.parameters(recurse=False))
+            trainable = any(p.requires_grad for p in m.parameters(recurse=False)) if n_params else True
+            infos.append(LayerInfo(name or "<root>", kind, act, units_of(m), n_params, trainable))
+            if t is not None and t.dim() >= 1 and t.is_floating_point():
+                signals.append(signal(name or "<root>", kind, act, t))
+
+        handles.append(mod.register_forward_pre_hook(pre))
+        handles.append(mod.register_forward_hook(post))
+    try:
+        with torch.no_grad(), _functional_taps(record_functional, depth):
+            model(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    return tuple(infos), tuple(signals)

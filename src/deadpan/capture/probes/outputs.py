@@ -1,0 +1,113 @@
+"""Output probes: how constant the model's answer is, how good it is, and whether it depends on the input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from deadpan.capture.probes.task import predictions, score
+from deadpan.capture.tensors import first_tensor
+from deadpan.evidence import InputDependence, OutputProbe, Task
+
+Batch = tuple[Any, Any, Any]  # (args, kwargs, target)
+Adapter = Callable[[torch.Tensor], torch.Tensor]
+
+
+def run_model(
+    model: nn.Module, batches: Sequence[Batch], adapt: Adapter
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Outputs (adapted to what the loss saw) and targets over ``batches``, in eval mode without grad."""
+    outs, targets = [], []
+    with torch.no_grad():
+        for args, kwargs, target in batches:
+            out = first_tensor(model(*args, **kwargs))
+            if out is None:
+                raise ValueError("the model's output holds no tensor")
+            outs.append(adapt(out).detach().float().cpu())
+            targets.append(target)
+    return torch.cat(outs), torch.cat(targets)
+
+
+def _distinct(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[int, float, int | None]:
+    """Distinct predictions, majority share, majority class (None for regression)."""
+    if task.kind == "regression":
+        scale = float(np.nanstd(true)) or 1.0
+        q = np.round(pred / (1e-3 * scale)).astype(np.float64)
+        q = np.nan_to_num(q, nan=np.inf)
+        _, counts = np.unique(q, axis=0, return_counts=True)
+        return len(counts), float(counts.max() / len(q)), None
+    if pred.ndim == 2:
+        _, counts = np.unique(pred, axis=0, return_counts=True)
+        return len(counts), float(counts.max() / len(pred)), None
+    values, counts = np.unique(pred, return_counts=True)
+    return len(values), float(counts.max() / len(pred)), int(values[counts.argmax()])
+
+
+def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputProbe:
+    nonfinite = not bool(torch.isfinite(out).all())
+    p = predictions(task, torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6), target)
+    distinct, share, majority = _distinct(task, p.pred, p.true)
+    if nonfinite:
+        distinct, share = 1, 1.0
+    s, chance = score(task, p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread_true = np.nanstd(p.soft_true, axis=0)
+        spread_out = np.nanstd(p.soft, axis=0)
+    ok = spread_true > 1e-12
+    ratio = float(np.mean(spread_out[ok] / spread_true[ok])) if ok.any() else 0.0
+    if nonfinite:
+        ratio = 0.0
+    o = out.reshape(out.shape[0], -1)
+    finite = torch.isfinite(o).all()
+    rows = bool(
+        finite
+        and o.shape[1] >= 1
+        and (o >= 0).all()
+        and torch.allclose(o.sum(1), torch.ones(len(o)), atol=1e-3)
+    )
+    cols = False
+    if finite and o.shape[0] > 1 and (o >= 0).all():
+        cols = bool(torch.allclose(o.sum(0), torch.ones(o.shape[1]), atol=1e-3))
+    return OutputProbe(
+        n_samples=int(out.shape[0]),
+        distinct_predictions=int(distinct),
+        majority_share=share,
+        predicted_majority=majority,
+        output_spread_ratio=ratio,
+        score=float(s),
+        chance_score=float(chance),
+        nonfinite_outputs=nonfinite,
+        outputs_in_unit_interval=bool(finite and (o >= 0).all() and (o <= 1).all()),
+        outputs_nonnegative=bool(finite and (o >= 0).all()),
+        columns_sum_to_one=cols,
+        rows_sum_to_one=rows,
+        n_outputs=int(o.shape[1]),
+    )
+
+
+def input_dependence(model: nn.Module, batch: Batch, adapt: Adapter) -> InputDependence | None:
+    """Output change when the input is zeroed, and when each sample's features are reversed in order,
+    relative to the output's own across-sample spread (0 means the output ignores the input)."""
+    args, kwargs, _ = batch
+    if not args or not isinstance(args[0], torch.Tensor) or not args[0].is_floating_point():
+        return None
+    x = args[0]
+
+    def out_for(x_new: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            o = first_tensor(model(x_new, *args[1:], **kwargs))
+        assert o is not None
+        return adapt(o).float().reshape(len(x_new), -1)
+
+    real = out_for(x)
+    scale = float(real.std(0).mean()) + float(real.abs().mean()) * 1e-3 + 1e-12
+    zeroed = out_for(torch.zeros_like(x))
+    flipped = out_for(x.reshape(len(x), -1).flip(1).reshape(x.shape))
+    return InputDependence(
+        zeroed_change=float((real - zeroed).abs().mean()) / scale,
+        permuted_change=float((real - flipped).abs().mean()) / scale,
+    )

@@ -1,0 +1,124 @@
+"""The task (multiclass, binary, multilabel, regression) and how to turn outputs into predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from deadpan.evidence import Task
+
+CLASS_LOSSES = ("cross_entropy", "nll_loss", "multi_margin_loss")
+BINARY_LOSSES = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "soft_margin_loss")
+MULTILABEL_LOSSES = ("multilabel_soft_margin_loss",)
+
+
+def infer_task(function: str | None, output: torch.Tensor, target: torch.Tensor) -> Task:
+    """Infer the task from the loss function, falling back on the target's dtype and the output width."""
+    width = int(output.shape[-1]) if output.dim() >= 2 else 1
+    integer_target = not target.is_floating_point()
+    if function in CLASS_LOSSES:
+        if target.dim() == output.dim() and target.is_floating_point():  # class probabilities as targets
+            return Task("multiclass", width, width)
+        n = max(width, int(target.max().item()) + 1 if target.numel() else width)
+        return Task("multiclass", max(n, 2), width)
+    if function in BINARY_LOSSES or function in MULTILABEL_LOSSES:
+        if width > 1 and target.dim() >= 2 and target.shape[-1] == width:
+            return Task("multilabel", width, width)
+        return Task("binary", 2, width)
+    if function is None and integer_target:
+        if width > 1:
+            return Task("multiclass", max(width, int(target.max().item()) + 1), width)
+        return Task("binary", 2, width)
+    return Task("regression", None, width)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Predictions and targets as NumPy arrays in a common form for scoring."""
+
+    pred: np.ndarray  # (n,) class ids, (n, k) 0/1 labels, or (n, k) regression values
+    true: np.ndarray
+    #: (n, k) class probabilities or regression outputs, for the spread ratio.
+    soft: np.ndarray
+    soft_true: np.ndarray
+
+
+def _class_dim_last(out: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C, d1..) outputs with (N, d1..) targets (sequence / segmentation) -> (N*d, C) and (N*d,)."""
+    if out.dim() > 2 and target.dim() == out.dim() - 1:
+        c = out.shape[1]
+        return out.movedim(1, -1).reshape(-1, c), target.reshape(-1)
+    if out.dim() > 2:
+        return out.reshape(out.shape[0], -1), target.reshape(target.shape[0], -1)
+    return out, target
+
+
+def predictions(task: Task, out: torch.Tensor, target: torch.Tensor) -> Predictions:
+    out = out.detach().float().cpu()
+    target = target.detach().cpu()
+    if task.kind == "multiclass":
+        o, t = _class_dim_last(out, target)
+        if o.dim() == 1:
+            o = o.reshape(-1, 1)
+        probs_in = bool((o >= 0).all() and torch.allclose(o.sum(-1), torch.ones(o.shape[0]), atol=1e-3))
+        soft = o if probs_in else torch.softmax(o, dim=-1)
+        pred = o.argmax(-1).numpy()
+        true = t.argmax(-1).numpy() if t.dim() == o.dim() and t.is_floating_point() else t.long().numpy()
+        c = max(int(task.n_classes or o.shape[-1]), o.shape[-1])
+        onehot = np.zeros((len(true), c))
+        valid = (true >= 0) & (true < c)
+        onehot[np.arange(len(true))[valid], true[valid]] = 1.0
+        soft_np = np.zeros((len(true), c))
+        soft_np[:, : o.shape[-1]] = soft.numpy()
+        return Predictions(pred.astype(np.int64), true.astype(np.int64), soft_np, onehot)
+    if task.kind in ("binary", "multilabel"):
+        o = out.reshape(out.shape[0], -1)
+        t = target.reshape(target.shape[0], -1).float()
+        in_unit = bool((o >= 0).all() and (o <= 1).all())
+        pt = o if in_unit else torch.sigmoid(o)
+        if task.kind == "binary":
+            pt, t = pt[:, :1], t[:, :1]
+        pred = (pt > 0.5).long().numpy()
+        true = (t > 0.5).long().numpy()
+        if task.kind == "binary":
+            return Predictions(pred[:, 0], true[:, 0], pt.numpy(), t.numpy())
+        return Predictions(pred, true, pt.numpy(), t.numpy())
+    on = out.reshape(out.shape[0], -1).numpy().astype(np.float64)
+    tn = target.reshape(target.shape[0], -1).float().numpy().astype(np.float64)
+    if tn.shape[1] != on.shape[1] and on.shape[1] != 1 and tn.shape[1] == 1:
+        on = on[:, :1]
+    return Predictions(on, tn, on, tn)
+
+
+def balanced_accuracy(true: np.ndarray, pred: np.ndarray) -> float:
+    classes = np.unique(true)
+    if len(classes) == 0:
+        return 0.0
+    return float(np.mean([np.mean(pred[true == c] == c) for c in classes]))
+
+
+def r2(true: np.ndarray, pred: np.ndarray) -> float:
+    true = true.reshape(len(true), -1)
+    pred = np.broadcast_to(pred.reshape(len(pred), -1), true.shape)
+    ss_res = ((true - pred) ** 2).sum(0)
+    ss_tot = ((true - true.mean(0)) ** 2).sum(0)
+    ok = ss_tot > 0
+    if not ok.any():
+        return 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        vals = 1 - ss_res[ok] / ss_tot[ok]
+    vals = np.where(np.isfinite(vals), vals, -1e6)
+    return float(np.mean(np.maximum(vals, -1e6)))
+
+
+def score(task: Task, p: Predictions) -> tuple[float, float]:
+    """(score, chance score): balanced accuracy for classification, R^2 for regression."""
+    if task.kind == "regression":
+        return r2(p.true, p.pred), 0.0
+    if task.kind == "multilabel":
+        accs = [balanced_accuracy(p.true[:, k], p.pred[:, k]) for k in range(p.true.shape[1])]
+        return float(np.mean(accs)), 0.5
+    n = len(np.unique(p.true))
+    return balanced_accuracy(p.true, p.pred), 1.0 / max(n, 1)

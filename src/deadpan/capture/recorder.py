@@ -1,0 +1,446 @@
+"""The recorder: turns torch events from the user's own loop into bounded, detached statistics.
+
+Rules it keeps (the user's training must end bitwise the same with or without it):
+- no random draws: which steps and batches are sampled follows a fixed schedule;
+- no extra forward or backward passes; it reads tensors the loop already made, detached;
+- bounded memory: batches kept under a byte budget with a doubling stride, series merged pairwise;
+- it never raises into the loop (``instrument._safely``), except StopTraining on request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from deadpan.capture import instrument
+from deadpan.capture.tensors import (
+    batch_size_of,
+    fingerprint,
+    first_tensor,
+    is_finite,
+    nbytes,
+    slice_rows,
+    to_cpu,
+)
+
+#: Steps before this are all sampled; after it, one step per ``10**k`` block (a few dozen per decade).
+DENSE_STEPS = 20
+#: Batches kept for probes: at most this many bytes and rows (training and held-out each).
+SAMPLE_BYTES = 48 * 2**20
+SAMPLE_ROWS = 2048
+#: Rows taken from any one batch, so one huge batch does not fill the budget.
+ROWS_PER_BATCH = 256
+#: Points kept per time series; beyond it neighbouring points are merged (bounded memory).
+SERIES_POINTS = 512
+#: Snapshot the initial weights for probes only up to this many parameters (memory bound).
+SNAPSHOT_MAX_PARAMS = 20_000_000
+
+
+def sampled(step: int) -> bool:
+    """Deterministic sampling schedule: dense at first, then about 20 steps per decade."""
+    if step < DENSE_STEPS:
+        return True
+    block = 10 ** max(0, int(math.log10(step)) - 1)
+    return step % max(1, block // 2) == 0
+
+
+class Series:
+    """A bounded time series: (step, value) points, neighbouring pairs merged when full."""
+
+    def __init__(self, capacity: int = SERIES_POINTS) -> None:
+        self.capacity = capacity
+        self.steps: list[int] = []
+        self.values: list[float] = []
+        self._pending: list[tuple[int, torch.Tensor]] = []
+        #: First step whose value was NaN/inf, found exactly at flush time (no per-step sync).
+        self.first_nonfinite: int | None = None
+
+    def add_tensor(self, step: int, value: torch.Tensor) -> None:
+        """Queue a detached scalar tensor; converted in bulk later so no sync per step."""
+        self._pending.append((step, value))
+        if len(self._pending) >= 256:
+            self.flush()
+
+    def add(self, step: int, value: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+        if len(self.steps) > self.capacity:
+            self._merge()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        values = torch.stack([v.float().reshape(()) for _, v in pending]).to("cpu").tolist()
+        for (step, _), v in zip(pending, values, strict=True):
+            if self.first_nonfinite is None and not math.isfinite(v):
+                self.first_nonfinite = step
+            self.add(step, float(v))
+
+    def _merge(self) -> None:
+        steps, values = [], []
+        for i in range(0, len(self.steps) - 1, 2):
+            a, b = self.values[i], self.values[i + 1]
+            steps.append(self.steps[i])
+            values.append(
+                (a + b) / 2 if math.isfinite(a) and math.isfinite(b) else (b if math.isfinite(a) else a)
+            )
+        if len(self.steps) % 2:
+            steps.append(self.steps[-1])
+            values.append(self.values[-1])
+        self.steps, self.values = steps, values
+
+
+@dataclass
+class BatchStore:
+    """Batches (args, kwargs, target) kept for probes, spread over the run by a doubling stride."""
+
+    max_bytes: int = SAMPLE_BYTES
+    max_rows: int = SAMPLE_ROWS
+    batches: list[tuple[Any, Any, Any]] = field(default_factory=list)
+    stride: int = 1
+    seen: int = 0
+    rows: int = 0
+    size: int = 0
+
+    def offer(self, args: Any, kwargs: Any, target: Any) -> None:
+        self.seen += 1
+        if (self.seen - 1) % self.stride:
+            return
+        n = batch_size_of(target) or batch_size_of(args) or 1
+        take = min(n, ROWS_PER_BATCH)
+        item = (
+            to_cpu(slice_rows(args, take)),
+            to_cpu(slice_rows(kwargs, take)),
+            to_cpu(slice_rows(target, take)),
+        )
+        self.batches.append(item)
+        self.rows += take
+        self.size += nbytes(item)
+        while len(self.batches) > 1 and (self.rows > self.max_rows or self.size > self.max_bytes):
+            # Keep every other batch and double the stride: the kept batches stay spread over the run.
+            self.batches = self.batches[::2]
+            self.stride *= 2
+            self.rows = sum(batch_size_of(b[2]) or 1 for b in self.batches)
+            self.size = sum(nbytes(b) for b in self.batches)
+
+
+@dataclass
+class LossRecord:
+    """The first training loss call, summarised, and how often the function was called."""
+
+    function: str
+    input: torch.Tensor
+    target: torch.Tensor
+    kwargs: dict[str, Any]
+    calls: int = 0
+    #: The loss input is the model's output tensor itself (no transform between model and loss).
+    input_is_model_output: bool = False
+
+
+def owning_module(params: set[int]) -> nn.Module | None:
+    """The root nn.Module holding the most of ``params``: the model an optimizer steps."""
+    candidates: list[tuple[int, nn.Module]] = []
+    for obj in gc.get_objects():
+        if issubclass(type(obj), nn.Module):
+            try:
+                mine = sum(1 for p in obj.parameters() if id(p) in params)
+            except Exception:
+                continue
+            if mine:
+                candidates.append((mine, obj))
+    if not candidates:
+        return None
+    best = max(c[0] for c in candidates)
+    tops = [m for n, m in candidates if n == best]
+    # Among modules covering the same parameters, the root is the one not contained in another.
+    for m in tops:
+        if not any(m is not o and any(sub is m for sub in o.modules()) for o in tops):
+            return m
+    return tops[0]
+
+
+class Recorder:
+    """Collects evidence from one training run. Use through :func:`deadpan.watch` or ``deadpan run``."""
+
+    def __init__(
+        self,
+        model: nn.Module | None = None,
+        optimizers: tuple[torch.optim.Optimizer, ...] = (),
+        max_steps: int | None = None,
+        discover: bool = False,
+    ) -> None:
+        self.model: nn.Module | None = None
+        self.optimizers: list[torch.optim.Optimizer] = list(optimizers)
+        self.max_steps = max_steps
+        self.discover = discover
+        self.step = 0
+        self.backward_calls = 0
+        self.zero_grad_calls = 0
+        self.steps_without_zero_grad = 0
+        self.backward_on_detached = 0
+        self.steps_without_grad = 0
+        self.steps_grad_checked = 0
+        self.steps_in_eval_mode = 0
+        self.loader_iters = 0
+        self.loader_dataset_size: int | None = None
+        self.loader_batch_size: int | None = None
+        self.loss_series = Series()
+        self.heldout_loss = Series()
+        self.grad_norm = Series()
+        self.update_ratio = Series()
+        self.layer_grad: dict[str, list[float]] = {}
+        self.train_store = BatchStore()
+        self.heldout_store = BatchStore(max_bytes=SAMPLE_BYTES // 2, max_rows=SAMPLE_ROWS // 2)
+        self.fingerprints: set[str] = set()
+        self.fingerprinted = 0
+        self.first_nonfinite_input: int | None = None
+        self.first_nonfinite_target: int | None = None
+        self.loss: LossRecord | None = None
+        self.first_loss_value: float | None = None
+        self.internal_errors: list[str] = []
+        self.initial_state: dict[str, torch.Tensor] | None = None
+        self.initial_weights: list[tuple[str, str, torch.Tensor]] = []
+        self.input_dtype: str | None = None
+        self.samples_seen = 0
+        self.started = time.perf_counter()
+        self.step_seconds: list[float] = []
+        self._last_step_time: float | None = None
+        self._zero_grad_since_step = True
+        self._last_args: Any = None
+        self._last_kwargs: Any = None
+        self._last_output: torch.Tensor | None = None
+        self._last_training_forward = True
+        self._pre_params: list[torch.Tensor] | None = None
+        self._hook: Any = None
+        self._active = False
+        if model is not None:
+            self._attach(model)
+
+    # --- life cycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self._active:
+            instrument.activate(self)
+            self._active = True
+
+    def stop(self) -> None:
+        if self._active:
+            instrument.deactivate(self)
+            self._active = False
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        for s in (self.loss_series, self.heldout_loss, self.grad_norm, self.update_ratio):
+            try:
+                s.flush()
+            except Exception as exc:
+                self.internal_error("flush", exc)
+
+    def internal_error(self, where: str, exc: BaseException) -> None:
+        if len(self.internal_errors) < 50:
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            self.internal_errors.append(f"{where}: {last}")
+
+    # --- model ----------------------------------------------------------------------------------------------
+    def _attach(self, model: nn.Module) -> None:
+        self.model = model
+        self._hook = model.register_forward_hook(self._on_forward, with_kwargs=True)
+
+    def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
+        try:
+            self._last_args = args
+            self._last_kwargs = kwargs
+            self._last_output = first_tensor(output)
+            self._last_training_forward = torch.is_grad_enabled() and module.training
+            x = first_tensor(args) if args else first_tensor(kwargs)
+            if x is not None and self.input_dtype is None:
+                self.input_dtype = str(x.dtype).replace("torch.", "")
+        except Exception as exc:
+            self.internal_error("forward hook", exc)
+
+    def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None:
+        if not self.discover:
+            return
+        self.optimizers.append(optimizer)
+        if self.model is None:
+            params = {id(p) for g in optimizer.param_groups for p in g["params"]}
+            model = owning_module(params)
+            if model is not None:
+                self._attach(model)
+
+    def on_loader_iter(self, loader: DataLoader[Any]) -> None:
+        self.loader_iters += 1
+        if self.loader_dataset_size is None:
+            with contextlib.suppress(Exception):
+                self.loader_dataset_size = len(loader.dataset)  # type: ignore[arg-type]
+            self.loader_batch_size = loader.batch_size
+
+    # --- loss and backward ----------------------------------------------------------------------------------
+    def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
+        inp = args[0] if args else kwargs.get("input")
+        target = args[1] if len(args) > 1 else kwargs.get("target")
+        if not isinstance(inp, torch.Tensor) or not isinstance(target, torch.Tensor):
+            return
+        if self.model is None:
+            return
+        training = torch.is_grad_enabled() and inp.requires_grad
+        if not training:
+            if isinstance(result, torch.Tensor) and result.dim() == 0:
+                self.heldout_loss.add_tensor(self.step, result.detach())
+            if (
+                self._last_args is not None
+                and not self._last_training_forward
+                and batch_size_of(target) == batch_size_of(self._last_args)
+            ):
+                self.heldout_store.offer(self._last_args, self._last_kwargs, target)
+            return
+        if self.loss is None:
+            extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+            for i, name in enumerate(("weight",), start=2):  # positional weight for cross_entropy & co
+                if len(args) > i and name not in extra:
+                    extra[name] = args[i]
+            self.loss = LossRecord(
+                function=fn,
+                input=inp.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                kwargs=extra,
+                input_is_model_output=self._last_output is not None and inp is self._last_output,
+            )
+        if self.loss.function == fn:
+            self.loss.calls += 1
+        if self._last_args is None or not self._last_training_forward:
+            return
+        if batch_size_of(target) != batch_size_of(self._last_args):
+            return
+        if sampled(self.step):
+            x = first_tensor(self._last_args)
+            if x is not None:
+                self.fingerprints.add(fingerprint(x))
+                self.fingerprinted += 1
+                if self.first_nonfinite_input is None and not is_finite(x):
+                    self.first_nonfinite_input = self.step
+            if self.first_nonfinite_target is None and not is_finite(target):
+                self.first_nonfinite_target = self.step
+        self.samples_seen += batch_size_of(target) or 0
+        self.train_store.offer(self._last_args, self._last_kwargs, target)
+
+    def on_backward(self, tensor: torch.Tensor) -> None:
+        if self.model is None:
+            return
+        self.backward_calls += 1
+        if tensor.grad_fn is None:
+            self.backward_on_detached += 1
+        if tensor.dim() == 0 or tensor.numel() == 1:
+            value = tensor.detach().reshape(())
+            self.loss_series.add_tensor(self.step, value)
+            if self.first_loss_value is None:
+                self.first_loss_value = float(value)
+
+    def on_zero_grad(self, owner: Any) -> None:
+        if owner is self.model or any(owner is o for o in self.optimizers):
+            self.zero_grad_calls += 1
+            self._zero_grad_since_step = True
+
+    # --- optimizer steps ------------------------------------------------------------------------------------
+    def _mine(self, optimizer: torch.optim.Optimizer) -> bool:
+        if not self.optimizers and self.model is not None:
+            # watch(model) without an optimizer: adopt the first one that steps this model's parameters.
+            mine = {id(p) for p in self.model.parameters()}
+            if any(id(p) in mine for g in optimizer.param_groups for p in g["params"]):
+                self.optimizers.append(optimizer)
+        return any(optimizer is o for o in self.optimizers)
+
+    def _params(self) -> list[tuple[str, nn.Parameter]]:
+        assert self.model is not None
+        return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+
+    def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.model is None or not self._mine(optimizer):
+            return
+        if optimizer is not self.optimizers[0]:
+            return  # statistics follow the first optimizer; others still count as seen
+        if self.step == 0:
+            self._snapshot_initial()
+        if self.step > 0 and not self._zero_grad_since_step:
+            self.steps_without_zero_grad += 1
+        self._zero_grad_since_step = False
+        if not self.model.training:
+            self.steps_in_eval_mode += 1
+        if sampled(self.step):
+            params = self._params()
+            grads = [p.grad for _, p in params if p.grad is not None]
+            self.steps_grad_checked += 1
+            if not grads:
+                self.steps_without_grad += 1
+            else:
+                norms = torch._foreach_norm(grads)
+                total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+                self.grad_norm.add_tensor(self.step, total)
+                named = [n for n, p in params if p.grad is not None]
+                if len(self.layer_grad) < 512:
+                    for name, nv in zip(named, torch.stack(norms).float().tolist(), strict=True):
+                        self.layer_grad.setdefault(name, []).append(float(nv))
+            self._pre_params = [p.detach().clone() for _, p in params]
+
+    def on_step_post(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.model is None or not self._mine(optimizer) or optimizer is not self.optimizers[0]:
+            return
+        if self._pre_params is not None:
+            params = [p for _, p in self._params()]
+            if len(params) == len(self._pre_params):
+                ratios = []
+                for before, p in zip(self._pre_params, params, strict=True):
+                    w = float(torch.linalg.vector_norm(before.float()))
+                    if w > 0:
+                        ratios.append(float(torch.linalg.vector_norm((p.detach() - before).float())) / w)
+                if ratios:
+                    ratios.sort()
+                    self.update_ratio.add(self.step, ratios[len(ratios) // 2])
+            self._pre_params = None
+        now = time.perf_counter()
+        if self._last_step_time is not None and len(self.step_seconds) < 4096:
+            self.step_seconds.append(now - self._last_step_time)
+        self._last_step_time = now
+        self.step += 1
+        if self.max_steps is not None and self.step >= self.max_steps:
+            raise instrument.StopTraining()
+
+    def _snapshot_initial(self) -> None:
+        assert self.model is not None
+        n = sum(p.numel() for p in self.model.parameters())
+        if n <= SNAPSHOT_MAX_PARAMS:
+            self.initial_state = {
+                k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
+            }
+        for name, mod in self.model.named_modules():
+            w = getattr(mod, "weight", None)
+            if isinstance(w, torch.Tensor) and w.dim() >= 2:
+                self.initial_weights.append((name, type(mod).__name__, w.detach().to("cpu", copy=True)))
+
+    # --- helpers for building evidence ----------------------------------------------------------------------
+    def model_copy(self, initial: bool = False) -> nn.Module | None:
+        """A deep copy of the model (at its initial weights when ``initial`` and a snapshot exists)."""
+        if self.model is None:
+            return None
+        m = copy.deepcopy(self.model)
+        if initial and self.initial_state is not None:
+            m.load_state_dict(self.initial_state)
+        return m
+
+    def unoptimized(self) -> tuple[int, tuple[str, ...]]:
+        if self.model is None or not self.optimizers:
+            return 0, ()
+        stepped = {id(p) for o in self.optimizers for g in o.param_groups for p in g["params"]}
+        names = tuple(n for n, p in self.model.named_parameters() if p.requires_grad and id(p) not in stepped)
+        count = sum(p.numel() for n, p in self.model.named_parameters() if n in names)
+        return count, names

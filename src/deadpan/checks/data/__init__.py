@@ -1,0 +1,1 @@
+"""Checks on the data part of the pipeline."""

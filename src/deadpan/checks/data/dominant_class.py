@@ -1,0 +1,137 @@
+"""DP101 dominant-class."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deadpan.checks.base import Check, register
+from deadpan.checks.data._shared import class_labels
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding, Severity
+
+#: Share of the training targets above which one class dominates a binary / few-class problem: predicting it
+#: for every input already scores this accuracy, a deep local minimum plain cross-entropy readily settles in
+#: (rule of thumb for "severe" imbalance, He & Garcia 2009, "Learning from Imbalanced Data": 3:1 and worse).
+DOMINANT_SHARE = 0.75
+#: With many classes a class dominates when it holds this many times the uniform share 1/C ...
+DOMINANCE_RATIO = 3.0
+#: ... but never below half of the data (a 20% class among 10 is common and rarely the cause on its own).
+MANY_CLASS_FLOOR = 0.5
+#: The model "piles on" the dominant class when it predicts it for at least this share of the probe batch ...
+PILED_SHARE = 0.9
+#: ... or predicts it most while recovering less than this of the gap between chance and perfect.
+LOW_NORMALIZED_SCORE = 0.3
+#: Up to this many classes the fix spells the weight tensor out.
+MAX_CLASSES_SPELLED = 10
+
+
+def dominance_threshold(n_classes: int) -> float:
+    """The share one class needs to count as dominant among ``n_classes``."""
+    return min(DOMINANT_SHARE, max(MANY_CLASS_FLOOR, DOMINANCE_RATIO / max(n_classes, 1)))
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}"
+
+
+@register
+class DominantClass(Check):
+    """One class dominates the training targets and the model predicts it for (nearly) every input.
+
+    What it detects:
+        Classification targets where one class holds at least 75% of the samples (with many classes: at least
+        max(50%, 3/C)), while the trained model predicts that class for at least 90% of the probe batch or
+        scores little above chance.
+
+    Why it makes the output constant:
+        Predicting the majority class for every input already reaches that class's share in accuracy and a low
+        cross-entropy. Early in training the gradient from the dominant class outweighs the rest, so the model
+        learns the class prior first and, with an unweighted loss, often never leaves it: one answer for
+        every input.
+
+    Fix:
+        Weight the loss by inverse class frequency (``nn.CrossEntropyLoss(weight=torch.tensor([...]))``, or
+        ``pos_weight`` for ``nn.BCEWithLogitsLoss``), or oversample the rare classes with
+        ``torch.utils.data.WeightedRandomSampler``.
+    """
+
+    code = "DP101"
+    name = "dominant-class"
+    category = "data.imbalance"
+    requires = ("data", "task", "probes.train_output")
+
+    def judge(self, ev: Evidence) -> Finding | None:
+        assert ev.data is not None and ev.task is not None and ev.probes.train_output is not None
+        out = ev.probes.train_output
+        labels = class_labels(ev, ev.data.y)
+        if labels is None or len(labels) < 2:
+            return None
+        n_classes = max(int(labels.max()) + 1, ev.task.n_classes or 0, 2)
+        counts = np.bincount(labels, minlength=n_classes)
+        if np.count_nonzero(counts) < 2:
+            return None  # a single target value is DP103's finding
+        dominant = int(np.argmax(counts))
+        n = int(counts.sum())
+        share = float(counts[dominant]) / n
+        threshold = dominance_threshold(n_classes)
+        if share < threshold:
+            return None
+        piled = out.majority_share >= PILED_SHARE or out.normalized_score < LOW_NORMALIZED_SCORE
+        if out.predicted_majority != dominant or not piled:
+            return None
+
+        # sklearn's class_weight="balanced": n / (C * n_c); absent classes counted once to stay finite.
+        class_weight = n / (n_classes * np.maximum(counts, 1))
+        loss_fn = ev.loss.function if ev.loss is not None else ""
+        binary_logits = ev.task.kind == "binary" and loss_fn == "binary_cross_entropy_with_logits"
+        if binary_logits:
+            pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
+            loss_fix = f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
+        elif ev.task.kind == "binary" and loss_fn == "binary_cross_entropy":
+            pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
+            loss_fix = (
+                "drop the final sigmoid and use "
+                f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
+            )
+        elif n_classes <= MAX_CLASSES_SPELLED:
+            spelled = ", ".join(_num(float(w)) for w in class_weight)
+            loss_fix = f"`nn.CrossEntropyLoss(weight=torch.tensor([{spelled}]))`"
+        else:
+            loss_fix = (
+                "`nn.CrossEntropyLoss(weight=torch.tensor(n / (C * counts), dtype=torch.float))` (class "
+                f"{dominant} gets {_num(float(class_weight[dominant]))})"
+            )
+        sampler_fix = (
+            "or oversample the rare classes: `sampler = WeightedRandomSampler(class_weight[y_train], "
+            "num_samples=len(y_train))` with `DataLoader(..., sampler=sampler)` (no `shuffle=True`)"
+        )
+        weighted = ev.loss is not None and ev.loss.has_class_weights
+        if weighted:
+            fix = (
+                "the loss is already weighted but the model still settles on the dominant class: check that "
+                f"the weights are inverse class frequencies, e.g. {loss_fix}, {sampler_fix}"
+            )
+            strength, severity = 0.4, Severity.WARNING
+        else:
+            fix = f"weight the loss by inverse class frequency: {loss_fix}; {sampler_fix}"
+            strength = 0.7 + 0.15 * min(1.0, (share - threshold) / max(1.0 - threshold, 1e-12))
+            severity = Severity.ERROR
+        return self.finding(
+            message=f"class {dominant} makes up {share:.0%} of the training targets and the model predicts "
+            f"it for {out.majority_share:.0%} of the inputs: it has settled on the majority class, which "
+            f"already scores {share:.0%} accuracy without looking at the input.",
+            fix=fix,
+            evidence={
+                "dominant_class": dominant,
+                "dominant_share": share,
+                "dominance_threshold": threshold,
+                "class_counts": [int(c) for c in counts[: MAX_CLASSES_SPELLED * 10]],
+                "predicted_majority": out.predicted_majority,
+                "predicted_majority_share": out.majority_share,
+                "normalized_score": out.normalized_score,
+                "has_class_weights": weighted,
+                "suggested_class_weight": [float(w) for w in class_weight[: MAX_CLASSES_SPELLED * 10]],
+            },
+            strength=strength,
+            severity=severity,
+        )

@@ -1,0 +1,109 @@
+"""DP115 few-distinct-samples."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deadpan.checks.base import Check, register
+from deadpan.checks.data._shared import misbehaving, numeric, probe_misbehaves, rows, symptom_evidence
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding, Severity
+
+#: Share of distinct input rows in the training sample below which the data is mostly repeats of a few samples
+#: (each distinct sample seen 20+ times in the sample) ...
+DISTINCT_SHARE = 0.05
+#: ... judged only on samples at least this large (smaller samples are noisy).
+MIN_SAMPLES = 100
+#: Fewer distinct samples than this many per class cannot show the network what separates the classes
+#: (a single example per class at best) ...
+MIN_DISTINCT_PER_CLASS = 2
+#: ... judged only when the sample could hold several per class.
+MIN_SAMPLES_PER_CLASS = 4
+#: Strength when the output misbehaves, and when no output was probed.
+STRENGTH_SYMPTOM = 0.65
+STRENGTH_UNPROBED = 0.3
+
+
+@register
+class FewDistinctSamples(Check):
+    """The training data holds very few distinct examples, repeated many times.
+
+    What it detects:
+        The sampled training inputs contain few distinct rows: under 5% of a sample of 100 or more, or fewer
+        than two per class, while the batches themselves differ (one repeated batch is a loop bug, judged by
+        the training-loop checks). Gated on the symptom: silent when the model does well on the training and
+        held-out probes.
+
+    Why it makes the output constant:
+        With a handful of distinct inputs the network has almost nothing to learn a general mapping from: the
+        loss is minimised by memorising those few points or, more often with a small learning signal, by the
+        average answer, which is then given for every new input.
+
+    Fix:
+        Use more distinct training data: check that the dataset is not a few samples repeated (a
+        ``Subset``/slice left from debugging, ``dataset * k``), remove duplicates, and add augmentation
+        (``transforms.RandomCrop``, ``RandomHorizontalFlip``, noise) so that repeated samples differ.
+    """
+
+    code = "DP115"
+    name = "few-distinct-samples"
+    category = "data.diversity"
+    requires = ("data",)
+
+    def judge(self, ev: Evidence) -> Finding | None:
+        data = ev.data
+        assert data is not None
+        if data.distinct_batches is not None and data.distinct_batches <= 1:
+            return None  # one batch repeated every step: the loop check's finding
+        if not numeric(data.x):
+            return None
+        x = rows(data.x)
+        x = x[np.isfinite(x).all(axis=1)]
+        n = len(x)
+        if n < 2:
+            return None
+        distinct = len(np.unique(x, axis=0))
+        if distinct <= 1:
+            return None  # constant inputs are DP110's finding
+        n_classes = (
+            ev.task.n_classes if ev.task is not None and ev.task.kind in ("multiclass", "binary") else None
+        )
+        low_share = n >= MIN_SAMPLES and distinct / n < DISTINCT_SHARE
+        per_class = (
+            n_classes is not None
+            and n >= MIN_SAMPLES_PER_CLASS * n_classes
+            and distinct < MIN_DISTINCT_PER_CLASS * n_classes
+        )
+        if not (low_share or per_class):
+            return None
+
+        probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
+        if probes and not (misbehaving(ev) or any(probe_misbehaves(p) for p in probes)):
+            return None
+        if probes:
+            strength, severity = STRENGTH_SYMPTOM, Severity.ERROR
+        else:
+            strength, severity = STRENGTH_UNPROBED, Severity.WARNING
+        per = f" ({distinct / n_classes:.2g} per class)" if n_classes else ""
+        evidence: dict[str, object] = {
+            "n_samples": n,
+            "distinct_samples": distinct,
+            "distinct_share": distinct / n,
+            "n_classes": n_classes,
+            "dataset_size": data.dataset_size,
+            "distinct_batches": data.distinct_batches,
+            **symptom_evidence(ev),
+        }
+        if ev.probes.heldout_output is not None:
+            evidence["heldout_normalized_score"] = ev.probes.heldout_output.normalized_score
+        return self.finding(
+            message=f"the training sample of {n} inputs holds only {distinct} distinct examples{per}: the "
+            "network sees the same few points over and over and has nothing general to learn.",
+            fix="train on more distinct data: check the dataset is not a few samples repeated (a `Subset` or "
+            "slice left from debugging), drop duplicates (`np.unique(x, axis=0, return_index=True)`), and "
+            "add augmentation (`transforms.RandomCrop`, `transforms.RandomHorizontalFlip`, input noise) so "
+            "repeats differ",
+            evidence=evidence,
+            strength=strength,
+            severity=severity,
+        )

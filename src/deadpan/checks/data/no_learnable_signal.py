@@ -1,0 +1,104 @@
+"""DP102 no-learnable-signal."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deadpan.checks.base import Check, register
+from deadpan.checks.data._shared import numeric, rows
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding, Severity
+
+#: Normalized CV gap (best simple model minus the label-permuted baseline, as a share of chance..perfect)
+#: below which the inputs carry no usable information about the targets. 5% is within the CV noise of a few
+#: hundred samples (the permutation-test idea of Ojala & Garriga 2010, "Permutation Tests for Studying
+#: Classifier Performance"): the simple models do no better on the real pairing than on a shuffled one.
+NO_SIGNAL_GAP = 0.05
+#: Gap at or below which the signal is indistinguishable from none at all: full strength.
+ZERO_GAP = 0.02
+#: Gap below which the signal is weak enough to mention (warning, low strength).
+WEAK_SIGNAL_GAP = 0.1
+#: Fewer CV samples than this give scores too noisy to judge.
+MIN_SAMPLES = 30
+
+
+@register
+class NoLearnableSignal(Check):
+    """The targets cannot be predicted from the inputs: simple models do no better than on shuffled labels.
+
+    What it detects:
+        The learnability probe fits a linear and a non-linear scikit-learn model on the captured inputs with
+        cross-validation and compares the better of the two with the same models trained on permuted labels.
+        The check fires when the real pairing scores no better than the permuted one (normalized gap < 5%;
+        a warning below 10%).
+
+    Why it makes the output constant:
+        When the inputs carry no information about the targets (random inputs or labels, or inputs and labels
+        shuffled apart), the loss is minimised by the input-independent answer: the class prior or the target
+        mean. Gradient descent finds exactly that and the network answers the same for every input.
+
+    Fix:
+        Check that inputs and labels stay paired: shuffle them together with one index
+        (``perm = torch.randperm(n); x, y = x[perm], y[perm]``, or a ``TensorDataset`` with
+        ``DataLoader(shuffle=True)``), that the label column is the right one, and that the features really
+        carry information about the target.
+    """
+
+    code = "DP102"
+    name = "no-learnable-signal"
+    category = "data.no_signal"
+    requires = ("probes.learnability",)
+
+    def judge(self, ev: Evidence) -> Finding | None:
+        lp = ev.probes.learnability
+        assert lp is not None
+        if lp.n_samples < MIN_SAMPLES:
+            return None
+        scores = (lp.linear_score, lp.nonlinear_score, lp.permuted_score)
+        if not all(np.isfinite(s) for s in scores):
+            return None
+        if ev.data is not None and numeric(ev.data.y):
+            y = rows(ev.data.y)
+            y = y[np.isfinite(y).all(axis=1)]
+            if len(y) and len(np.unique(y, axis=0)) <= 1:
+                return None  # a single target value is DP103's finding
+        best = max(lp.linear_score, lp.nonlinear_score)
+        gap = lp.normalized(best) - lp.normalized(lp.permuted_score)
+        if gap >= WEAK_SIGNAL_GAP:
+            return None
+        evidence = {
+            "metric": lp.metric,
+            "linear_score": lp.linear_score,
+            "nonlinear_score": lp.nonlinear_score,
+            "permuted_score": lp.permuted_score,
+            "chance_score": lp.chance_score,
+            "normalized_gap": gap,
+            "n_samples": lp.n_samples,
+        }
+        fix = (
+            "check that inputs and labels are paired: shuffle them together with one index "
+            "(`perm = torch.randperm(len(x)); x, y = x[perm], y[perm]`, or `TensorDataset(x, y)` with "
+            "`DataLoader(..., shuffle=True)`), that the labels are read from the right column/file, and that "
+            "the features actually carry information about the target"
+        )
+        if gap >= NO_SIGNAL_GAP:
+            return self.finding(
+                message=f"the inputs carry little signal about the targets: the best simple model scores "
+                f"{lp.metric} {best:.3g} vs {lp.permuted_score:.3g} with shuffled labels (gap {gap:.1%} of "
+                "chance-to-perfect), so the input-independent answer is nearly as good as any.",
+                fix=fix,
+                evidence=evidence,
+                strength=0.4,
+                severity=Severity.WARNING,
+            )
+        # 0.85 at a gap of ZERO_GAP or less, falling to 0.6 at NO_SIGNAL_GAP.
+        frac = (max(gap, ZERO_GAP) - ZERO_GAP) / (NO_SIGNAL_GAP - ZERO_GAP)
+        return self.finding(
+            message=f"the targets cannot be predicted from these inputs: the best simple model scores "
+            f"{lp.metric} {best:.3g}, no better than {lp.permuted_score:.3g} with shuffled labels. Random "
+            "inputs or labels, or inputs and targets shuffled apart, leave the network nothing to learn but "
+            "the input-independent answer.",
+            fix=fix,
+            evidence=evidence,
+            strength=0.85 - 0.25 * frac,
+        )

@@ -1,0 +1,1 @@
+"""Checks on the init part of the pipeline."""

@@ -1,0 +1,1 @@
+"""Checks on the loss part of the pipeline."""

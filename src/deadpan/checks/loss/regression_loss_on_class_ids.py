@@ -1,0 +1,105 @@
+"""DP305 regression-loss-on-class-ids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deadpan.checks.base import Check, register
+from deadpan.checks.train._symptoms import misbehaving, symptom_evidence
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+
+#: Regression losses, and the ``torch.nn`` class a user most likely wrote for each.
+REGRESSION_LOSSES: dict[str, str] = {
+    "mse_loss": "MSELoss",
+    "l1_loss": "L1Loss",
+    "smooth_l1_loss": "SmoothL1Loss",
+    "huber_loss": "HuberLoss",
+}
+#: Distinct integer target values that look like class ids: two values are a binary problem that a
+#: regression loss fits tolerably; more than ~50 integer values is more likely a count than a class.
+MIN_CLASSES = 3
+MAX_CLASSES = 50
+#: Class ids are (nearly) contiguous: the id range is at most this many times the number of distinct ids.
+MAX_ID_SPAN_RATIO = 2.0
+#: Strength with one output unit (the class id regressed as a number; ordinal targets are sometimes meant so)
+#: and with several output units (one unit per class, each regressing the id: certainly a classification).
+STRENGTH_ONE_UNIT = 0.6
+STRENGTH_SEVERAL_UNITS = 0.75
+
+
+def _class_ids(ev: Evidence) -> np.ndarray | None:
+    """The distinct target values when they are all integers, from the data sample else the loss range."""
+    if ev.data is not None and np.size(ev.data.y) > 0:
+        y = np.asarray(ev.data.y, dtype=float).ravel()
+        y = y[np.isfinite(y)]
+        if y.size == 0 or not np.all(y == np.round(y)):
+            return None
+        return np.unique(y)
+    loss = ev.loss
+    if loss is None or not loss.target_is_integer:
+        return None
+    if not (np.isfinite(loss.target_min) and np.isfinite(loss.target_max)):
+        return None
+    return np.arange(int(loss.target_min), int(loss.target_max) + 1, dtype=float)
+
+
+@register
+class RegressionLossOnClassIds(Check):
+    """A regression loss trained on class ids: a classification problem solved as regression.
+
+    What it detects:
+        ``MSELoss`` / ``L1Loss`` / ``SmoothL1Loss`` / ``HuberLoss`` on integer targets with a handful of
+        distinct values (3 to 50, nearly contiguous, like class ids 0..C-1), while the model scores poorly.
+
+    Why it makes the output constant:
+        A regression loss treats class 2 as "between" classes 1 and 3 and penalises a wrong guess by how far
+        the ids are apart. When the classes are not ordered along the inputs the cheapest answer is the mean
+        class id, so the model predicts (nearly) the same number for every input, which rounds to one class.
+
+    Fix:
+        Give the last layer C output units (``nn.Linear(hidden, C)``), use ``nn.CrossEntropyLoss()`` with the
+        integer targets (``loss_fn(out, y.long())``) and predict with ``out.argmax(dim=1)``.
+    """
+
+    code = "DP305"
+    name = "regression-loss-on-class-ids"
+    category = "loss.mismatch"
+    requires = ("loss",)
+
+    def judge(self, ev: Evidence) -> Finding | None:
+        loss = ev.loss
+        assert loss is not None
+        cls = REGRESSION_LOSSES.get(loss.function)
+        if cls is None:
+            return None
+        ids = _class_ids(ev)
+        if ids is None or not MIN_CLASSES <= len(ids) <= MAX_CLASSES:
+            return None
+        span = float(ids[-1] - ids[0] + 1)
+        if ids[0] < 0 or span > MAX_ID_SPAN_RATIO * len(ids):
+            return None
+        if not misbehaving(ev):
+            return None
+        n_classes = len(ids)
+        units = loss.input_shape[-1] if len(loss.input_shape) >= 2 else 1
+        several = units > 1
+        return self.finding(
+            message=f"`{cls}` is trained on integer targets with only {n_classes} distinct values "
+            f"({ids[0]:g}..{ids[-1]:g}), which look like class ids, and the model scores poorly: a "
+            "regression loss on class ids is minimised by predicting the mean id for every input.",
+            fix=f"treat it as classification: give the last layer {n_classes} output units "
+            f"(`nn.Linear(hidden, {n_classes})`), use `nn.CrossEntropyLoss()` with integer targets "
+            "`loss_fn(out, y.long())`"
+            + (f" (shifted to start at 0: `y - {ids[0]:g}`)" if ids[0] != 0 else "")
+            + " and predict with `out.argmax(dim=1)`",
+            evidence={
+                "loss": loss.function,
+                "distinct_targets": n_classes,
+                "target_min": float(ids[0]),
+                "target_max": float(ids[-1]),
+                "output_units": units,
+                **symptom_evidence(ev),
+            },
+            strength=STRENGTH_SEVERAL_UNITS if several else STRENGTH_ONE_UNIT,
+        )

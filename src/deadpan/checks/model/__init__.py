@@ -1,0 +1,1 @@
+"""Checks on the model part of the pipeline."""

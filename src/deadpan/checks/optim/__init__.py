@@ -1,0 +1,1 @@
+"""Checks on the optim part of the pipeline."""

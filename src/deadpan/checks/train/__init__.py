@@ -1,0 +1,1 @@
+"""Checks on the train part of the pipeline."""

@@ -1,0 +1,169 @@
+"""The ``deadpan`` command line: run, demo, checks, explain.
+
+deadpan's own output goes to stderr so the script's stdout stays exactly what it would be under ``python``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Why does my network give the same answer to every input? deadpan finds out.",
+)
+
+
+class FailOn(str, Enum):
+    collapsed = "collapsed"
+    degraded = "degraded"
+
+
+def _exit_code(verdict: str, script_status: int, fail_on: FailOn | None) -> int:
+    if fail_on is not None:
+        failing = {"collapsed"} if fail_on is FailOn.collapsed else {"collapsed", "degraded"}
+        if verdict in failing:
+            return 1
+    if script_status != 0:
+        return script_status
+    if verdict == "inconclusive":
+        return 2
+    return 0
+
+
+@app.command(
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+def run(
+    script: Annotated[Path, typer.Argument(help="The training script, run as __main__.", show_default=False)],
+    script_args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the script.")] = None,
+    json: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option("--max-steps", help="Stop the training after N optimizer steps, then diagnose."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the report.")] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", help="Exit 1 when the verdict is this (or worse), e.g. in CI."),
+    ] = None,
+) -> None:
+    """Run an unmodified training script with deadpan attached, then diagnose it.
+
+    The script's output and exit status are kept; deadpan's report goes to stderr. Exit status: the
+    script's own; 2 when deadpan saw no model or no training step; 1 when --fail-on matches.
+    The script runs with your own rights, exactly as `python SCRIPT` would run it.
+    """
+    from deadpan.capture.autolog import run_script
+    from deadpan.reports.terminal import print_report
+
+    if not script.is_file():
+        typer.echo(f"deadpan: no such script: {script}", err=True)
+        raise typer.Exit(2)
+    result = run_script(script, list(script_args or []), max_steps=max_steps)
+    report = result.report
+    if json is not None:
+        report.to_json(json)
+    if not quiet:
+        if result.ended == "max-steps":
+            typer.echo(
+                f"deadpan: stopped the training after {max_steps} optimizer steps (--max-steps).", err=True
+            )
+        print_report(report)
+    raise typer.Exit(_exit_code(report.verdict, result.status, fail_on))
+
+
+@app.command()
+def demo(
+    all_: Annotated[
+        bool, typer.Option("--all", help="Run every built-in scenario, not just the selection.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each full report.")] = False,
+    json: Annotated[
+        Path | None, typer.Option("--json", help="Write each report as JSON into this folder.")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these scenarios.")] = None,
+) -> None:
+    """Diagnose the built-in broken (and healthy) PyTorch trainings and show each verdict and top cause."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from deadpan.capture.autolog import run_callable
+    from deadpan.reports.terminal import print_report
+    from deadpan.scenarios.registry import all_scenarios, get
+
+    chosen = [get(n) for n in only] if only else [s for s in all_scenarios() if all_ or s.demo]
+    console = Console(stderr=False, highlight=False)
+    table = Table(title="deadpan demo: built-in trainings", show_lines=False)
+    for col in ("scenario", "what is wrong", "verdict", "top cause", "expected", "ok", "s"):
+        table.add_column(col, overflow="fold")
+    right = 0
+    if json is not None:
+        json.mkdir(parents=True, exist_ok=True)
+    for i, sc in enumerate(chosen, 1):
+        console.print(f"[{i}/{len(chosen)}] {sc.name} ...", style="dim")
+        t0 = time.perf_counter()
+        report = run_callable(sc.train).report
+        secs = time.perf_counter() - t0
+        ok = report.verdict == "healthy" if sc.healthy else report.top_cause == sc.expected
+        right += ok
+        if verbose:
+            print_report(report, file=sys.stdout)
+        if json is not None:
+            report.to_json(json / f"{sc.name}.json")
+        table.add_row(
+            sc.name,
+            sc.description,
+            report.verdict,
+            report.top_cause or "-",
+            sc.expected or "healthy",
+            "yes" if ok else "NO",
+            f"{secs:.1f}",
+        )
+    console.print(table)
+    console.print(f"{right}/{len(chosen)} diagnosed as expected.")
+
+
+@app.command("checks")
+def list_checks() -> None:
+    """List every check: code, name, cause category."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from deadpan.checks import all_checks
+
+    table = Table(title="deadpan checks")
+    for col in ("code", "name", "category", "what it detects"):
+        table.add_column(col)
+    for cls in all_checks():
+        first = (inspect.getdoc(cls) or "").splitlines()[0]
+        table.add_row(cls.code, cls.name, cls.category, first)
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="A check code (DP301) or name.")]) -> None:
+    """Print what a check detects, why it makes the output constant, and the fix."""
+    from deadpan.checks import get_check
+
+    cls = get_check(code)
+    if cls is None:
+        typer.echo(f"deadpan: no check {code!r}; `deadpan checks` lists them.", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{cls.code} {cls.name}  ({cls.category})\n")
+    typer.echo(inspect.getdoc(cls) or "")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""From evidence to a report: run the checks, judge the symptom, rank the causes.
+
+The verdict comes from the symptom (the outputs on the probe batch), not from the checks: a check says *why*,
+the probe says *whether*. Causes are ranked root first: when one present cause explains another (all-zero
+inputs explain dead units; a loss mismatch explains a flat loss), the explained one ranks below whatever
+its confidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from deadpan.checks.base import run_checks
+from deadpan.evidence import Evidence, OutputProbe
+from deadpan.findings import Cause, Collapse, Finding, Report, Severity
+
+# --- symptom thresholds -------------------------------------------------------------------------------
+#: Share of inputs given the most common prediction at which the output counts as one class. Chosen below
+#: 1.0 so a model that answers one class for all but a handful of inputs is still called collapsed.
+COLLAPSE_MAJORITY = 0.95
+#: ... provided its balanced accuracy is within this (normalised) distance of chance; a good classifier on
+#: 97/3 data also predicts the majority 95% of the time but separates the classes.
+COLLAPSE_MAX_NORMALIZED_SCORE = 0.2
+#: Across-sample output spread relative to the targets' spread below which a regression output is constant
+#: ("stuck at the mean"): 5% of the target spread.
+COLLAPSE_SPREAD = 0.05
+#: Normalised score (0 = input-independent baseline, 1 = perfect) under which the model has not learned.
+DEGRADED_SCORE = 0.2
+#: Train-minus-held-out normalised score that counts as failing to generalise.
+DEGRADED_GAP = 0.3
+#: The network trails simple scikit-learn models on the same inputs by this much (normalised): it failed to
+#: learn what is plainly learnable.
+DEGRADED_BEHIND_BASELINE = 0.35
+#: No-signal data: the best simple model is within this of the label-permuted baseline.
+NO_SIGNAL_MARGIN = 0.1
+
+#: Which cause categories explain which: a present key ranks above the present values it explains.
+EXPLAINS: dict[str, tuple[str, ...]] = {
+    "data.inputs": (
+        "model.dead_units",
+        "model.saturation",
+        "init.scale",
+        "data.no_signal",
+        "data.diversity",
+        "optim.lr_too_high",
+        "optim.lr_too_low",
+        "model.capacity",
+        "train.too_short",
+    ),
+    "data.labels": ("data.imbalance", "data.no_signal", "loss.mismatch", "model.output", "train.too_short"),
+    "train.loop": (
+        # The data sample comes from the batches the loop used: one repeated batch looks like bad data.
+        "data.labels",
+        "data.imbalance",
+        "optim.lr_too_low",
+        "optim.lr_too_high",
+        "train.too_short",
+        "data.diversity",
+        "train.overfit",
+        "data.no_signal",
+        "model.dead_units",
+        "init.scale",
+    ),
+    "loss.mismatch": (
+        "optim.lr_too_low",
+        "optim.lr_too_high",
+        "train.too_short",
+        "model.saturation",
+        "model.dead_units",
+        "data.imbalance",
+        "model.capacity",
+        "init.scale",
+    ),
+    "model.output": (
+        "model.dead_units",
+        "model.saturation",
+        "optim.lr_too_low",
+        "optim.lr_too_high",
+        "train.too_short",
+        "loss.mismatch",
+        "data.imbalance",
+        "model.capacity",
+        "init.scale",
+    ),
+    "init.symmetry": (
+        "model.capacity",
+        "model.dead_units",
+        "optim.lr_too_low",
+        "train.too_short",
+        "init.scale",
+    ),
+    "init.scale": ("model.dead_units", "model.saturation", "optim.lr_too_high", "train.too_short"),
+    "optim.lr_too_high": ("model.dead_units", "model.saturation", "data.imbalance"),
+    "optim.lr_too_low": ("train.too_short", "data.imbalance"),
+    "train.over_regularized": ("optim.lr_too_low", "model.dead_units", "train.too_short", "data.imbalance"),
+    "data.no_signal": (
+        "train.overfit",
+        "data.imbalance",
+        "model.capacity",
+        "train.too_short",
+        "optim.lr_too_low",
+        "data.diversity",
+    ),
+    "model.capacity": ("train.too_short", "data.imbalance", "optim.lr_too_low"),
+    "data.diversity": ("train.overfit",),
+}
+
+
+def collapse_of(probe: OutputProbe | None) -> Collapse:
+    if probe is None:
+        return Collapse()
+    return Collapse(probe.distinct_predictions, probe.majority_share, probe.output_spread_ratio)
+
+
+def is_collapsed(probe: OutputProbe, regression: bool) -> bool:
+    """Nearly the same output for every input."""
+    if probe.nonfinite_outputs:
+        return True
+    if regression:
+        return probe.output_spread_ratio < COLLAPSE_SPREAD
+    if probe.distinct_predictions <= 1:
+        return True
+    return (
+        probe.majority_share >= COLLAPSE_MAJORITY and probe.normalized_score < COLLAPSE_MAX_NORMALIZED_SCORE
+    )
+
+
+def degradation(ev: Evidence) -> str | None:
+    """Why the model is degraded (not constant, but not learning or generalising), or None."""
+    train = ev.probes.train_output
+    if ev.training is not None and ev.training.first_nonfinite_loss_step is not None:
+        return f"the loss became non-finite at step {ev.training.first_nonfinite_loss_step}"
+    if train is None:
+        return None
+    if train.normalized_score < DEGRADED_SCORE:
+        return (
+            f"it does no better than an input-independent answer (score {train.score:.2f}, "
+            f"chance {train.chance_score:.2f})"
+        )
+    held = ev.probes.heldout_output
+    if held is not None and train.normalized_score - held.normalized_score > DEGRADED_GAP:
+        return f"it fits the training data (score {train.score:.2f}) but not held-out data ({held.score:.2f})"
+    learn = ev.probes.learnability
+    if learn is not None:
+        best = max(learn.linear_score, learn.nonlinear_score)
+        if learn.normalized(best) - learn.normalized(learn.permuted_score) < NO_SIGNAL_MARGIN:
+            return (
+                "it fits its training batch, but simple models find no signal linking these inputs to "
+                "these targets, so what it learned is memorised noise"
+            )
+        if learn.normalized(best) - train.normalized_score > DEGRADED_BEHIND_BASELINE:
+            return f"simple models reach {best:.2f} on the same inputs but the network only {train.score:.2f}"
+    return None
+
+
+def _combine(strengths: Iterable[float]) -> float:
+    miss = 1.0
+    for s in strengths:
+        miss *= 1.0 - s
+    return 1.0 - miss
+
+
+def rank_causes(findings: Iterable[Finding]) -> list[Cause]:
+    """Group findings by category and order them root first, then by confidence."""
+    by_cat: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.severity is Severity.INFO:
+            continue
+        by_cat[f.category].append(f)
+    conf = {c: _combine(f.strength for f in fs) for c, fs in by_cat.items()}
+
+    # Root-first: a category explained by a present, reasonably confident category sits a level lower.
+    explainers: dict[str, list[str]] = defaultdict(list)
+    for root, explained in EXPLAINS.items():
+        if root in conf and conf[root] >= 0.5:
+            for c in explained:
+                if c in conf and c != root:
+                    explainers[c].append(root)
+
+    def level(c: str, seen: frozenset[str] = frozenset()) -> int:
+        ups = [e for e in explainers.get(c, []) if e not in seen]
+        return 0 if not ups else 1 + max(level(e, seen | {c}) for e in ups)
+
+    adjusted = {c: conf[c] * (0.6 if explainers.get(c) else 1.0) for c in conf}
+    order = sorted(conf, key=lambda c: (level(c), -adjusted[c]))
+    causes = []
+    for c in order:
+        fs = sorted(by_cat[c], key=lambda f: -f.strength)
+        causes.append(
+            Cause(
+                category=c,
+                confidence=adjusted[c],
+                summary=fs[0].message,
+                findings=tuple(f.code for f in fs),
+                fix=fs[0].fix,
+            )
+        )
+    return causes
+
+
+def _describe_collapse(probe: OutputProbe, regression: bool) -> str:
+    if probe.nonfinite_outputs:
+        return "the model outputs NaN or inf"
+    if regression:
+        return (
+            f"the output is nearly constant (spread {probe.output_spread_ratio:.1%} of the targets' spread)"
+        )
+    if probe.distinct_predictions <= 1:
+        return f"the model predicts class {probe.predicted_majority} for every input"
+    return f"the model predicts class {probe.predicted_majority} for {probe.majority_share:.0%} of inputs"
+
+
+def diagnose_evidence(ev: Evidence) -> Report:
+    """Run every check on ``ev`` and build the report."""
+    findings, skipped, errors = run_checks(ev)
+    errors = list(ev.internal_errors) + errors
+    train = ev.probes.train_output
+    regression = ev.task is not None and ev.task.kind == "regression"
+    metrics: dict[str, object] = {}
+    if ev.training is not None:
+        metrics["steps"] = ev.training.steps
+    if train is not None:
+        metrics["train_score"] = train.score
+        metrics["chance_score"] = train.chance_score
+    if ev.probes.heldout_output is not None:
+        metrics["heldout_score"] = ev.probes.heldout_output.score
+    if ev.task is not None:
+        metrics["task"] = ev.task.kind
+
+    if train is None:
+        missing = ev.missing or ("the model's outputs on a probe batch",)
+        return Report(
+            verdict="inconclusive",
+            summary="Inconclusive: deadpan did not observe " + "; ".join(missing) + ".",
+            collapse=Collapse(),
+            findings=tuple(findings),
+            skipped=tuple(skipped),
+            internal_errors=tuple(errors),
+            metrics=metrics,
+            missing=tuple(missing),
+        )
+
+    if is_collapsed(train, regression):
+        verdict, symptom = "collapsed", _describe_collapse(train, regression)
+    elif (why := degradation(ev)) is not None:
+        verdict, symptom = "degraded", why
+    elif any(f.severity is Severity.ERROR and f.strength >= 0.9 for f in findings):
+        verdict, symptom = "degraded", "it learns, but the training has a definite bug"
+    else:
+        verdict, symptom = "healthy", ""
+
+    causes = rank_causes(findings) if verdict != "healthy" else []
+    if verdict == "healthy":
+        summary = (
+            "Healthy: the outputs depend on the inputs and the model beats the input-independent baseline."
+        )
+        warnings = [f for f in findings if f.severity is not Severity.INFO]
+        if warnings:
+            summary += f" {len(warnings)} warning(s) below."
+    elif causes:
+        top = causes[0]
+        summary = (
+            f"{verdict.capitalize()}: {symptom}. Most likely cause: {top.category} — {top.summary} "
+            f"Fix: {top.fix}."
+        )
+    else:
+        summary = f"{verdict.capitalize()}: {symptom}. No check pinpointed a cause; see the evidence below."
+    return Report(
+        verdict=verdict,
+        summary=summary,
+        collapse=collapse_of(train),
+        causes=tuple(causes),
+        findings=tuple(findings),
+        skipped=tuple(skipped),
+        internal_errors=tuple(errors),
+        metrics=metrics,
+        missing=ev.missing,
+    )

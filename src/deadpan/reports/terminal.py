@@ -1,0 +1,114 @@
+"""Terminal rendering: the verdict line first, then each cause with its evidence and fix.
+
+``render_plain`` gives plain text (pipes, logs, ``str(report)``); ``renderable`` gives a rich renderable for
+a colour terminal. Both say the same things in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deadpan.findings import Finding, Report
+
+VERDICT_STYLE = {
+    "collapsed": "bold red",
+    "degraded": "bold yellow",
+    "healthy": "bold green",
+    "inconclusive": "bold",
+}
+
+
+def _evidence_line(f: Finding, limit: int = 6) -> str:
+    items = []
+    for k, v in list(f.evidence.items())[:limit]:
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, list | tuple) and len(v) > 6:
+            v = f"[{', '.join(str(x) for x in v[:6])}, ...]"
+        items.append(f"{k}={v}")
+    return ", ".join(items)
+
+
+def _collapse_line(report: Report) -> str | None:
+    c = report.collapse
+    if c.distinct_predictions is None:
+        return None
+    parts = [f"distinct predictions {c.distinct_predictions}"]
+    if c.majority_share is not None:
+        parts.append(f"majority share {c.majority_share:.0%}")
+    if c.output_spread_ratio is not None:
+        parts.append(f"output spread {c.output_spread_ratio:.3g} of the targets'")
+    m = report.metrics
+    if "train_score" in m and "chance_score" in m:
+        name = "R²" if m.get("task") == "regression" else "balanced accuracy"
+        parts.append(f"{name} {m['train_score']:.3f} (input-independent: {m['chance_score']:.3f})")
+    if "heldout_score" in m:
+        parts.append(f"held-out {m['heldout_score']:.3f}")
+    return "; ".join(parts)
+
+
+def lines(report: Report) -> list[tuple[str, str]]:
+    """(style, text) pairs shared by the plain and rich renderers."""
+    out: list[tuple[str, str]] = [
+        (VERDICT_STYLE.get(report.verdict, "bold"), f"deadpan: {report.verdict.upper()}"),
+        ("", report.summary),
+    ]
+    col = _collapse_line(report)
+    if col:
+        out.append(("dim", col))
+    by_code = {f.code: f for f in report.findings}
+    for i, cause in enumerate(report.causes, 1):
+        out.append(("", ""))
+        out.append(("bold", f"{i}. {cause.category}  (confidence {cause.confidence:.2f})"))
+        for code in cause.findings:
+            f = by_code.get(code)
+            if f is None:
+                continue
+            out.append(("", f"   [{f.code} {f.name}] {f.message}"))
+            ev = _evidence_line(f)
+            if ev:
+                out.append(("dim", f"   evidence: {ev}"))
+        out.append(("cyan", f"   fix: {cause.fix}"))
+        if cause.verified is not None:
+            out.append(("green", f"   verified: {cause.verified}"))
+    if report.verdict == "healthy":
+        for f in report.findings:
+            out.append(("yellow", f"warning [{f.code} {f.name}] {f.message}"))
+    if report.missing and report.verdict == "inconclusive":
+        out.append(("", "not observed: " + "; ".join(report.missing)))
+    if report.internal_errors:
+        out.append(("", ""))
+        out.append(
+            (
+                "dim",
+                f"{len(report.internal_errors)} internal error(s) in deadpan (your training is unaffected):",
+            )
+        )
+        for e in report.internal_errors[:5]:
+            out.append(("dim", "   " + e.strip().splitlines()[-1]))
+    return out
+
+
+def render_plain(report: Report) -> str:
+    return "\n".join(text for _, text in lines(report))
+
+
+def renderable(report: Report) -> Any:
+    from rich.text import Text
+
+    text = Text()
+    for i, (style, line) in enumerate(lines(report)):
+        if i:
+            text.append("\n")
+        text.append(line, style=style or None)
+    return text
+
+
+def print_report(report: Report, file: Any = None) -> None:
+    """Print with colour on a terminal, plain otherwise (rich decides from the stream)."""
+    import sys
+
+    from rich.console import Console
+
+    console = Console(file=file or sys.stderr, highlight=False, soft_wrap=True)
+    console.print(renderable(report))

@@ -1,0 +1,60 @@
+"""The scenario registry: name, expected verdict and top cause, and the training function."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    #: The cause category a correct diagnosis ranks first; None for a healthy scenario.
+    expected: str | None
+    description: str
+    train: Callable[[], object]
+    framework: str = "torch"
+    #: Shown by ``deadpan demo`` (a representative selection); all run in the tests.
+    demo: bool = False
+
+    @property
+    def healthy(self) -> bool:
+        return self.expected is None
+
+
+def scenario(
+    name: str, expected: str | None, description: str, demo: bool = False
+) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    def add(fn: Callable[[], object]) -> Callable[[], object]:
+        if name in SCENARIOS:
+            raise ValueError(f"duplicate scenario {name}")
+        SCENARIOS[name] = Scenario(name, expected, description, fn, demo=demo)
+        return fn
+
+    return add
+
+
+def _load() -> None:
+    importlib.import_module("deadpan.scenarios.torch_zoo")
+
+
+def get(name: str) -> Scenario:
+    _load()
+    if name not in SCENARIOS:
+        raise KeyError(f"no scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+    return SCENARIOS[name]
+
+
+def all_scenarios() -> list[Scenario]:
+    _load()
+    return list(SCENARIOS.values())
+
+
+def run(name: str) -> object:
+    """Run one scenario under deadpan's capture and return the :class:`RunResult`."""
+    from deadpan.capture.autolog import run_callable
+
+    return run_callable(get(name).train)

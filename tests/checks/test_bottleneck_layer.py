@@ -1,0 +1,74 @@
+from dataclasses import replace
+
+from deadpan.checks.model.bottleneck_layer import BottleneckLayer
+from deadpan.evidence import Evidence, LayerInfo, Task
+from deadpan.findings import Severity
+from factory import healthy, output_probe, regression_healthy
+
+
+def narrow(units: int, n_classes: int = 10, score: float = 0.2) -> Evidence:
+    ev = healthy()
+    assert ev.model is not None
+    layers = (
+        LayerInfo("fc1", "Linear", units=64, n_params=320),
+        LayerInfo("act1", "ReLU", activation="relu"),
+        LayerInfo("fc2", "Linear", units=units, n_params=65 * units),
+        LayerInfo("act2", "ReLU", activation="relu"),
+        LayerInfo("out", "Linear", units=n_classes, n_params=(units + 1) * n_classes),
+    )
+    return replace(
+        ev,
+        task=Task(kind="multiclass", n_classes=n_classes, n_outputs=n_classes),
+        model=replace(ev.model, layers=layers),
+        probes=replace(
+            ev.probes, train_output=output_probe(score=score, chance_score=1 / n_classes, n_outputs=n_classes)
+        ),
+    )
+
+
+def test_layer_narrower_than_classes() -> None:
+    found = BottleneckLayer().judge(narrow(4))
+    assert found is not None
+    assert found.code == "DP202"
+    assert found.category == "model.capacity"
+    assert found.severity is Severity.ERROR
+    assert found.evidence["layer"] == "fc2"
+    assert 0.55 <= found.strength <= 0.75
+
+
+def test_single_unit_layer_in_regression() -> None:
+    ev = regression_healthy()
+    assert ev.model is not None
+    layers = (
+        LayerInfo("fc1", "Linear", units=64, n_params=320),
+        LayerInfo("act1", "ReLU", activation="relu"),
+        LayerInfo("fc2", "Linear", units=1, n_params=65),
+        LayerInfo("act2", "ReLU", activation="relu"),
+        LayerInfo("out", "Linear", units=1, n_params=2),
+    )
+    ev = replace(
+        ev,
+        model=replace(ev.model, layers=layers),
+        probes=replace(
+            ev.probes,
+            train_output=output_probe(
+                distinct_predictions=1, output_spread_ratio=0.0, score=0.0, chance_score=0.0, n_outputs=1
+            ),
+        ),
+    )
+    found = BottleneckLayer().judge(ev)
+    assert found is not None
+    assert found.strength == 0.7
+
+
+def test_narrow_but_model_fine_is_silent() -> None:
+    assert BottleneckLayer().judge(narrow(4, score=0.95)) is None
+
+
+def test_wide_enough_is_silent() -> None:
+    assert BottleneckLayer().judge(narrow(16)) is None
+
+
+def test_healthy_is_silent() -> None:
+    assert BottleneckLayer().judge(healthy()) is None
+    assert BottleneckLayer().judge(regression_healthy()) is None

@@ -1,0 +1,60 @@
+from dataclasses import replace
+
+import numpy as np
+
+from deadpan.checks.model.clipping_output_head import ClippingOutputHead
+from deadpan.evidence import Evidence, LayerInfo
+from deadpan.findings import Severity
+from factory import healthy, regression_healthy
+
+
+def with_head(kind: str, activation: str, **probe: bool) -> Evidence:
+    ev = regression_healthy()
+    assert ev.model is not None and ev.probes.train_output is not None
+    layers = (
+        *ev.model.layers[:2],
+        LayerInfo("2", "Linear", units=1, n_params=33),
+        LayerInfo("3", kind, activation),
+    )
+    return replace(
+        ev,
+        model=replace(ev.model, layers=layers),
+        probes=replace(ev.probes, train_output=replace(ev.probes.train_output, score=0.2, **probe)),
+    )
+
+
+def test_relu_head_with_negative_targets() -> None:
+    found = ClippingOutputHead().judge(with_head("ReLU", "relu", outputs_nonnegative=True))
+    assert found is not None
+    assert found.code == "DP211"
+    assert found.category == "model.output"
+    assert found.severity is Severity.ERROR
+    assert found.evidence["head"] == "ReLU"
+    assert 0.6 <= found.strength <= 0.85
+    assert "nn.Linear(d, 1)" in found.fix
+
+
+def test_sigmoid_head_with_large_targets() -> None:
+    ev = with_head("Sigmoid", "sigmoid", outputs_nonnegative=True, outputs_in_unit_interval=True)
+    found = ClippingOutputHead().judge(ev)
+    assert found is not None
+    assert found.evidence["head"] == "sigmoid"
+
+
+def test_relu_head_with_nonnegative_targets_is_silent() -> None:
+    ev = with_head("ReLU", "relu", outputs_nonnegative=True)
+    assert ev.data is not None
+    ev = replace(ev, data=replace(ev.data, y=np.abs(ev.data.y)))
+    assert ClippingOutputHead().judge(ev) is None
+
+
+def test_classification_is_silent() -> None:
+    ev = healthy()
+    assert ev.probes.train_output is not None
+    probe = replace(ev.probes.train_output, outputs_nonnegative=True, outputs_in_unit_interval=True)
+    assert ClippingOutputHead().judge(replace(ev, probes=replace(ev.probes, train_output=probe))) is None
+
+
+def test_healthy_is_silent() -> None:
+    assert ClippingOutputHead().judge(healthy()) is None
+    assert ClippingOutputHead().judge(regression_healthy()) is None

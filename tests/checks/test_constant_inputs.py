@@ -1,0 +1,42 @@
+from dataclasses import replace
+
+import numpy as np
+
+from deadpan.checks.data.constant_inputs import ConstantInputs
+from deadpan.findings import Severity
+from factory import healthy, regression_healthy
+
+
+def test_all_zero_inputs() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    ev = replace(ev, data=replace(ev.data, x=np.zeros((300, 4))))
+    found = ConstantInputs().judge(ev)
+    assert found is not None
+    assert found.code == "DP110"
+    assert found.category == "data.inputs"
+    assert found.severity is Severity.ERROR
+    assert found.strength == 0.95
+    assert found.evidence["all_zero"] is True
+
+
+def test_same_nonzero_inputs() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    x = np.tile(np.array([[1e5, 3.0, -2.0, 7.0]]), (300, 1))
+    found = ConstantInputs().judge(replace(ev, data=replace(ev.data, x=x)))
+    assert found is not None
+    assert found.evidence["all_zero"] is False
+
+
+def test_one_varying_feature_is_silent() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    x = np.zeros((300, 4))
+    x[:, 2] = np.arange(300) % 3
+    assert ConstantInputs().judge(replace(ev, data=replace(ev.data, x=x))) is None
+
+
+def test_healthy_is_silent() -> None:
+    assert ConstantInputs().judge(healthy()) is None
+    assert ConstantInputs().judge(regression_healthy()) is None

@@ -1,0 +1,98 @@
+from dataclasses import replace
+
+import numpy as np
+
+from deadpan.checks.data.dominant_class import DominantClass, dominance_threshold
+from deadpan.evidence import Evidence, LossCall, Task
+from deadpan.findings import Severity
+from factory import healthy, output_probe, regression_healthy
+
+
+def imbalanced(share: float = 0.9, predicted_share: float = 0.98, score: float = 1 / 3) -> Evidence:
+    ev = healthy()
+    assert ev.data is not None
+    n = 300
+    n_major = int(share * n)
+    y = np.concatenate([np.zeros(n_major, int), np.arange(n - n_major) % 2 + 1])
+    return replace(
+        ev,
+        data=replace(ev.data, y=y),
+        probes=replace(
+            ev.probes,
+            train_output=output_probe(
+                distinct_predictions=2, majority_share=predicted_share, predicted_majority=0, score=score
+            ),
+        ),
+    )
+
+
+def test_dominant_class_collapsed_onto_majority() -> None:
+    found = DominantClass().judge(imbalanced())
+    assert found is not None
+    assert found.code == "DP101"
+    assert found.category == "data.imbalance"
+    assert found.severity is Severity.ERROR
+    assert 0.7 <= found.strength <= 0.85
+    assert found.evidence["dominant_class"] == 0
+    assert "weight=torch.tensor([" in found.fix
+    assert "WeightedRandomSampler" in found.fix
+
+
+def test_weighted_loss_lowers_strength() -> None:
+    ev = imbalanced()
+    assert ev.loss is not None
+    ev = replace(ev, loss=replace(ev.loss, has_class_weights=True))
+    found = DominantClass().judge(ev)
+    assert found is not None
+    assert found.severity is Severity.WARNING
+    assert found.strength < 0.5
+
+
+def test_binary_bce_with_logits_suggests_pos_weight() -> None:
+    ev = healthy()
+    assert ev.data is not None and ev.loss is not None
+    y = np.r_[np.zeros(270), np.ones(30)].reshape(-1, 1)
+    ev = replace(
+        ev,
+        task=Task(kind="binary", n_classes=2, n_outputs=1),
+        data=replace(ev.data, y=y),
+        loss=LossCall(
+            function="binary_cross_entropy_with_logits",
+            input_shape=(32, 1),
+            target_shape=(32, 1),
+            target_is_integer=False,
+            input_min=-3.0,
+            input_max=-2.0,
+            input_rows_are_probabilities=False,
+            target_min=0.0,
+            target_max=1.0,
+        ),
+        probes=replace(
+            ev.probes,
+            train_output=output_probe(
+                distinct_predictions=1, majority_share=1.0, predicted_majority=0, score=0.5, chance_score=0.5
+            ),
+        ),
+    )
+    found = DominantClass().judge(ev)
+    assert found is not None
+    assert "pos_weight=torch.tensor([9])" in found.fix
+
+
+def test_imbalanced_but_well_predicted_is_silent() -> None:
+    assert DominantClass().judge(imbalanced(predicted_share=0.88, score=0.9)) is None
+
+
+def test_mild_imbalance_is_silent() -> None:
+    assert DominantClass().judge(imbalanced(share=0.6)) is None
+
+
+def test_threshold_for_many_classes() -> None:
+    assert dominance_threshold(2) == 0.75
+    assert dominance_threshold(5) == 0.6
+    assert dominance_threshold(100) == 0.5
+
+
+def test_healthy_is_silent() -> None:
+    assert DominantClass().judge(healthy()) is None
+    assert DominantClass().judge(regression_healthy()) is None

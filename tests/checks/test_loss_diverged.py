@@ -1,0 +1,80 @@
+from dataclasses import replace
+
+import numpy as np
+
+from deadpan.checks.optim.loss_diverged import LossDiverged
+from deadpan.evidence import Evidence, OptimizerInfo
+from deadpan.findings import Severity
+from factory import healthy, output_probe, regression_healthy
+
+STEPS = tuple(range(0, 200, 10))
+
+
+def _collapsed(ev: Evidence) -> Evidence:
+    probe = output_probe(distinct_predictions=1, majority_share=1.0, output_spread_ratio=0.0, score=1 / 3)
+    return replace(ev, probes=replace(ev.probes, train_output=probe, heldout_output=probe))
+
+
+def _training(ev: Evidence, **kw: object) -> Evidence:
+    assert ev.training is not None
+    return replace(ev, training=replace(ev.training, **kw))  # type: ignore[arg-type]
+
+
+def test_fires_on_nonfinite_loss_even_without_probes() -> None:
+    ev = healthy()
+    loss = (1.1, 1.5, 4.0, 30.0) + (float("nan"),) * 16
+    ev = _training(ev, loss=loss, first_nonfinite_loss_step=40)
+    found = LossDiverged().judge(ev)
+    assert found is not None
+    assert (found.code, found.category, found.severity) == ("DP401", "optim.lr_too_high", Severity.ERROR)
+    assert found.strength >= 0.75
+    assert "lr=" in found.fix and "clip_grad_norm_" in found.fix
+    assert found.evidence["first_nonfinite_loss_step"] == 40
+
+
+def test_nonfinite_after_nonfinite_data_is_weaker() -> None:
+    ev = _training(healthy(), first_nonfinite_loss_step=40)
+    assert ev.data is not None
+    ev = replace(ev, data=replace(ev.data, nonfinite_input_step=12))
+    found = LossDiverged().judge(ev)
+    assert found is not None and found.strength < 0.5
+
+
+def test_fires_on_rising_loss_with_collapsed_output() -> None:
+    rising = tuple(1.1 + 0.2 * i for i in range(20))
+    found = LossDiverged().judge(_collapsed(_training(healthy(), loss=rising, loss_steps=STEPS)))
+    assert found is not None and found.evidence["signals"] == ["rose"]
+    # The LR range test suggests 3e-3, above the user's 1e-3: suggest 10x lower instead.
+    assert "lr=0.0001" in found.fix
+
+
+def test_fires_on_oscillating_loss() -> None:
+    wild = tuple([1.1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.4, 0.4] + [0.3, 1.5] * 5)
+    found = LossDiverged().judge(_collapsed(_training(healthy(), loss=wild, loss_steps=STEPS)))
+    assert found is not None and "oscillating" in found.evidence["signals"]
+
+
+def test_silent_on_a_noisy_plateau() -> None:
+    # No signal in the data: the loss stays around ln C with large minibatch noise, it never diverges.
+    rng = np.random.default_rng(0)
+    noisy = tuple(float(1.1 + rng.normal(0, 0.3)) for _ in STEPS)
+    assert LossDiverged().judge(_collapsed(_training(healthy(), loss=noisy, loss_steps=STEPS))) is None
+
+
+def test_fires_on_lr_near_the_diverging_lr_and_huge_updates() -> None:
+    ev = _training(healthy(), optimizer=OptimizerInfo("SGD", lr=0.5), update_ratio=(0.3,) * 20)
+    found = LossDiverged().judge(_collapsed(ev))
+    assert found is not None
+    assert set(found.evidence["signals"]) == {"above_diverge_lr", "high_updates"}
+    assert "torch.optim.SGD(model.parameters(), lr=0.003)" in found.fix
+    assert found.strength > 0.8
+
+
+def test_silent_when_the_model_is_fine() -> None:
+    rising_lr = _training(healthy(), optimizer=OptimizerInfo("SGD", lr=0.5), update_ratio=(0.3,) * 20)
+    assert LossDiverged().judge(rising_lr) is None
+
+
+def test_silent_on_healthy() -> None:
+    assert LossDiverged().judge(healthy()) is None
+    assert LossDiverged().judge(regression_healthy()) is None

@@ -1,0 +1,55 @@
+from dataclasses import replace
+
+import numpy as np
+
+from deadpan.checks.train.loss_still_falling import LossStillFalling
+from deadpan.evidence import Evidence
+from deadpan.findings import Severity
+from factory import healthy, output_probe, regression_healthy
+
+STEPS = tuple(range(0, 200, 10))
+
+
+def _run(tau: float = 400.0, score: float = 0.55, nonfinite: int | None = None) -> Evidence:
+    """A loss decaying with time constant ``tau`` steps over a 200-step run, and a model scoring ``score``."""
+    ev = healthy()
+    assert ev.training is not None
+    loss = tuple(float(1.1 * np.exp(-s / tau) + 0.05) for s in STEPS)
+    training = replace(ev.training, loss=loss, loss_steps=STEPS, first_nonfinite_loss_step=nonfinite)
+    probe = output_probe(score=score, majority_share=0.6)
+    return replace(ev, training=training, probes=replace(ev.probes, train_output=probe))
+
+
+def test_fires_when_stopped_while_the_loss_still_falls() -> None:
+    found = LossStillFalling().judge(_run())
+    assert found is not None
+    assert (found.code, found.category, found.severity) == ("DP510", "train.too_short", Severity.WARNING)
+    assert 0.6 <= found.strength <= 0.75
+    assert "more optimizer steps" in found.fix
+    # tau = 400 steps: about 3 time constants (~1200 steps) more.
+    assert 800 <= found.evidence["suggested_more_steps"] <= 1600
+
+
+def test_silent_when_the_loss_has_flattened() -> None:
+    assert LossStillFalling().judge(_run(tau=40.0)) is None
+
+
+def test_silent_on_minibatch_noise_over_a_plateau() -> None:
+    ev = _run()
+    assert ev.training is not None
+    rng = np.random.default_rng(0)
+    noisy = tuple(float(0.6 + 0.5 * np.exp(-s / 20) + rng.normal(0, 0.05)) for s in STEPS)
+    assert LossStillFalling().judge(replace(ev, training=replace(ev.training, loss=noisy))) is None
+
+
+def test_silent_when_the_model_already_performs() -> None:
+    assert LossStillFalling().judge(_run(score=0.95)) is None
+
+
+def test_silent_when_the_loss_went_nonfinite() -> None:
+    assert LossStillFalling().judge(_run(nonfinite=150)) is None
+
+
+def test_silent_on_healthy() -> None:
+    assert LossStillFalling().judge(healthy()) is None
+    assert LossStillFalling().judge(regression_healthy()) is None

@@ -1,0 +1,53 @@
+from dataclasses import replace
+
+import numpy as np
+
+from deadpan.checks.data.no_learnable_signal import NoLearnableSignal
+from deadpan.evidence import Evidence, LearnabilityProbe
+from deadpan.findings import Severity
+from factory import healthy, regression_healthy
+
+
+def with_learnability(linear: float, nonlinear: float, permuted: float = 0.33) -> Evidence:
+    ev = healthy()
+    probe = LearnabilityProbe("balanced_accuracy", linear, nonlinear, permuted, 1 / 3, 300)
+    return replace(ev, probes=replace(ev.probes, learnability=probe))
+
+
+def test_no_signal_is_found() -> None:
+    found = NoLearnableSignal().judge(with_learnability(0.34, 0.335))
+    assert found is not None
+    assert found.code == "DP102"
+    assert found.category == "data.no_signal"
+    assert found.severity is Severity.ERROR
+    assert found.strength == 0.85
+    assert "paired" in found.fix
+
+
+def test_small_gap_is_weaker() -> None:
+    found = NoLearnableSignal().judge(with_learnability(0.36, 0.355))  # gap ~0.045
+    assert found is not None
+    assert found.severity is Severity.ERROR
+    assert 0.6 <= found.strength < 0.85
+
+
+def test_weak_signal_is_a_warning() -> None:
+    found = NoLearnableSignal().judge(with_learnability(0.38, 0.37))  # gap ~0.07
+    assert found is not None
+    assert found.severity is Severity.WARNING
+
+
+def test_clear_signal_is_silent() -> None:
+    assert NoLearnableSignal().judge(with_learnability(0.45, 0.5)) is None
+
+
+def test_single_target_value_left_to_dp103() -> None:
+    ev = with_learnability(0.34, 0.34)
+    assert ev.data is not None
+    ev = replace(ev, data=replace(ev.data, y=np.zeros(300, int)))
+    assert NoLearnableSignal().judge(ev) is None
+
+
+def test_healthy_is_silent() -> None:
+    assert NoLearnableSignal().judge(healthy()) is None
+    assert NoLearnableSignal().judge(regression_healthy()) is None

@@ -1,0 +1,35 @@
+"""Every built-in scenario gets its expected top cause; every healthy scenario is called healthy.
+
+Each scenario runs through the same capture path as ``deadpan run`` (an unmodified training function).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from deadpan.capture.autolog import run_callable
+from deadpan.findings import CATEGORIES
+from deadpan.scenarios.registry import all_scenarios
+
+SCENARIOS = all_scenarios()
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=lambda s: s.name)
+def test_scenario_diagnosis(sc: object) -> None:
+    report = run_callable(sc.train).report  # type: ignore[attr-defined]
+    assert report.internal_errors == (), report.internal_errors
+    if sc.healthy:  # type: ignore[attr-defined]
+        assert report.verdict == "healthy", str(report)
+    else:
+        assert report.verdict in ("collapsed", "degraded"), str(report)
+        assert report.top_cause == sc.expected, str(report)  # type: ignore[attr-defined]
+
+
+def test_every_category_has_a_scenario() -> None:
+    expected = {s.expected for s in SCENARIOS if s.expected}
+    assert expected == set(CATEGORIES), f"no scenario for {set(CATEGORIES) - expected}"
+
+
+def test_healthy_scenarios_exist_for_classification_and_regression() -> None:
+    names = {s.name for s in SCENARIOS if s.healthy}
+    assert {"healthy-digits", "healthy-regression"} <= names
