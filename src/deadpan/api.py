@@ -22,6 +22,7 @@ from deadpan.capture.probes.task import infer_task
 from deadpan.capture.recorder import SAMPLE_ROWS, LossRecord, Recorder
 from deadpan.capture.tensors import first_tensor
 from deadpan.diagnosis import diagnose_evidence
+from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report
 
 BATCH = 256
@@ -46,9 +47,47 @@ def report_from(pi: ProbeInputs) -> Report:
     metrics = dict(report.metrics)
     metrics["diagnosis_seconds"] = round(time.perf_counter() - t0, 3)
     metrics["probe_seconds"] = {k: round(v, 3) for k, v in ev.timings.items()}
+    metrics["probes"] = probe_summary(ev)
     if pi.recorder is not None and pi.recorder.step_seconds:
         metrics["median_step_seconds"] = float(np.median(pi.recorder.step_seconds))
     return _with_metrics(report, metrics)
+
+
+def probe_summary(ev: Evidence) -> dict[str, Any]:
+    """Headline numbers of each probe, so a reader sees what the probes found, not only the verdicts."""
+    p = ev.probes
+    out: dict[str, Any] = {}
+    if p.overfit is not None:
+        out["overfit_one_batch"] = {
+            "steps": p.overfit.steps,
+            "loss": [p.overfit.initial_loss, p.overfit.final_loss],
+            "score": [p.overfit.initial_score, p.overfit.final_score],
+            "fitted": p.overfit.fitted,
+        }
+    if p.lr_range is not None:
+        out["lr_range"] = {
+            "user_lr": p.lr_range.user_lr,
+            "suggested_lr": p.lr_range.suggested_lr,
+            "diverge_lr": p.lr_range.diverge_lr,
+        }
+    if p.input_dependence is not None:
+        out["input_dependence"] = {
+            "zeroed_change": p.input_dependence.zeroed_change,
+            "permuted_change": p.input_dependence.permuted_change,
+        }
+    if p.learnability is not None:
+        out["learnability"] = {
+            "metric": p.learnability.metric,
+            "linear": p.learnability.linear_score,
+            "nonlinear": p.learnability.nonlinear_score,
+            "permuted_labels": p.learnability.permuted_score,
+        }
+    if p.initial_loss is not None:
+        out["initial_loss"] = {"observed": p.initial_loss, "expected": p.expected_initial_loss}
+    dead = [s.name for s in p.layers if s.dead_fraction >= 0.5]
+    if dead:
+        out["layers_mostly_dead"] = dead
+    return out
 
 
 def _with_metrics(report: Report, metrics: dict[str, Any]) -> Report:

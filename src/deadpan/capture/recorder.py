@@ -338,6 +338,11 @@ class Recorder:
         if self.model is None:
             return
         self.backward_calls += 1
+        if not self._zero_grad_since_step:
+            # Gradients cleared by hand (``p.grad = None`` for each parameter) count as a zero_grad.
+            first = next((p for p in self.model.parameters() if p.requires_grad), None)
+            if first is not None and first.grad is None:
+                self._zero_grad_since_step = True
         if tensor.grad_fn is None:
             self.backward_on_detached += 1
         if tensor.dim() == 0 or tensor.numel() == 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import numeric
+from deadpan.checks.symptoms import numeric
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 

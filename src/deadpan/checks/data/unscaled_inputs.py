@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import misbehaving, numeric, rows, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, numeric, rows, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 

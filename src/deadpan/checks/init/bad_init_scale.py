@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import misbehaving, symptom_evidence
 from deadpan.checks.init.symmetric_weights import symmetric
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, WeightStats
 from deadpan.findings import Finding, Severity
 

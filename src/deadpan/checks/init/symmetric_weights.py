@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import misbehaving
+from deadpan.checks.symptoms import misbehaving
 from deadpan.evidence import Evidence, WeightStats
 from deadpan.findings import Finding, Severity
 

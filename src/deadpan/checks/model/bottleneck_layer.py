@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import misbehaving, symptom_evidence
 from deadpan.checks.model._structure import is_dense, weight_layer_indices
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 

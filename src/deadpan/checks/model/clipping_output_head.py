@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import is_regression, numeric
 from deadpan.checks.model._structure import activation, weight_layer_indices
+from deadpan.checks.symptoms import is_regression, numeric
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 

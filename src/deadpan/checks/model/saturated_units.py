@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data._shared import misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, LayerSignal
 from deadpan.findings import Finding
 

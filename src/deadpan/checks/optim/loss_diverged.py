@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.train._symptoms import (
+from deadpan.checks.symptoms import (
     head,
     loss_curve,
     misbehaving,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.train._symptoms import loss_curve, tail
+from deadpan.checks.symptoms import loss_curve, tail
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.train._symptoms import collapsed, head, loss_curve, output_probe, symptom_evidence
+from deadpan.checks.symptoms import collapsed, head, loss_curve, output_probe, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 

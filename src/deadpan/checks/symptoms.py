@@ -1,8 +1,9 @@
-"""Shared measurements for the data, model and init checks. Not a check.
+"""Shared measurements for the checks. Not a check.
 
-The symptom gate (:func:`misbehaving`) uses the same definition as ``checks/train/_symptoms.py``: a concern
-that only harms a model that misbehaves (imbalance, capacity, dead units, saturation, init scale ...) is worth
-a finding only when the probed output is collapsed or scores poorly, so healthy runs stay silent.
+A concern that only harms a model that misbehaves (imbalance, capacity, dead units, a learning rate, a short
+run ...) is worth a finding only when the probed output is collapsed or scores poorly, so every such check
+gates on :func:`misbehaving` and healthy runs stay silent. Checks that read the loss curve use
+:func:`loss_curve`, so they all treat non-finite values and short curves alike.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from deadpan.evidence import Evidence, OutputProbe
+from deadpan.evidence import Evidence, OutputProbe, TrainingStats
 
 #: Normalized score (0 = the input-independent baseline, 1 = perfect) below which the model is "degraded":
 #: it recovers less than half of what separates chance from perfect (DESIGN.md section 5, verdict degraded).
 POOR_SCORE = 0.5
 #: Output spread relative to the targets' spread below which the output is (nearly) the same for every input.
 COLLAPSED_SPREAD = 0.1
-#: Losses that regress on real-valued targets.
-REGRESSION_LOSSES = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
+
+
+def output_probe(ev: Evidence) -> OutputProbe | None:
+    """The probe batch the symptom is read from: the training batch, else the held-out batch."""
+    return ev.probes.train_output if ev.probes.train_output is not None else ev.probes.heldout_output
 
 
 def collapsed(probe: OutputProbe) -> bool:
@@ -34,16 +38,16 @@ def probe_misbehaves(probe: OutputProbe, poor_score: float = POOR_SCORE) -> bool
 
 
 def misbehaving(ev: Evidence, poor_score: float = POOR_SCORE) -> bool:
-    """The model's training output is collapsed or scores poorly; False when no output was probed."""
-    probe = ev.probes.train_output if ev.probes.train_output is not None else ev.probes.heldout_output
+    """The model's output is collapsed or scores poorly; False when no output was probed."""
+    probe = output_probe(ev)
     if probe is None:
         return False
     return probe_misbehaves(probe, poor_score)
 
 
 def symptom_evidence(ev: Evidence) -> dict[str, Any]:
-    """The output numbers a gated check's judgement used, for the finding's ``evidence``."""
-    probe = ev.probes.train_output if ev.probes.train_output is not None else ev.probes.heldout_output
+    """The output numbers a symptom check's judgement used, for the finding's ``evidence``."""
+    probe = output_probe(ev)
     if probe is None:
         return {}
     return {
@@ -52,6 +56,53 @@ def symptom_evidence(ev: Evidence) -> dict[str, Any]:
         "majority_share": probe.majority_share,
         "output_spread_ratio": probe.output_spread_ratio,
     }
+
+
+def loss_curve(training: TrainingStats) -> tuple[np.ndarray, np.ndarray]:
+    """The recorded training loss as (steps, values), finite points only, in step order."""
+    values = np.asarray(training.loss, dtype=float)
+    if len(training.loss_steps) == len(values):
+        steps = np.asarray(training.loss_steps, dtype=float)
+    else:
+        steps = np.arange(len(values), dtype=float)
+    keep = np.isfinite(values) & np.isfinite(steps)
+    steps, values = steps[keep], values[keep]
+    order = np.argsort(steps, kind="stable")
+    return steps[order], values[order]
+
+
+def head(values: np.ndarray, fraction: float = 0.1) -> float:
+    """Median of the first ``fraction`` of the values (at least one): a noise-robust starting value."""
+    n = max(1, int(len(values) * fraction))
+    return float(np.median(values[:n]))
+
+
+def tail(values: np.ndarray, fraction: float = 0.2) -> float:
+    """Median of the last ``fraction`` of the values (at least one): a noise-robust final value."""
+    n = max(1, int(len(values) * fraction))
+    return float(np.median(values[-n:]))
+
+
+def user_lr(ev: Evidence) -> float | None:
+    """The learning rate the user's optimizer ran with, from the loop or the LR range test."""
+    if ev.training is not None and ev.training.optimizer is not None:
+        return ev.training.optimizer.lr
+    if ev.probes.lr_range is not None:
+        return ev.probes.lr_range.user_lr
+    return None
+
+
+def optimizer_call(ev: Evidence, **kwargs: str) -> str:
+    """The optimizer construction to show in a fix: ``torch.optim.Adam(model.parameters(), lr=...)``."""
+    name = "Adam"
+    if ev.training is not None and ev.training.optimizer is not None and ev.training.optimizer.name:
+        name = ev.training.optimizer.name
+    args = "".join(f", {k}={v}" for k, v in kwargs.items())
+    return f"torch.optim.{name}(model.parameters(){args})"
+
+
+#: Losses that regress on real-valued targets.
+REGRESSION_LOSSES = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
 
 
 def is_classification(ev: Evidence) -> bool:

@@ -1,0 +1,106 @@
+"""Step-time overhead of ``deadpan.watch``: median step time inside watch vs the same plain loop.
+
+Blocks of steps alternate (plain, watched, plain, watched ...) in one process so that CPU frequency and
+cache effects hit both alike; the figure is the ratio of median per-step times. The diagnosis that runs
+when a watch block exits is not part of the step time (it is measured by ``diagnosis_cost.py``).
+
+    .venv/bin/python benchmarks/overhead.py [--blocks 6] [--steps 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+import deadpan
+
+
+def mlp() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    return model, torch.randn(2048, 64), torch.randint(0, 10, (2048,))
+
+
+def cnn() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 14 * 14, 10),
+    )
+    return model, torch.randn(1024, 1, 28, 28), torch.randint(0, 10, (1024,))
+
+
+def steps(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n: int,
+    start: int,
+    batch: int,
+) -> list[float]:
+    times = []
+    loss_fn = nn.CrossEntropyLoss()
+    for i in range(start, start + n):
+        j = (i * batch) % (len(x) - batch)
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x[j : j + batch]), y[j : j + batch])
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def measure(
+    name: str,
+    make: Callable[[], tuple[nn.Module, torch.Tensor, torch.Tensor]],
+    blocks: int,
+    n: int,
+    batch: int,
+) -> float:
+    torch.manual_seed(0)
+    model, x, y = make()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    steps(model, opt, x, y, 20, 0, batch)  # warm-up
+    plain: list[float] = []
+    watched: list[float] = []
+    ratios = []
+    for b in range(blocks):
+        p = steps(model, opt, x, y, n, 2 * b * n, batch)
+        with deadpan.watch(model, opt, probes=False):
+            w = steps(model, opt, x, y, n, (2 * b + 1) * n, batch)
+        plain += p
+        watched += w
+        ratios.append(statistics.median(w) / statistics.median(p))
+    ratio = statistics.median(watched) / statistics.median(plain)
+    print(
+        f"{name:4s} plain {1e3 * statistics.median(plain):7.3f} ms/step  watched "
+        f"{1e3 * statistics.median(watched):7.3f} ms/step  ratio {ratio:.3f}  "
+        f"(per-block ratios {min(ratios):.3f}..{max(ratios):.3f}, {blocks} blocks x {n} steps)"
+    )
+    return ratio
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--blocks", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=150)
+    args = ap.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    r1 = measure("MLP", mlp, args.blocks, args.steps, 64)
+    r2 = measure("CNN", cnn, args.blocks, args.steps, 32)
+    print(f"median step-time ratio watch/plain: MLP {r1:.3f}, CNN {r2:.3f} (target <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The command line: run (json, max-steps, fail-on, exit codes, argv), checks, explain, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from deadpan.cli import _exit_code, app
+
+COLLAPSING = textwrap.dedent(
+    """
+    import sys
+    import torch
+    from torch import nn
+
+    print("argv", sys.argv[1:])
+    torch.manual_seed(0)
+    x = torch.randn(256, 8)
+    y = (x[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for step in range(int(sys.argv[1]) if len(sys.argv) > 1 else 60):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    print("done", step + 1)
+    """
+)
+
+
+def _deadpan(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deadpan.cli", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_run_writes_json_keeps_argv_and_stdout(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(COLLAPSING)
+    out = tmp_path / "r.json"
+    res = _deadpan("run", "--json", str(out), str(script), "40", "--quiet")  # --quiet belongs to the script
+    assert res.returncode == 0, res.stderr
+    assert "argv ['40', '--quiet']" in res.stdout and "done 40" in res.stdout
+    report = json.loads(out.read_text())
+    assert report["schema"] == "deadpan.report/1"
+    assert report["verdict"] == "collapsed"
+    assert report["causes"][0]["category"] == "init.symmetry"
+    assert "deadpan: COLLAPSED" in res.stderr
+
+
+def test_max_steps_and_fail_on(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(COLLAPSING)
+    res = _deadpan("run", "--max-steps", "7", "--fail-on", "collapsed", "--quiet", str(script), "500")
+    assert res.returncode == 1  # collapsed, and --fail-on collapsed
+    assert "done" not in res.stdout  # stopped after 7 steps
+    assert res.stderr == ""  # --quiet
+
+
+def test_missing_script_exits_2(tmp_path: Path) -> None:
+    res = _deadpan("run", str(tmp_path / "nope.py"))
+    assert res.returncode == 2
+    assert "no such script" in res.stderr
+
+
+def test_no_training_is_inconclusive_exit_2(tmp_path: Path) -> None:
+    script = tmp_path / "plain.py"
+    script.write_text("print('no training here')\n")
+    out = tmp_path / "r.json"
+    res = _deadpan("run", "--json", str(out), str(script))
+    assert res.returncode == 2
+    assert res.stdout == "no training here\n"
+    report = json.loads(out.read_text())
+    assert report["verdict"] == "inconclusive"
+    assert "model" in report["summary"]
+
+
+def test_exit_code_rules() -> None:
+    assert _exit_code("healthy", 0, None) == 0
+    assert _exit_code("collapsed", 0, None) == 0
+    assert _exit_code("inconclusive", 0, None) == 2
+    assert _exit_code("healthy", 3, None) == 3
+    assert _exit_code("degraded", 0, _fail("degraded")) == 1
+    assert _exit_code("degraded", 0, _fail("collapsed")) == 0
+    assert _exit_code("collapsed", 0, _fail("degraded")) == 1
+
+
+def _fail(v: str) -> object:
+    from deadpan.cli import FailOn
+
+    return FailOn(v)
+
+
+def test_checks_and_explain() -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["checks"])
+    assert res.exit_code == 0 and "DP301" in res.output and "loss.mismatch" in res.output
+    res = runner.invoke(app, ["explain", "DP301"])
+    assert res.exit_code == 0
+    assert "What it detects" in res.output and "Fix" in res.output
+    res = runner.invoke(app, ["explain", "DP000"])
+    assert res.exit_code == 2
+
+
+def test_demo_runs_a_scenario(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["demo", "--only", "zero-init", "--json", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "1/1 diagnosed as expected" in res.output
+    assert json.loads((tmp_path / "zero-init.json").read_text())["verdict"] == "collapsed"
+
+
+def test_help_lists_commands() -> None:
+    res = CliRunner().invoke(app, ["--help"])
+    for cmd in ("run", "demo", "checks", "explain"):
+        assert cmd in res.output
