@@ -26,6 +26,9 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report
 
 BATCH = 256
+#: A layer whose across-sample spread is below this fraction of its mean magnitude carries no information
+#: about which input it saw.
+SIGNAL_DIES_SPREAD = 1e-4
 Batch = tuple[Any, Any, Any]
 
 
@@ -87,6 +90,10 @@ def probe_summary(ev: Evidence) -> dict[str, Any]:
     dead = [s.name for s in p.layers if s.dead_fraction >= 0.5]
     if dead:
         out["layers_mostly_dead"] = dead
+    # Where the input information dies: the first layer whose output is the same for every probe sample.
+    flat = next((s.name for s in p.layers if s.spread < SIGNAL_DIES_SPREAD), None)
+    if flat is not None:
+        out["signal_dies_at"] = flat
     return out
 
 
@@ -99,18 +106,23 @@ def _with_metrics(report: Report, metrics: dict[str, Any]) -> Report:
 # --- diagnose -------------------------------------------------------------------------------------------
 
 
-def _as_tensor(a: Any) -> torch.Tensor:
+def _as_tensor(a: Any, float_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A tensor of the user's data; float arrays take the model's floating dtype (float32 by default)."""
     if isinstance(a, torch.Tensor):
         return a.detach()
     arr = np.asarray(a)
     if arr.dtype.kind == "f":
-        return torch.from_numpy(arr.astype(np.float32, copy=True))
+        return torch.from_numpy(arr.astype(np.float64, copy=True)).to(float_dtype)
     if arr.dtype.kind in "iub":
         return torch.from_numpy(arr.astype(np.int64, copy=True))
     raise TypeError(f"cannot use inputs of dtype {arr.dtype} (expected numbers)")
 
 
-def _batches_from(inputs: Any, targets: Any) -> list[Batch]:
+def _float_dtype(model: nn.Module) -> torch.dtype:
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
+def _batches_from(inputs: Any, targets: Any, dtype: torch.dtype = torch.float32) -> list[Batch]:
     """Bounded list of (args, kwargs, target) batches from tensors, arrays or a DataLoader."""
     if targets is None:
         batches: list[Batch] = []
@@ -120,15 +132,15 @@ def _batches_from(inputs: Any, targets: Any) -> list[Batch]:
                 if isinstance(item, dict):
                     tgt = item.get("labels", item.get("label", item.get("y")))
                     xs = {k: v for k, v in item.items() if k not in ("labels", "label", "y")}
-                    batches.append(((), xs, _as_tensor(tgt)))
+                    batches.append(((), xs, _as_tensor(tgt, dtype)))
                 else:
                     *xs, tgt = item
-                    batches.append((tuple(_as_tensor(x) for x in xs), {}, _as_tensor(tgt)))
+                    batches.append((tuple(_as_tensor(x, dtype) for x in xs), {}, _as_tensor(tgt, dtype)))
                 rows += len(batches[-1][2])
                 if rows >= SAMPLE_ROWS:
                     break
         return batches
-    x, y = _as_tensor(inputs), _as_tensor(targets)
+    x, y = _as_tensor(inputs, dtype), _as_tensor(targets, dtype)
     if len(x) != len(y):
         raise ValueError(f"inputs have {len(x)} rows but targets {len(y)}")
     n = min(len(x), SAMPLE_ROWS)
@@ -169,8 +181,9 @@ def diagnose(
     every probe runs on a copy.
     """
     try:
-        train = _batches_from(inputs, targets)
-        held = _batches_from(*heldout) if heldout is not None else []
+        dtype = _float_dtype(model)
+        train = _batches_from(inputs, targets, dtype)
+        held = _batches_from(*heldout, dtype) if heldout is not None else []
     except Exception as exc:
         return Report(
             verdict="inconclusive",

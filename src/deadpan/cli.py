@@ -100,27 +100,34 @@ def demo(
     from deadpan.scenarios.registry import all_scenarios, get
 
     chosen = [get(n) for n in only] if only else [s for s in all_scenarios() if all_ or s.demo]
-    console = Console(stderr=False, highlight=False)
-    table = Table(title="deadpan demo: built-in trainings", show_lines=False)
-    for col in ("scenario", "what is wrong", "verdict", "top cause", "expected", "ok", "s"):
-        table.add_column(col, overflow="fold")
+    console = Console(highlight=False, width=max(100, Console().width))
+    table = Table(title="deadpan demo: built-in PyTorch trainings")
+    for col in ("scenario", "verdict", "top cause", "expected", "ok", "s"):
+        table.add_column(col, no_wrap=True)
     right = 0
     if json is not None:
         json.mkdir(parents=True, exist_ok=True)
     for i, sc in enumerate(chosen, 1):
-        console.print(f"[{i}/{len(chosen)}] {sc.name} ...", style="dim")
         t0 = time.perf_counter()
         report = run_callable(sc.train).report
         secs = time.perf_counter() - t0
         ok = report.verdict == "healthy" if sc.healthy else report.top_cause == sc.expected
         right += ok
+        console.print(f"[bold][{i}/{len(chosen)}] {sc.name}[/bold]: {sc.description}")
         if verbose:
             print_report(report, file=sys.stdout)
+        else:
+            console.print(f"    verdict {report.verdict}", end="")
+            if report.causes:
+                top = report.causes[0]
+                console.print(f"; top cause {top.category} (confidence {top.confidence:.2f})")
+                console.print(f"    fix: {top.fix}", style="cyan")
+            else:
+                console.print("")
         if json is not None:
             report.to_json(json / f"{sc.name}.json")
         table.add_row(
             sc.name,
-            sc.description,
             report.verdict,
             report.top_cause or "-",
             sc.expected or "healthy",

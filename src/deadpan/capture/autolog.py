@@ -8,6 +8,7 @@ own exit status.
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 import traceback
@@ -31,15 +32,33 @@ class RunResult:
     ended: str
 
 
+#: Frames from deadpan's instrumentation (wrappers around torch calls) are not the user's and are hidden.
+_CAPTURE_DIR = str(Path(__file__).resolve().parent) + os.sep
+
+
+def _user_frames(te: traceback.TracebackException, script: Path | None) -> None:
+    """Cut ``te`` (and its causes) to what ``python script.py`` would show."""
+    frames = list(te.stack)
+    if script is not None:
+        for i, fr in enumerate(frames):
+            if fr.filename == str(script):
+                frames = frames[i:]
+                break
+    else:  # a training function: drop the runner's own frames at the top
+        while frames and frames[0].filename == __file__:
+            frames.pop(0)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in frames if not f.filename.startswith(_CAPTURE_DIR)]
+    )
+    for nested in (te.__cause__, te.__context__):
+        if nested is not None:
+            _user_frames(nested, None)
+
+
 def _print_user_traceback(exc: BaseException, script: Path | None) -> None:
-    """Print the traceback as ``python script.py`` would: starting at the script's own frames."""
+    """Print the traceback as ``python script.py`` would: the script's frames, none of deadpan's."""
     te = traceback.TracebackException.from_exception(exc)
-    frames = te.stack
-    script_s = str(script) if script is not None else None
-    for i, fr in enumerate(frames):
-        if fr.filename == script_s or (script_s is None and "deadpan" not in fr.filename):
-            te.stack = traceback.StackSummary.from_list(frames[i:])
-            break
+    _user_frames(te, script)
     sys.stderr.write("".join(te.format()))
     sys.stderr.flush()
 

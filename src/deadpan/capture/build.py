@@ -24,11 +24,18 @@ from torch import nn
 from deadpan.capture import instrument
 from deadpan.capture.probes.layers import probe_layers
 from deadpan.capture.probes.learnability import learnability
-from deadpan.capture.probes.outputs import Batch, input_dependence, output_probe, run_model
+from deadpan.capture.probes.outputs import (
+    Adapter,
+    Batch,
+    input_dependence,
+    main_output,
+    output_probe,
+    run_model,
+)
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.probes.training import lr_range_test, overfit_one_batch
 from deadpan.capture.recorder import LossRecord, Recorder
-from deadpan.capture.tensors import as_numpy, first_tensor
+from deadpan.capture.tensors import as_numpy, first_tensor, tensors_in
 from deadpan.evidence import (
     DataStats,
     Evidence,
@@ -117,19 +124,38 @@ def _to(obj: Any, device: torch.device) -> Any:
     return obj
 
 
-def make_adapter(loss: LossRecord | None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Map the model's output to what the loss received (a squeeze or view between them)."""
-    if loss is None:
-        return lambda out: out
-    rows = tuple(loss.input.shape[1:])
-    per_row = int(np.prod(rows)) if rows else 1
+def make_adapter(loss: LossRecord | None) -> Adapter:
+    """Map the model's raw output to what the loss received.
 
-    def adapt(out: torch.Tensor) -> torch.Tensor:
-        if out.dim() == 0 or tuple(out.shape[1:]) == rows:
+    Out of a tuple, dict or dataclass output it takes the tensor the loss took: the first whose per-row
+    shape and kind (floating or integer) are the loss input's, else the first with as many elements per row,
+    else the main tensor (:func:`first_tensor`). Then it undoes the change between model and loss: the same
+    dims in another order are permuted back (``out.transpose(1, 2)`` into a per-position cross-entropy),
+    another shape of the same size is reshaped (a squeeze or view).
+    """
+    if loss is None:
+        return main_output
+    rows = tuple(int(s) for s in loss.input.shape[1:])
+    per_row = math.prod(rows)
+    floating = loss.input.is_floating_point()
+
+    def fit(out: torch.Tensor) -> torch.Tensor:
+        shape = tuple(int(s) for s in out.shape[1:])
+        if shape == rows:
             return out
-        if out[0].numel() == per_row:
-            return out.reshape(out.shape[0], *rows)
-        return out
+        if sorted(shape) == sorted(rows) and len(set(rows)) == len(rows):
+            return out.permute(0, *(shape.index(r) + 1 for r in rows))
+        return out.reshape(out.shape[0], *rows)
+
+    def adapt(raw: Any) -> torch.Tensor:
+        kind = [t for t in tensors_in(raw) if t.dim() > 0 and t.is_floating_point() == floating]
+        for t in kind:
+            if tuple(t.shape[1:]) == rows:
+                return t
+        for t in kind:
+            if math.prod(t.shape[1:]) == per_row:
+                return fit(t)
+        return main_output(raw)
 
     return adapt
 
@@ -386,9 +412,8 @@ def _build(pi: ProbeInputs) -> Evidence:
         )
         if initial_loss is None and pi.initial is not None:
             with torch.no_grad():
-                init_out = first_tensor(pi.initial.eval()(*train[0][0], **train[0][1]))
-                if init_out is not None:
-                    initial_loss = float(loss_fn(adapt(init_out), train[0][2]))
+                init_out = adapt(pi.initial.eval()(*train[0][0], **train[0][1]))
+                initial_loss = float(loss_fn(init_out, train[0][2]))
 
     initial_w = (
         rec.initial_weights if rec is not None and rec.initial_weights else _weights_of(pi.initial or model)

@@ -14,8 +14,8 @@ import torch
 
 
 def first_tensor(obj: Any) -> torch.Tensor | None:
-    """The main tensor of a model output: itself, ``logits`` of a dict/ModelOutput, or the first tensor
-    of a tuple, list, dict or dataclass."""
+    """The main tensor of a model output: itself, ``logits`` of a dict/ModelOutput/dataclass, or the first
+    tensor of a tuple, list, dict or dataclass."""
     if isinstance(obj, torch.Tensor):
         return obj
     if isinstance(obj, Mapping):
@@ -33,11 +33,36 @@ def first_tensor(obj: Any) -> torch.Tensor | None:
                 return t
         return None
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        logits = getattr(obj, "logits", None)
+        if isinstance(logits, torch.Tensor):
+            return logits
         for f in dataclasses.fields(obj):
             t = first_tensor(getattr(obj, f.name))
             if t is not None:
                 return t
     return None
+
+
+def tensors_in(obj: Any) -> list[torch.Tensor]:
+    """Every tensor inside a (possibly structured) model output, in :func:`first_tensor`'s order of
+    preference: ``logits`` of a dict or dataclass first, then the rest in order, depth first."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    items: list[Any]
+    if isinstance(obj, Mapping):
+        items = list(obj.values())
+        if "logits" in obj and isinstance(obj["logits"], torch.Tensor):
+            items = [obj["logits"], *(v for k, v in obj.items() if k != "logits")]
+    elif isinstance(obj, tuple | list):
+        items = list(obj)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+        logits = getattr(obj, "logits", None)
+        if isinstance(logits, torch.Tensor):
+            items = [logits, *(v for v in items if v is not logits)]
+    else:
+        return []
+    return [t for v in items for t in tensors_in(v)]
 
 
 def to_cpu(obj: Any) -> Any:

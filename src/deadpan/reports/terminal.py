@@ -47,6 +47,26 @@ def _collapse_line(report: Report) -> str | None:
     return "; ".join(parts)
 
 
+def _probe_line(report: Report) -> str | None:
+    p = report.metrics.get("probes")
+    if not isinstance(p, dict):
+        return None
+    parts = []
+    if "signal_dies_at" in p:
+        parts.append(f"input information is gone after layer {p['signal_dies_at']}")
+    of = p.get("overfit_one_batch")
+    if isinstance(of, dict):
+        lo = of.get("loss", [None, None])
+        state = "fits" if of.get("fitted") else "cannot fit"
+        parts.append(
+            f"a copy {state} one batch of 16 ({lo[0]:.3g} -> {lo[1]:.3g} in {of.get('steps')} steps)"
+        )
+    lr = p.get("lr_range")
+    if isinstance(lr, dict) and lr.get("suggested_lr") and lr.get("user_lr"):
+        parts.append(f"LR range test suggests {lr['suggested_lr']:.2g} (yours {lr['user_lr']:.2g})")
+    return "; ".join(parts) or None
+
+
 def lines(report: Report) -> list[tuple[str, str]]:
     """(style, text) pairs shared by the plain and rich renderers."""
     out: list[tuple[str, str]] = [
@@ -71,6 +91,10 @@ def lines(report: Report) -> list[tuple[str, str]]:
         out.append(("cyan", f"   fix: {cause.fix}"))
         if cause.verified is not None:
             out.append(("green", f"   verified: {cause.verified}"))
+    probes = _probe_line(report)
+    if probes and report.verdict != "healthy":
+        out.append(("", ""))
+        out.append(("dim", "probes: " + probes))
     if report.verdict == "healthy":
         for f in report.findings:
             out.append(("yellow", f"warning [{f.code} {f.name}] {f.message}"))

@@ -78,20 +78,51 @@ def units_of(module: nn.Module) -> int | None:
     return None
 
 
-def _per_unit(t: torch.Tensor) -> torch.Tensor:
-    """(n, units, ...) -> (n, units, positions) for per-unit statistics (channels for conv maps)."""
+#: Layers whose output has its units (channels) in dim 1: ``(n, channels, length)`` or ``(n, C, H, W)``.
+CHANNELS_FIRST: tuple[type[nn.Module], ...] = (
+    nn.modules.conv._ConvNd,
+    nn.modules.batchnorm._BatchNorm,
+    nn.modules.instancenorm._InstanceNorm,
+    nn.GroupNorm,
+    nn.modules.pooling._MaxPoolNd,
+    nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd,
+)
+#: Layers whose output has its units in the last dim: ``(n, seq, features)``.
+CHANNELS_LAST: tuple[type[nn.Module], ...] = (
+    nn.Linear,
+    nn.Bilinear,
+    nn.Embedding,
+    nn.EmbeddingBag,
+    nn.RNNBase,
+    nn.LayerNorm,
+    nn.MultiheadAttention,
+    nn.TransformerEncoderLayer,
+    nn.TransformerDecoderLayer,
+)
+
+
+def _per_unit(t: torch.Tensor, channels_first: bool | None = None) -> torch.Tensor:
+    """(n, ...) -> (n, units, positions) for per-unit statistics. ``channels_first`` says where the units
+    are in a 3-D or larger output (dim 1 for conv maps, the last dim for sequence features); unknown (None),
+    3-D outputs are taken as ``(n, seq, features)`` and larger ones as ``(n, channels, ...)``."""
     t = t.detach().float()
     if t.dim() == 1:
         return t.reshape(-1, 1, 1)
     if t.dim() == 2:
         return t.unsqueeze(-1)
-    if t.dim() == 3:  # (n, seq, features): features are the units
-        return t.transpose(1, 2)
+    if channels_first is None:
+        channels_first = t.dim() > 3
+    if not channels_first:
+        t = t.movedim(-1, 1)
     return t.reshape(t.shape[0], t.shape[1], -1)
 
 
-def signal(name: str, kind: str, activation: str | None, t: torch.Tensor) -> LayerSignal:
-    u = _per_unit(t)
+def signal(
+    name: str, kind: str, activation: str | None, t: torch.Tensor, channels_first: bool | None = None
+) -> LayerSignal:
+    u = _per_unit(t, channels_first)
     u = torch.nan_to_num(u, nan=0.0, posinf=1e6, neginf=-1e6)
     n = u.shape[0]
     mean_abs = float(u.abs().mean())
@@ -159,12 +190,25 @@ def probe_layers(
     depth = [0]
     counter = [0]
     handles = []
+    # Shape and unit layout of the last output seen: an activation, dropout or functional call that keeps
+    # the shape keeps the layout of the layer before it (a ReLU after a Conv1d has channels in dim 1).
+    last: list[Any] = [None, None]
+
+    def layout(module: nn.Module | None, t: torch.Tensor) -> bool | None:
+        if isinstance(module, CHANNELS_FIRST):
+            found: bool | None = True
+        elif isinstance(module, CHANNELS_LAST):
+            found = False
+        else:
+            found = last[1] if last[0] == tuple(t.shape) else None
+        last[:] = [tuple(t.shape), found]
+        return found
 
     def record_functional(family: str, out: torch.Tensor) -> None:
         counter[0] += 1
         name = f"<{family}#{counter[0]}>"
         infos.append(LayerInfo(name=name, kind=f"F.{family}", activation=family))
-        signals.append(signal(name, f"F.{family}", family, out))
+        signals.append(signal(name, f"F.{family}", family, out, layout(None, out)))
 
     for name, mod in model.named_modules():
         if any(True for _ in mod.children()):
@@ -182,7 +226,7 @@ def probe_layers(
             trainable = any(p.requires_grad for p in m.parameters(recurse=False)) if n_params else True
             infos.append(LayerInfo(name or "<root>", kind, act, units_of(m), n_params, trainable))
             if t is not None and t.dim() >= 1 and t.is_floating_point():
-                signals.append(signal(name or "<root>", kind, act, t))
+                signals.append(signal(name or "<root>", kind, act, t, layout(m, t)))
 
         handles.append(mod.register_forward_pre_hook(pre))
         handles.append(mod.register_forward_hook(post))

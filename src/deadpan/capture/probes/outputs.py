@@ -14,7 +14,16 @@ from deadpan.capture.tensors import first_tensor
 from deadpan.evidence import InputDependence, OutputProbe, Task
 
 Batch = tuple[Any, Any, Any]  # (args, kwargs, target)
-Adapter = Callable[[torch.Tensor], torch.Tensor]
+#: Maps the model's raw output (a tensor, tuple, dict or dataclass) to the tensor the loss received.
+Adapter = Callable[[Any], torch.Tensor]
+
+
+def main_output(raw: Any) -> torch.Tensor:
+    """The model's main output tensor (:func:`first_tensor`): the adapter when nothing more is known."""
+    out = first_tensor(raw)
+    if out is None:
+        raise ValueError("the model's output holds no tensor")
+    return out
 
 
 def run_model(
@@ -24,10 +33,7 @@ def run_model(
     outs, targets = [], []
     with torch.no_grad():
         for args, kwargs, target in batches:
-            out = first_tensor(model(*args, **kwargs))
-            if out is None:
-                raise ValueError("the model's output holds no tensor")
-            outs.append(adapt(out).detach().float().cpu())
+            outs.append(adapt(model(*args, **kwargs)).detach().float().cpu())
             targets.append(target)
     return torch.cat(outs), torch.cat(targets)
 
@@ -99,9 +105,8 @@ def input_dependence(model: nn.Module, batch: Batch, adapt: Adapter) -> InputDep
 
     def out_for(x_new: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            o = first_tensor(model(x_new, *args[1:], **kwargs))
-        assert o is not None
-        return adapt(o).float().reshape(len(x_new), -1)
+            o = adapt(model(x_new, *args[1:], **kwargs))
+        return o.float().reshape(len(x_new), -1)
 
     real = out_for(x)
     scale = float(real.std(0).mean()) + float(real.abs().mean()) * 1e-3 + 1e-12

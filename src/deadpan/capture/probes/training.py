@@ -15,7 +15,7 @@ from torch import nn
 
 from deadpan.capture.probes.outputs import Adapter, Batch
 from deadpan.capture.probes.task import predictions, score
-from deadpan.capture.tensors import first_tensor, slice_rows
+from deadpan.capture.tensors import slice_rows
 from deadpan.evidence import LRRangeProbe, OverfitProbe, Task
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -33,10 +33,7 @@ DIVERGE_FACTOR = 4.0
 
 def _forward(model: nn.Module, batch: Batch, adapt: Adapter) -> torch.Tensor:
     args, kwargs, _ = batch
-    out = first_tensor(model(*args, **kwargs))
-    if out is None:
-        raise ValueError("the model's output holds no tensor")
-    return adapt(out)
+    return adapt(model(*args, **kwargs))
 
 
 def _trainable(model: nn.Module) -> list[nn.Parameter]:
