@@ -15,7 +15,8 @@ def _bce(ev: Evidence, function: str = "binary_cross_entropy_with_logits", lo: f
 
 
 def test_fires_on_sigmoid_before_bce_with_logits() -> None:
-    found = ProbabilitiesIntoLogitsLoss().judge(_bce(healthy()))
+    ev = _bce(healthy())
+    found = ProbabilitiesIntoLogitsLoss().judge(replace(ev, probes=replace(ev.probes, train_output=None)))
     assert found is not None
     assert (found.code, found.category, found.severity) == ("DP304", "loss.mismatch", Severity.ERROR)
     assert 0.8 <= found.strength < 0.9
@@ -27,6 +28,13 @@ def test_stronger_when_the_final_output_is_also_in_unit_interval() -> None:
     ev = replace(ev, probes=replace(ev.probes, train_output=output_probe(outputs_in_unit_interval=True)))
     found = ProbabilitiesIntoLogitsLoss().judge(ev)
     assert found is not None and found.strength >= 0.9
+
+
+def test_silent_when_final_outputs_leave_the_unit_interval() -> None:
+    """Logits that happened to lie in [0, 1] at the first call, then left it: no sigmoid at the end."""
+    ev = _bce(healthy())
+    ev = replace(ev, probes=replace(ev.probes, train_output=output_probe(outputs_in_unit_interval=False)))
+    assert ProbabilitiesIntoLogitsLoss().judge(ev) is None
 
 
 def test_silent_on_real_logits() -> None:

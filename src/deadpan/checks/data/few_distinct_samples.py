@@ -12,8 +12,12 @@ from deadpan.findings import Finding, Severity
 #: Share of distinct input rows in the training sample below which the data is mostly repeats of a few samples
 #: (each distinct sample seen 20+ times in the sample) ...
 DISTINCT_SHARE = 0.05
-#: ... judged only on samples at least this large (smaller samples are noisy).
+#: ... judged only on samples at least this large (smaller samples are noisy) ...
 MIN_SAMPLES = 100
+#: ... and only when the distinct examples are also few in absolute terms. The sample spans every epoch, so
+#: a normal small dataset trained for many epochs also repeats each example often; a few dozen distinct
+#: examples is too few to learn anything general whatever the epochs.
+MAX_DISTINCT = 50
 #: Fewer distinct samples than this many per class cannot show the network what separates the classes
 #: (a single example per class at best) ...
 MIN_DISTINCT_PER_CLASS = 2
@@ -29,10 +33,10 @@ class FewDistinctSamples(Check):
     """The training data holds very few distinct examples, repeated many times.
 
     What it detects:
-        The sampled training inputs contain few distinct rows: under 5% of a sample of 100 or more, or fewer
-        than two per class, while the batches themselves differ (one repeated batch is a loop bug, judged by
-        the training-loop checks). Gated on the symptom: silent when the model does well on the training and
-        held-out probes.
+        The sampled training inputs contain few distinct rows: under 5% of a sample of 100 or more and fewer
+        than 50 in all, or fewer than two per class, while the batches themselves differ (one repeated batch
+        is a loop bug, judged by the training-loop checks). Gated on the symptom: silent when the model does
+        well on the training and held-out probes.
 
     Why it makes the output constant:
         With a handful of distinct inputs the network has almost nothing to learn a general mapping from: the
@@ -68,7 +72,7 @@ class FewDistinctSamples(Check):
         n_classes = (
             ev.task.n_classes if ev.task is not None and ev.task.kind in ("multiclass", "binary") else None
         )
-        low_share = n >= MIN_SAMPLES and distinct / n < DISTINCT_SHARE
+        low_share = n >= MIN_SAMPLES and distinct / n < DISTINCT_SHARE and distinct < MAX_DISTINCT
         per_class = (
             n_classes is not None
             and n >= MIN_SAMPLES_PER_CLASS * n_classes

@@ -47,6 +47,8 @@ class ProbabilitiesIntoLogitsLoss(Check):
             return None
         probe = ev.probes.train_output
         confirmed = probe is not None and probe.outputs_in_unit_interval
+        if probe is not None and not confirmed:
+            return None  # the final outputs leave [0, 1]: no sigmoid at the end, the first batch was chance
         return self.finding(
             message=f"`BCEWithLogitsLoss` receives values in [{loss.input_min:.3g}, {loss.input_max:.3g}], "
             "i.e. probabilities, but expects logits: the sigmoid is applied twice, the loss only sees "
