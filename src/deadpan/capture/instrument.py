@@ -55,18 +55,20 @@ class Listener(Protocol):
 
 
 _lock = threading.RLock()
-_listeners: list[Listener] = []
+#: Replaced (never mutated) on activate/deactivate, so dispatch iterates it without a copy.
+_listeners: tuple[Listener, ...] = ()
 _undo: list[Callable[[], None]] = []
 _local = threading.local()
 
 
 def _safely(event: str, *args: Any) -> None:
     """Call ``event`` on every active listener; never let an exception escape, except StopTraining."""
-    if getattr(_local, "busy", False):  # a listener's own torch calls must not re-enter
+    local = _local
+    if getattr(local, "busy", False):  # a listener's own torch calls must not re-enter
         return
-    _local.busy = True
+    local.busy = True
     try:
-        for lst in list(_listeners):
+        for lst in _listeners:
             try:
                 getattr(lst, event)(*args)
             except StopTraining:
@@ -77,7 +79,7 @@ def _safely(event: str, *args: Any) -> None:
                 except Exception:
                     traceback.print_exc()
     finally:
-        _local.busy = False
+        local.busy = False
 
 
 def _patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
@@ -186,17 +188,18 @@ def _uninstall() -> None:
 
 def activate(listener: Listener) -> None:
     """Start delivering torch events to ``listener`` (installing the patches if it is the first)."""
+    global _listeners
     with _lock:
         if not _listeners:
             _install()
-        _listeners.append(listener)
+        _listeners = (*_listeners, listener)
 
 
 def deactivate(listener: Listener) -> None:
     """Stop delivering events to ``listener``; the last one out removes every patch."""
+    global _listeners
     with _lock:
-        if listener in _listeners:
-            _listeners.remove(listener)
+        _listeners = tuple(lst for lst in _listeners if lst is not listener)
         if not _listeners:
             _uninstall()
 

@@ -33,8 +33,8 @@ from deadpan.capture.tensors import (
     to_cpu,
 )
 
-#: Steps before this are all sampled; after it, one step per ``10**k`` block (a few dozen per decade).
-DENSE_STEPS = 20
+#: Steps before this are all sampled; after it, about 20 per decade (see :func:`sampled`).
+DENSE_STEPS = 10
 #: Batches kept for probes: at most this many bytes and rows (training and held-out each).
 SAMPLE_BYTES = 48 * 2**20
 SAMPLE_ROWS = 2048
@@ -47,11 +47,12 @@ SNAPSHOT_MAX_PARAMS = 20_000_000
 
 
 def sampled(step: int) -> bool:
-    """Deterministic sampling schedule: dense at first, then about 20 steps per decade."""
+    """Deterministic sampling schedule: the first ``DENSE_STEPS`` steps, then about 20 per decade
+    (every 5th step up to 100, every 50th up to 1000, ...), so sampled work stays O(log steps)."""
     if step < DENSE_STEPS:
         return True
-    block = 10 ** max(0, int(math.log10(step)) - 1)
-    return step % max(1, block // 2) == 0
+    period = max(1, 10 ** int(math.log10(step)) // 2)
+    return step % period == 0
 
 
 class Series:
@@ -126,6 +127,10 @@ class BatchStore:
 
     def _keeps(self, i: int, level: int) -> bool:
         return level == 0 or _fibonacci(i) >> (32 - level) == 0
+
+    def keeps_next(self) -> bool:
+        """Whether the next offered batch would be kept (so the caller can skip work when not)."""
+        return self._keeps(self.seen, self.level)
 
     def offer(self, args: Any, kwargs: Any, target: Any) -> None:
         i = self.seen
@@ -244,7 +249,8 @@ class Recorder:
         self._zero_grad_since_step = True
         self._last_args: Any = None
         self._last_kwargs: Any = None
-        self._last_output: torch.Tensor | None = None
+        self._last_output: Any = None
+        self._sample_now = True  # sampled(self.step), updated once per step
         self._last_training_forward = True
         self._pre_params: list[torch.Tensor] | None = None
         self._hook: Any = None
@@ -254,6 +260,9 @@ class Recorder:
 
     # --- life cycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
+        """Start (or resume after :meth:`stop`) receiving events; statistics carry on where they were."""
+        if self.model is not None and self._hook is None:
+            self._hook = self.model.register_forward_hook(self._on_forward, with_kwargs=True)
         if not self._active:
             instrument.activate(self)
             self._active = True
@@ -283,13 +292,11 @@ class Recorder:
 
     def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         try:
+            # Only references here (the hot path): tensors are looked into when a batch is kept.
             self._last_args = args
             self._last_kwargs = kwargs
-            self._last_output = first_tensor(output)
-            self._last_training_forward = torch.is_grad_enabled() and module.training
-            x = first_tensor(args) if args else first_tensor(kwargs)
-            if x is not None and self.input_dtype is None:
-                self.input_dtype = str(x.dtype).replace("torch.", "")
+            self._last_output = output
+            self._last_training_forward = module.training and torch.is_grad_enabled()
         except Exception as exc:
             self.internal_error("forward hook", exc)
 
@@ -339,16 +346,25 @@ class Recorder:
                 input=inp.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
                 target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
                 kwargs=extra,
-                input_is_model_output=self._last_output is not None and inp is self._last_output,
+                input_is_model_output=inp is first_tensor(self._last_output),
             )
         if self.loss.function == fn:
             self.loss.calls += 1
         if self._last_args is None or not self._last_training_forward:
             return
-        if batch_size_of(target) != batch_size_of(self._last_args):
+        self.samples_seen += target.shape[0] if target.dim() else 1
+        store = self.train_store
+        keep = store.keeps_next()
+        if not (keep or self._sample_now):
+            store.seen += 1  # the common path: nothing to copy or fingerprint this step
             return
-        if sampled(self.step):
-            x = first_tensor(self._last_args)
+        x = first_tensor(self._last_args) if self._last_args else first_tensor(self._last_kwargs)
+        if x is None or x.dim() == 0 or target.dim() == 0 or x.shape[0] != target.shape[0]:
+            store.seen += 1
+            return  # the loss's target does not belong to the last forward's batch
+        if self.input_dtype is None:
+            self.input_dtype = str(x.dtype).replace("torch.", "")
+        if self._sample_now:
             if x is not None:
                 # Inputs and targets together: all-zero inputs with varying labels are different batches.
                 self.fingerprints.add(fingerprint(x) + fingerprint(target))
@@ -357,8 +373,7 @@ class Recorder:
                     self.first_nonfinite_input = self.step
             if self.first_nonfinite_target is None and not is_finite(target):
                 self.first_nonfinite_target = self.step
-        self.samples_seen += batch_size_of(target) or 0
-        self.train_store.offer(self._last_args, self._last_kwargs, target)
+        store.offer(self._last_args, self._last_kwargs, target)
 
     def on_backward(self, tensor: torch.Tensor) -> None:
         if self.model is None:
@@ -371,11 +386,11 @@ class Recorder:
                 self._zero_grad_since_step = True
         if tensor.grad_fn is None:
             self.backward_on_detached += 1
-        if tensor.dim() == 0 or tensor.numel() == 1:
-            value = tensor.detach().reshape(())
+        if tensor.numel() == 1:
+            value = tensor.detach()
             self.loss_series.add_tensor(self.step, value)
             if self.first_loss_value is None:
-                self.first_loss_value = float(value)
+                self.first_loss_value = float(value.reshape(()))
 
     def on_zero_grad(self, owner: Any) -> None:
         if owner is self.model or any(owner is o for o in self.optimizers):
@@ -384,6 +399,8 @@ class Recorder:
 
     # --- optimizer steps ------------------------------------------------------------------------------------
     def _mine(self, optimizer: torch.optim.Optimizer) -> bool:
+        if self.optimizers and optimizer is self.optimizers[0]:
+            return True
         if not self.optimizers and self.model is not None:
             # watch(model) without an optimizer: adopt the first one that steps this model's parameters.
             mine = {id(p) for p in self.model.parameters()}
@@ -407,7 +424,7 @@ class Recorder:
         self._zero_grad_since_step = False
         if not self.model.training:
             self.steps_in_eval_mode += 1
-        if sampled(self.step):
+        if self._sample_now:
             params = self._params()
             grads = [p.grad for _, p in params if p.grad is not None]
             self.steps_grad_checked += 1
@@ -443,6 +460,7 @@ class Recorder:
             self.step_seconds.append(now - self._last_step_time)
         self._last_step_time = now
         self.step += 1
+        self._sample_now = sampled(self.step)
         if self.max_steps is not None and self.step >= self.max_steps:
             raise instrument.StopTraining()
 
