@@ -14,7 +14,7 @@ import numpy as np
 from deadpan.evidence import LearnabilityProbe, Task
 
 #: Rows and (after projection) features used: keeps the probe to about a second on 2 cores.
-MAX_ROWS = 1000
+MAX_ROWS = 800
 MAX_FEATURES = 256
 FOLDS = 3
 
@@ -31,7 +31,7 @@ def _features(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(0)) / std
 
 
-def _random_features(seed: int = 0, width: int = 512) -> Any:
+def _random_features(seed: int = 0, width: int = 256) -> Any:
     """A fixed random ReLU layer (an "extreme learning machine"): a fast non-linear feature map."""
     from sklearn.preprocessing import FunctionTransformer
 
@@ -100,6 +100,8 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
         warnings.simplefilter("ignore")
         for name, model in models.items():
             scores[name] = float(np.mean(cross_val_score(model, feats, target, cv=cv, scoring=metric)))
+            # The same models on permuted labels: the best of them is what picking the best of three
+            # "learns" from no signal at all, the bar the best real score must clear.
             perm.append(float(np.mean(cross_val_score(model, feats, permuted, cv=cv, scoring=metric))))
     return LearnabilityProbe(
         metric=metric,
