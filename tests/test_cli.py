@@ -123,3 +123,30 @@ def test_help_lists_commands() -> None:
     res = CliRunner().invoke(app, ["--help"])
     for cmd in ("run", "demo", "checks", "explain"):
         assert cmd in res.output
+
+
+def test_ctrl_c_diagnoses_what_was_captured(tmp_path: Path) -> None:
+    """Ctrl-C during the script: deadpan still diagnoses what it saw; exit status 130, as Python's."""
+    import os
+    import signal
+
+    script = tmp_path / "train.py"
+    script.write_text(COLLAPSING + "\nimport time\ntime.sleep(120)\n")
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deadpan.cli", "run", "--json", str(out), str(script), "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    assert "argv" in proc.stdout.readline()
+    assert "done 60" in proc.stdout.readline()  # training finished; the script now sleeps
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err
+    assert "KeyboardInterrupt" in err
+    report = json.loads(out.read_text())
+    assert report["verdict"] == "collapsed"
+    assert report["causes"][0]["category"] == "init.symmetry"
