@@ -100,7 +100,7 @@ def demo(
     from deadpan.scenarios.registry import all_scenarios, get
 
     chosen = [get(n) for n in only] if only else [s for s in all_scenarios() if all_ or s.demo]
-    console = Console(highlight=False, width=max(100, Console().width))
+    console = Console(highlight=False, width=max(120, Console().width))
     table = Table(title="deadpan demo: built-in PyTorch trainings")
     for col in ("scenario", "verdict", "top cause", "expected", "ok", "s"):
         table.add_column(col, no_wrap=True)
