@@ -51,6 +51,7 @@ class Listener(Protocol):
     def on_zero_grad(self, owner: Any) -> None: ...
     def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None: ...
     def on_loader_iter(self, loader: DataLoader[Any]) -> None: ...
+    def on_loader_batch(self, batch: Any) -> None: ...
     def internal_error(self, where: str, exc: BaseException) -> None: ...
 
 
@@ -166,6 +167,19 @@ def _install() -> None:
         return __iter__
 
     _patch(DataLoader, "__iter__", wrap_iter)
+
+    from torch.utils.data.dataloader import _BaseDataLoaderIter
+
+    def wrap_next(original: Any) -> Any:
+        @functools.wraps(original)
+        def __next__(self: Any) -> Any:
+            batch = original(self)
+            _safely("on_loader_batch", batch)
+            return batch
+
+        return __next__
+
+    _patch(_BaseDataLoaderIter, "__next__", wrap_next)
 
     from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 

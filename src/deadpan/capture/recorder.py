@@ -251,6 +251,8 @@ class Recorder:
         self._last_kwargs: Any = None
         self._last_output: Any = None
         self._sample_now = True  # sampled(self.step), updated once per step
+        self._loss_step = -1  # the step at which a loss function was last called
+        self._last_loader_batch: Any = None
         self._last_training_forward = True
         self._pre_params: list[torch.Tensor] | None = None
         self._hook: Any = None
@@ -350,6 +352,11 @@ class Recorder:
             )
         if self.loss.function == fn:
             self.loss.calls += 1
+        self._loss_step = self.step
+        self._observe_training_pair(target)
+
+    def _observe_training_pair(self, target: torch.Tensor) -> None:
+        """The last training forward's batch with its ``target``: counted, sampled, maybe kept."""
         if self._last_args is None or not self._last_training_forward:
             return
         self.samples_seen += target.shape[0] if target.dim() else 1
@@ -375,10 +382,39 @@ class Recorder:
                 self.first_nonfinite_target = self.step
         store.offer(self._last_args, self._last_kwargs, target)
 
+    def on_loader_batch(self, batch: Any) -> None:
+        self._last_loader_batch = batch  # a reference only; used when the loss is written by hand
+
+    def _target_from_loader(self) -> torch.Tensor | None:
+        """For a loss written by hand (no loss function call this step): the target is the other tensor of
+        the batch the DataLoader just yielded, next to the one the model was called on."""
+        batch = self._last_loader_batch
+        x = first_tensor(self._last_args) if self._last_args else None
+        if batch is None or x is None or x.dim() == 0:
+            return None
+        if isinstance(batch, dict):
+            for key in ("labels", "label", "targets", "target", "y"):
+                t = batch.get(key)
+                if isinstance(t, torch.Tensor):
+                    return t
+            return None
+        if not isinstance(batch, tuple | list):
+            return None
+        tensors = [t for t in batch if isinstance(t, torch.Tensor)]
+        inputs = [t for t in tensors if t is x or (t.shape == x.shape and t.dtype == x.dtype)]
+        others = [t for t in tensors if all(t is not i for i in inputs)]
+        if len(inputs) == 1 and len(others) == 1 and others[0].dim() > 0 and others[0].shape[0] == x.shape[0]:
+            return others[0]
+        return None
+
     def on_backward(self, tensor: torch.Tensor) -> None:
         if self.model is None:
             return
         self.backward_calls += 1
+        if self._loss_step != self.step and tensor.grad_fn is not None:
+            target = self._target_from_loader()
+            if target is not None:
+                self._hand_written_loss(tensor, target)
         if not self._zero_grad_since_step:
             # Gradients cleared by hand (``p.grad = None`` for each parameter) count as a zero_grad.
             first = next((p for p in self.model.parameters() if p.requires_grad), None)
@@ -391,6 +427,21 @@ class Recorder:
             self.loss_series.add_tensor(self.step, value)
             if self.first_loss_value is None:
                 self.first_loss_value = float(value.reshape(()))
+
+    def _hand_written_loss(self, loss: torch.Tensor, target: torch.Tensor) -> None:
+        out = first_tensor(self._last_output)
+        if out is None:
+            return
+        if self.loss is None:
+            self.loss = LossRecord(
+                function="unknown",
+                input=out.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                kwargs={},
+                input_is_model_output=True,
+            )
+        self.loss.calls += 1
+        self._observe_training_pair(target)
 
     def on_zero_grad(self, owner: Any) -> None:
         if owner is self.model or any(owner is o for o in self.optimizers):

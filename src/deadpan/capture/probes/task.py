@@ -27,7 +27,7 @@ def infer_task(function: str | None, output: torch.Tensor, target: torch.Tensor)
         if width > 1 and target.dim() >= 2 and target.shape[-1] == width:
             return Task("multilabel", width, width)
         return Task("binary", 2, width)
-    if function is None and integer_target:
+    if function in (None, "unknown") and integer_target:
         if width > 1:
             return Task("multiclass", max(width, int(target.max().item()) + 1), width)
         return Task("binary", 2, width)
