@@ -15,7 +15,7 @@ from deadpan.evidence import LearnabilityProbe, Task
 
 #: Rows and (after projection) features used: keeps the probe to about a second on 2 cores.
 MAX_ROWS = 800
-MAX_FEATURES = 256
+MAX_FEATURES = 128
 FOLDS = 3
 
 

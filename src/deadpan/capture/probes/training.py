@@ -20,14 +20,14 @@ from deadpan.evidence import LRRangeProbe, OverfitProbe, Task
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-#: Overfit-one-batch (Karpathy 2019, "A recipe for training neural networks"): 16 samples, Adam, 40 steps.
-#: 3e-3 rather than the usual 3e-4 so that 40 steps suffice on a batch this small.
+#: Overfit-one-batch (Karpathy 2019, "A recipe for training neural networks"): 16 samples, Adam, 30 steps.
+#: 3e-3 rather than the usual 3e-4 so that 30 steps suffice on a batch this small.
 OVERFIT_ROWS = 16
-OVERFIT_STEPS = 40
+OVERFIT_STEPS = 30
 OVERFIT_LR = 3e-3
 #: LR range test: geometric sweep over this range in this many steps; "diverged" once the smoothed loss
 #: exceeds this multiple of its start (fast.ai's lr_find stops at 4x).
-LR_START, LR_END, LR_STEPS = 1e-6, 10.0, 60
+LR_START, LR_END, LR_STEPS = 1e-6, 10.0, 40
 #: Rows of each captured batch used per LR range step: the sweep needs the loss trend, not full batches.
 LR_ROWS = 32
 DIVERGE_FACTOR = 4.0
