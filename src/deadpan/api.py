@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from deadpan.capture import instrument
-from deadpan.capture.build import ProbeInputs, build_evidence, preserved_rng
+from deadpan.capture.build import ProbeInputs, build_evidence, make_loss_fn, preserved_rng
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.recorder import SAMPLE_ROWS, LossRecord, Recorder
 from deadpan.capture.tensors import first_tensor
@@ -201,7 +201,7 @@ def diagnose(
                 out = first_tensor(final.eval()(*train[0][0], **train[0][1]))
                 if out is not None:
                     if fn is None:
-                        fn = _default_loss(infer_task(None, out, train[0][2]).kind)
+                        fn = make_loss_fn(None, infer_task(None, out, train[0][2]))
                     sniffer = _LossSniffer()
                     instrument.activate(sniffer)
                     try:
@@ -224,16 +224,6 @@ def diagnose(
         adapt_outputs=False,
     )
     return report_from(pi)
-
-
-def _default_loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    import torch.nn.functional as F
-
-    if kind == "multiclass":
-        return lambda o, t: F.cross_entropy(o, t.long())
-    if kind in ("binary", "multilabel"):
-        return lambda o, t: F.binary_cross_entropy_with_logits(o.reshape(t.shape), t.float())
-    return lambda o, t: F.mse_loss(o.reshape(t.shape).float(), t.float())
 
 
 # --- watch ---------------------------------------------------------------------------------------------
