@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -34,9 +34,15 @@ Batch = tuple[Any, Any, Any]
 
 def report_from(pi: ProbeInputs) -> Report:
     """Probes, checks and diagnosis; a failure anywhere becomes an inconclusive report, not an exception."""
+    return report_of(lambda: build_evidence(pi), pi.recorder.step_seconds if pi.recorder is not None else ())
+
+
+def report_of(build: Callable[[], Evidence], step_seconds: Sequence[float] = ()) -> Report:
+    """Build the evidence with ``build``, then diagnose; never raises (a failure is an inconclusive report).
+    Shared by every framework: the metrics (probe timings and headline numbers) are added here."""
     t0 = time.perf_counter()
     try:
-        ev = build_evidence(pi)
+        ev = build()
         report = diagnose_evidence(ev)
     except Exception as exc:  # deadpan must never break the caller
         import traceback
@@ -51,8 +57,8 @@ def report_from(pi: ProbeInputs) -> Report:
     metrics["diagnosis_seconds"] = round(time.perf_counter() - t0, 3)
     metrics["probe_seconds"] = {k: round(v, 3) for k, v in ev.timings.items()}
     metrics["probes"] = probe_summary(ev)
-    if pi.recorder is not None and pi.recorder.step_seconds:
-        metrics["median_step_seconds"] = float(np.median(pi.recorder.step_seconds))
+    if step_seconds:
+        metrics["median_step_seconds"] = float(np.median(step_seconds))
     return _with_metrics(report, metrics)
 
 

@@ -63,6 +63,8 @@ class LayerInfo:
     units: int | None = None
     n_params: int = 0
     trainable: bool = True
+    #: Drop probability of a dropout layer (``nn.Dropout(p)``, ``layers.Dropout(rate)``), else None.
+    dropout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class LossCall:
     has_class_weights: bool = False
     calls: int = 0
     reduction: str = "mean"
+    #: The loss as the user wrote it, for messages: "binary_crossentropy" (Keras), "" when it is ``function``.
+    name: str = ""
+    #: Keras' ``from_logits`` argument of the loss; None for PyTorch losses (the function name says it).
+    from_logits: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -215,16 +215,18 @@ def loss_call(loss: LossRecord) -> LossCall:
     )
 
 
-def _weight_stats(
-    weights: Sequence[tuple[str, str, torch.Tensor]], layers: Sequence[LayerInfo]
+def weight_stats(
+    weights: Sequence[tuple[str, str, torch.Tensor | np.ndarray]], layers: Sequence[LayerInfo]
 ) -> tuple[WeightStats, ...]:
+    """Statistics of each weight matrix, given in PyTorch's ``(out, in, ...)`` layout."""
     order = [layer.name for layer in layers]
     out = []
-    for name, kind, w in weights:
-        w = w.detach().float().cpu()
+    for name, kind, raw in weights:
+        w = as_numpy(raw.detach()) if isinstance(raw, torch.Tensor) else np.asarray(raw)
+        w = w.astype(np.float64)
         fan_out = int(w.shape[0])
         fan_in = int(np.prod(w.shape[1:]))
-        rows = w.reshape(fan_out, -1)[:2048].numpy()
+        rows = w.reshape(fan_out, -1)[:2048]
         distinct = len(np.unique(np.round(rows, 7), axis=0)) / max(1, min(fan_out, 2048))
         nxt = None
         if name in order:
@@ -246,8 +248,8 @@ def _weight_stats(
                 name=name,
                 kind=kind,
                 shape=tuple(int(s) for s in w.shape),
-                std=float(w.std()) if w.numel() > 1 else 0.0,
-                mean_abs=float(w.abs().mean()),
+                std=float(w.std(ddof=1)) if w.size > 1 else 0.0,
+                mean_abs=float(np.abs(w).mean()),
                 fan_in=fan_in,
                 fan_out=fan_out,
                 distinct_rows=float(distinct),
@@ -266,7 +268,7 @@ def _weights_of(model: nn.Module) -> list[tuple[str, str, torch.Tensor]]:
     return found
 
 
-def _stack_inputs(batches: Sequence[Batch]) -> np.ndarray | None:
+def stack_inputs(batches: Sequence[Batch]) -> np.ndarray | None:
     xs = [first_tensor(b[0]) for b in batches]
     arrays = [as_numpy(x) for x in xs if x is not None]
     if not arrays:
@@ -301,8 +303,8 @@ def _optimizer_info(opt: torch.optim.Optimizer | None) -> OptimizerInfo | None:
     )
 
 
-def _expected_initial_loss(task: Task, function: str | None, y: np.ndarray) -> float | None:
-    if function in ("cross_entropy",) and task.n_classes:
+def expected_initial_loss(task: Task, function: str | None, y: np.ndarray) -> float | None:
+    if function in ("cross_entropy", "cross_entropy_probs") and task.n_classes:
         return math.log(task.n_classes)  # uniform softmax over C classes
     if function in ("binary_cross_entropy", "binary_cross_entropy_with_logits"):
         return math.log(2.0)
@@ -394,7 +396,7 @@ def _build(pi: ProbeInputs) -> Evidence:
     layered = timed("layers", lambda: probe_layers(model, train[0][0], train[0][1]))
     layers, signals = layered if layered is not None else ((), ())
 
-    x = _stack_inputs(pi.train)
+    x = stack_inputs(pi.train)
     y = _stack_targets(pi.train, None if x is None else len(x))
     learn = timed("learnability", lambda: learnability(x, y, task)) if x is not None else None
 
@@ -433,13 +435,13 @@ def _build(pi: ProbeInputs) -> Evidence:
         n_trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
         params_not_in_optimizer=unopt_count,
         unoptimized_names=unopt_names,
-        initial_weights=_weight_stats(initial_w, layers),
-        final_weights=_weight_stats(_weights_of(model), layers),
+        initial_weights=weight_stats(initial_w, layers),
+        final_weights=weight_stats(_weights_of(model), layers),
         has_mode_dependent_layers=any(
             "Dropout" in type(m).__name__ or "BatchNorm" in type(m).__name__ for m in model.modules()
         ),
     )
-    x_held = _stack_inputs(pi.heldout) if pi.heldout else None
+    x_held = stack_inputs(pi.heldout) if pi.heldout else None
     data = DataStats(
         x=x if x is not None else np.zeros((0,)),
         y=y,
@@ -464,7 +466,7 @@ def _build(pi: ProbeInputs) -> Evidence:
         lr_range=lr_range,
         learnability=learn,
         initial_loss=initial_loss,
-        expected_initial_loss=_expected_initial_loss(task, pi.loss.function if pi.loss else None, y),
+        expected_initial_loss=expected_initial_loss(task, pi.loss.function if pi.loss else None, y),
     )
     if rec is not None:
         errors = list(rec.internal_errors) + errors

@@ -92,6 +92,27 @@ def user_lr(ev: Evidence) -> float | None:
     return None
 
 
+def is_keras(ev: Evidence) -> bool:
+    """The evidence comes from a Keras model: fixes must be written in Keras terms."""
+    return ev.model is not None and ev.model.framework == "keras"
+
+
+def loss_name(ev: Evidence) -> str:
+    """The loss as the user wrote it: ``binary_crossentropy`` for Keras, ``F.cross_entropy`` for PyTorch."""
+    if ev.loss is None:
+        return "the loss"
+    return ev.loss.name or f"F.{ev.loss.function}"
+
+
+def keras_optimizer_call(ev: Evidence, **kwargs: str) -> str:
+    """The Keras optimizer construction to show in a fix: ``keras.optimizers.Adam(learning_rate=...)``."""
+    name = "Adam"
+    if ev.training is not None and ev.training.optimizer is not None and ev.training.optimizer.name:
+        name = ev.training.optimizer.name
+    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    return f"keras.optimizers.{name}({args})"
+
+
 def optimizer_call(ev: Evidence, **kwargs: str) -> str:
     """The optimizer construction to show in a fix: ``torch.optim.Adam(model.parameters(), lr=...)``."""
     name = "Adam"

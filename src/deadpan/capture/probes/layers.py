@@ -224,7 +224,9 @@ def probe_layers(
             act = ACTIVATIONS.get(kind)
             n_params = sum(p.numel() for p in m.parameters(recurse=False))
             trainable = any(p.requires_grad for p in m.parameters(recurse=False)) if n_params else True
-            infos.append(LayerInfo(name or "<root>", kind, act, units_of(m), n_params, trainable))
+            rate = getattr(m, "p", None) if "Dropout" in kind else None
+            dropout = float(rate) if isinstance(rate, int | float) else None
+            infos.append(LayerInfo(name or "<root>", kind, act, units_of(m), n_params, trainable, dropout))
             if t is not None and t.dim() >= 1 and t.is_floating_point():
                 signals.append(signal(name or "<root>", kind, act, t, layout(m, t)))
 

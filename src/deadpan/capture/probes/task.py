@@ -9,7 +9,8 @@ import torch
 
 from deadpan.evidence import Task
 
-CLASS_LOSSES = ("cross_entropy", "nll_loss", "multi_margin_loss")
+#: ``cross_entropy_probs``: a categorical cross-entropy of probabilities (Keras' default, from_logits=False).
+CLASS_LOSSES = ("cross_entropy", "cross_entropy_probs", "nll_loss", "multi_margin_loss")
 BINARY_LOSSES = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "soft_margin_loss")
 MULTILABEL_LOSSES = ("multilabel_soft_margin_loss",)
 

@@ -83,20 +83,11 @@ def make_optimizer(template: torch.optim.Optimizer | None, params: list[nn.Param
     return torch.optim.SGD(params, lr=lr, momentum=0.9)
 
 
-def lr_range_test(
-    model: nn.Module,
-    batches: Sequence[Batch],
-    adapt: Adapter,
-    loss_fn: LossFn,
-    template: torch.optim.Optimizer | None,
-    user_lr: float | None,
-) -> LRRangeProbe | None:
-    params = _trainable(model)
-    if not params or not batches:
-        return None
-    opt = make_optimizer(template, params, LR_START)
+def lr_sweep(step: Callable[[int, float], float], user_lr: float | None) -> LRRangeProbe:
+    """The range test's schedule and stopping rule, framework-free: ``step(i, lr)`` sets the learning rate,
+    computes the loss on batch ``i``, takes one optimizer step and returns the loss before the update (it
+    may skip the update once the loss is not finite)."""
     factor = (LR_END / LR_START) ** (1 / (LR_STEPS - 1))
-    model.train()
     lrs: list[float] = []
     losses: list[float] = []
     smooth = 0.0
@@ -105,13 +96,7 @@ def lr_range_test(
     best_lr, best = None, math.inf
     for i in range(LR_STEPS):
         lr = LR_START * factor**i
-        for g in opt.param_groups:
-            g["lr"] = lr
-        full = batches[i % len(batches)]
-        batch = (slice_rows(full[0], LR_ROWS), slice_rows(full[1], LR_ROWS), full[2][:LR_ROWS])
-        opt.zero_grad()
-        loss = loss_fn(_forward(model, batch, adapt), batch[2])
-        value = float(loss.detach())
+        value = step(i, lr)
         lrs.append(lr)
         losses.append(value)
         if not math.isfinite(value):
@@ -126,8 +111,36 @@ def lr_range_test(
             break
         if corrected < best:
             best, best_lr = corrected, lr
-        loss.backward()
-        opt.step()
     # fast.ai's rule: a tenth of the LR at the loss minimum (the minimum itself is already too high).
     suggested = best_lr / 10 if best_lr is not None and best_lr > LR_START * factor * 2 else None
     return LRRangeProbe(tuple(lrs), tuple(losses), suggested, diverge, user_lr)
+
+
+def lr_range_test(
+    model: nn.Module,
+    batches: Sequence[Batch],
+    adapt: Adapter,
+    loss_fn: LossFn,
+    template: torch.optim.Optimizer | None,
+    user_lr: float | None,
+) -> LRRangeProbe | None:
+    params = _trainable(model)
+    if not params or not batches:
+        return None
+    opt = make_optimizer(template, params, LR_START)
+    model.train()
+
+    def step(i: int, lr: float) -> float:
+        for g in opt.param_groups:
+            g["lr"] = lr
+        full = batches[i % len(batches)]
+        batch = (slice_rows(full[0], LR_ROWS), slice_rows(full[1], LR_ROWS), full[2][:LR_ROWS])
+        opt.zero_grad()
+        loss = loss_fn(_forward(model, batch, adapt), batch[2])
+        value = float(loss.detach())
+        if math.isfinite(value):
+            loss.backward()
+            opt.step()
+        return value
+
+    return lr_sweep(step, user_lr)

@@ -1,0 +1,72 @@
+"""The one place that reads backend tensors and variables, and runs a Keras model without side effects.
+
+Keras 3 hides the backend behind ``keras.ops`` for most things; what it does not hide is gradient tracking
+(the torch backend records an autograd graph on every call unless told not to) and how a variable's value
+becomes a NumPy array. Both are handled here so the rest of :mod:`deadpan.keras` is backend-free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+
+def keras_module() -> Any:
+    import keras
+
+    return keras
+
+
+def name() -> str:
+    """The active Keras backend: "tensorflow", "torch", "jax" ..."""
+    return str(keras_module().backend.backend())
+
+
+def is_keras_model(obj: Any) -> bool:
+    """True for a Keras 3 model, without importing Keras when the user never did."""
+    import sys
+
+    if "keras" not in sys.modules:
+        return False
+    try:
+        return isinstance(obj, sys.modules["keras"].Model)
+    except Exception:
+        return False
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A backend tensor, a Keras variable or an array-like as a NumPy array (a copy)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    keras = keras_module()
+    return np.array(keras.ops.convert_to_numpy(value))
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Run model calls without recording gradients (the torch backend records them by default)."""
+    if name() == "torch":
+        import torch
+
+        with torch.no_grad():
+            yield
+    else:
+        yield
+
+
+def call(model: Any, x: Any) -> np.ndarray:
+    """The model's output on ``x`` in inference mode, as NumPy; first output if there are several."""
+    with no_grad():
+        out = model(x, training=False)
+    if isinstance(out, dict):
+        out = next(iter(out.values()))
+    if isinstance(out, list | tuple):
+        out = out[0]
+    return to_numpy(out)
+
+
+def weights_numpy(variables: Any) -> list[np.ndarray]:
+    return [to_numpy(v) for v in variables]

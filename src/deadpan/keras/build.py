@@ -1,0 +1,231 @@
+"""Assemble :class:`~deadpan.evidence.Evidence` for a Keras model from a :class:`KerasRun`.
+
+The same evidence the PyTorch side builds, in the same vocabulary, so every check runs unchanged. Like the
+PyTorch builder it runs after training, on copies for anything that trains, with the global RNG state
+(Python, NumPy, torch) saved and restored, and it turns every probe failure into an internal error.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from deadpan.capture.build import expected_initial_loss, loss_call, preserved_rng, weight_stats
+from deadpan.capture.probes.learnability import learnability
+from deadpan.capture.probes.outputs import output_probe
+from deadpan.capture.probes.task import infer_task
+from deadpan.capture.recorder import LossRecord
+from deadpan.diagnosis import is_collapsed
+from deadpan.evidence import DataStats, Evidence, ModelStats, Probes, Task, TrainingStats
+from deadpan.findings import Report
+from deadpan.keras import describe, probes
+from deadpan.keras.data import Sample
+from deadpan.keras.describe import KerasLoss
+from deadpan.keras.run import KerasRun
+
+
+def loss_target(loss: KerasLoss | None, out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The targets as Keras' loss sees them: class ids squeezed to one column for the sparse losses, else
+    Keras' ``squeeze_or_expand_to_same_rank`` (a rank-1 target gains a trailing axis), before broadcasting."""
+    if loss is not None and loss.keras_name in describe.SPARSE_LOSSES:
+        if y.ndim == out.ndim and y.shape[-1] == 1:
+            return y[..., 0]
+        return y
+    if y.ndim == out.ndim - 1:
+        return y[..., None]
+    if y.ndim == out.ndim + 1 and y.shape[-1] == 1:
+        return y[..., 0]
+    return y
+
+
+def _model_input(x: np.ndarray) -> np.ndarray:
+    """Inputs as the model is fed them: Keras casts float64 arrays to float32."""
+    return x.astype(np.float32) if x.dtype == np.float64 else x
+
+
+def _nonfinite(a: np.ndarray) -> int | None:
+    return 0 if a.dtype.kind == "f" and not np.isfinite(a).all() else None
+
+
+def build_keras_evidence(run: KerasRun, source: str, train_probes: bool = True) -> Evidence:
+    with preserved_rng(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _build(run, source, train_probes)
+
+
+def _training(run: KerasRun, model: Any) -> TrainingStats | None:
+    if not run.steps:
+        return None
+    run.loss.flush()
+    return TrainingStats(
+        steps=run.steps,
+        # Keras' train step computes the loss, differentiates it and clears gradients itself.
+        backward_calls=run.steps,
+        zero_grad_calls=run.steps,
+        loss_steps=tuple(run.loss.steps),
+        loss=tuple(run.loss.values),
+        first_nonfinite_loss_step=run.first_nonfinite_loss,
+        heldout_loss=tuple(run.heldout_loss.values),
+        optimizer=describe.optimizer_info(getattr(model, "optimizer", None)),
+        update_ratio=tuple(run.update_ratio.values),
+        explicit_l2=describe.explicit_l2(model),
+    )
+
+
+def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
+    errors = list(run.internal_errors)
+    missing = list(run.notes)
+    model = run.model
+    training = _training(run, model)
+    if not model.built:
+        missing.append("a built model (it has never been called on data; call fit or build first)")
+        return Evidence(source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors))
+    sample = run.train
+    if sample is None:
+        if not any("training data" in m or "not supported" in m for m in missing):
+            missing.append("the training data")
+        return Evidence(source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors))
+
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        except Exception as exc:
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            errors.append(f"probe {name}: {last}")
+            return None
+        finally:
+            timings[name] = time.perf_counter() - t0
+
+    x = _model_input(sample.x)
+    out = probes.outputs(model, x)
+    loss = describe.read_loss(getattr(model, "loss", None))
+    y = loss_target(loss, out, sample.y)
+    out_t = torch.from_numpy(np.asarray(out, dtype=np.float32))
+    y_t = torch.from_numpy(np.ascontiguousarray(y))
+    function = loss.function if loss is not None else None
+    task = infer_task(function, out_t, y_t)
+
+    train_probe = timed("outputs", lambda: output_probe(task, out_t, y_t))
+    heldout_probe = None
+    held = run.heldout
+    if held is not None:
+        hx = _model_input(held.x)
+        hout = probes.outputs(model, hx)
+        hy = loss_target(loss, hout, held.y)
+        heldout_probe = timed(
+            "heldout outputs",
+            lambda: output_probe(
+                task, torch.from_numpy(hout.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(hy))
+            ),
+        )
+    dependence = timed("input dependence", lambda: probes.input_dependence(model, x))
+    signals = timed("layers", lambda: probes.layer_signals(model, x)) or ()
+    layers = describe.layer_infos(model)
+    x64 = sample.x.astype(np.float64) if sample.x.dtype.kind in "fiub" else sample.x
+    learn = timed("learnability", lambda: learnability(x64, y, task))
+
+    overfit = lr_range = None
+    compiled_loss = getattr(model, "loss", None)
+    if train_probes and compiled_loss is not None:
+        overfit = timed(
+            "overfit one batch",
+            lambda: probes.overfit_one_batch(model, run.initial_values, compiled_loss, x, y, task),
+        )
+        opt = getattr(model, "optimizer", None)
+        info = describe.optimizer_info(opt)
+        lr_range = timed(
+            "lr range test",
+            lambda: probes.lr_range_test(
+                model, run.initial_values, compiled_loss, x, y, opt, info.lr if info else None
+            ),
+        )
+
+    initial = (
+        describe.kernels(model, run.initial_values)
+        if run.initial_values is not None
+        else describe.kernels(model)
+    )
+    n_params = int(model.count_params())
+    n_trainable = int(sum(int(np.prod(v.shape)) for v in model.trainable_weights))
+    model_stats = ModelStats(
+        framework="keras",
+        layers=layers,
+        n_params=n_params,
+        n_trainable=n_trainable,
+        initial_weights=weight_stats(initial, layers),
+        final_weights=weight_stats(describe.kernels(model), layers),
+        has_mode_dependent_layers=describe.has_dropout_or_norm(model),
+    )
+    data = DataStats(
+        x=x64,
+        y=y,
+        x_heldout=held.x.astype(np.float64) if held is not None and held.x.dtype.kind in "fiub" else None,
+        y_heldout=loss_target(loss, hout, held.y) if held is not None else None,
+        input_dtype=str(sample.x.dtype),
+        samples_seen=run.steps * (run.batch_size or 32) if run.steps else len(sample.x),
+        nonfinite_input_step=_nonfinite(sample.x),
+        nonfinite_target_step=_nonfinite(np.asarray(sample.y)),
+        batch_size=run.batch_size,
+    )
+    lc = None
+    if loss is not None and loss.known:
+        record = LossRecord(loss.function, out_t[:256], y_t[:256], {}, calls=run.steps)
+        lc = replace(
+            loss_call(record),
+            has_class_weights=bool(run.class_weight) or run.sample_weighted,
+            name=loss.keras_name,
+            from_logits=loss.from_logits,
+        )
+    probes_ = Probes(
+        train_output=train_probe,
+        heldout_output=heldout_probe,
+        input_dependence=dependence,
+        layers=signals,
+        overfit=overfit,
+        lr_range=lr_range,
+        learnability=learn,
+        initial_loss=run.first_loss,
+        expected_initial_loss=expected_initial_loss(task, function, y),
+    )
+    if loss is not None and not loss.known:
+        missing.append(f"a loss deadpan can read (`{loss.keras_name}` is a custom loss)")
+    return Evidence(
+        source=source,
+        task=task,
+        data=data,
+        model=model_stats,
+        loss=lc,
+        training=training,
+        probes=probes_,
+        missing=tuple(m for m in missing if not m.startswith("the training data")),
+        internal_errors=tuple(errors),
+        timings=timings,
+    )
+
+
+def report_for_run(run: KerasRun, source: str, train_probes: bool = True) -> Report:
+    from deadpan.api import report_of
+
+    return report_of(lambda: build_keras_evidence(run, source, train_probes), run.step_seconds)
+
+
+def live_collapse(model: Any, sample: Sample, rows: int) -> bool:
+    """Whether the model's output on the first ``rows`` training rows is collapsed right now."""
+    with preserved_rng():
+        x = _model_input(sample.x[:rows])
+        out = probes.outputs(model, x)
+        loss = describe.read_loss(getattr(model, "loss", None))
+        y = loss_target(loss, out, sample.y[:rows])
+        out_t, y_t = torch.from_numpy(out.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(y))
+        task: Task = infer_task(loss.function if loss else None, out_t, y_t)
+        return is_collapsed(output_probe(task, out_t, y_t), task.kind == "regression")
