@@ -10,7 +10,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,keras,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,8 +23,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import.
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras -p no:cacheprovider --override-ini="addopts=-q"
+	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras -p no:cacheprovider --override-ini="addopts=-q"
 
 test: lint typecheck pytest
 

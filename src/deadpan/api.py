@@ -171,11 +171,11 @@ class _LossSniffer:
 
 
 def diagnose(
-    model: nn.Module,
+    model: nn.Module | Any,
     inputs: Any,
     targets: Any = None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | Any | None = None,
+    optimizer: torch.optim.Optimizer | Any | None = None,
     *,
     heldout: tuple[Any, Any] | None = None,
 ) -> Report:
@@ -185,7 +185,16 @@ def diagnose(
     and leave ``targets`` out. ``loss_fn`` defaults to cross-entropy for integer targets, MSE otherwise;
     ``optimizer`` lends its class and learning rate to the LR range test. The model is never modified:
     every probe runs on a copy.
+
+    Keras models are accepted too: ``loss_fn``/``optimizer`` then default to the compiled loss and
+    optimizer (pass a Keras loss and optimizer for a model that was never compiled).
     """
+    from deadpan.keras.backend import is_keras_model
+
+    if is_keras_model(model):
+        from deadpan.keras.diagnose import diagnose_keras
+
+        return diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout)
     try:
         dtype = _float_dtype(model)
         train = _batches_from(inputs, targets, dtype)

@@ -15,12 +15,28 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deadpan.api import report_from
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs
 from deadpan.capture.recorder import Recorder
 from deadpan.findings import Report
+
+
+def _with_other_models(report: Report, main: Any, others: list[Any]) -> Report:
+    """List the other models the script trained (the report covers the one that trained most)."""
+    if not others:
+        return report
+    from dataclasses import replace
+
+    metrics = dict(report.metrics)
+    metrics["model"] = str(getattr(main.model, "name", "?"))
+    metrics["other_models"] = [
+        {"name": str(getattr(r.model, "name", "?")), "steps": r.steps, "fit_calls": r.fit_calls}
+        for r in others
+    ]
+    return replace(report, metrics=metrics)
 
 
 @dataclass(frozen=True)
@@ -81,8 +97,11 @@ def run_callable(
     train: Callable[[], object], max_steps: int | None = None, script: Path | None = None
 ) -> RunResult:
     """Run an unmodified training function with instrumentation attached, then diagnose what it did."""
+    from deadpan.keras import patch as keras_patch
+
     rec = Recorder(discover=True, max_steps=max_steps)
     status, ended = 0, "finished"
+    keras_session = keras_patch.start(max_steps)
     rec.start()
     try:
         train()
@@ -106,7 +125,14 @@ def run_callable(
         _print_user_traceback(exc, script)
     finally:
         rec.stop()
+        keras_patch.stop()
         sys.stdout.flush()
+    main_keras = keras_session.main_run()
+    if main_keras is not None and main_keras.steps >= rec.step:
+        from deadpan.keras.build import report_for_run
+
+        report = report_for_run(main_keras, source="run")
+        return RunResult(_with_other_models(report, main_keras, keras_session.others()), status, ended)
     missing = []
     observed_training = rec.step > 0 or rec.backward_calls > 0
     if rec.model is None:

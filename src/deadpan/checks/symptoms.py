@@ -113,6 +113,17 @@ def keras_optimizer_call(ev: Evidence, **kwargs: str) -> str:
     return f"keras.optimizers.{name}({args})"
 
 
+def keras_compile_call(ev: Evidence, **kwargs: str) -> str:
+    """The ``model.compile`` call with a changed optimizer, for a Keras fix:
+    ``model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), ...)``."""
+    return f"model.compile(optimizer={keras_optimizer_call(ev, **kwargs)}, ...)"
+
+
+def keras_output_layer(units: int | str, from_logits: bool | None) -> str:
+    """The Keras classification head for ``units`` classes: a softmax unless the loss takes logits."""
+    return f"layers.Dense({units})" if from_logits else f'layers.Dense({units}, activation="softmax")'
+
+
 def optimizer_call(ev: Evidence, **kwargs: str) -> str:
     """The optimizer construction to show in a fix: ``torch.optim.Adam(model.parameters(), lr=...)``."""
     name = "Adam"

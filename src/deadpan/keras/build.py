@@ -108,7 +108,8 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
 
     x = _model_input(sample.x)
     out = probes.outputs(model, x)
-    loss = describe.read_loss(getattr(model, "loss", None))
+    compiled_loss = getattr(model, "loss", None) or run.compile_loss
+    loss = describe.read_loss(compiled_loss)
     y = loss_target(loss, out, sample.y)
     out_t = torch.from_numpy(np.asarray(out, dtype=np.float32))
     y_t = torch.from_numpy(np.ascontiguousarray(y))
@@ -135,13 +136,14 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     learn = timed("learnability", lambda: learnability(x64, y, task))
 
     overfit = lr_range = None
-    compiled_loss = getattr(model, "loss", None)
-    if train_probes and compiled_loss is not None:
+    # clone_model rebuilds a model from its config: Sequential and functional models only.
+    cloneable = type(model).__name__ in ("Sequential", "Functional")
+    if train_probes and compiled_loss is not None and cloneable:
         overfit = timed(
             "overfit one batch",
             lambda: probes.overfit_one_batch(model, run.initial_values, compiled_loss, x, y, task),
         )
-        opt = getattr(model, "optimizer", None)
+        opt = getattr(model, "optimizer", None) or run.compile_optimizer
         info = describe.optimizer_info(opt)
         lr_range = timed(
             "lr range test",

@@ -42,6 +42,9 @@ class KerasRun:
     sample_weighted: bool = False
     batch_size: int | None = None
     data_kind: str | None = None
+    #: Loss and optimizer to probe with when the model was not compiled (``diagnose(loss_fn=...)``).
+    compile_loss: Any = None
+    compile_optimizer: Any = None
     notes: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)

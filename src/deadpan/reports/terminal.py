@@ -98,6 +98,17 @@ def lines(report: Report) -> list[tuple[str, str]]:
     if report.verdict == "healthy":
         for f in report.findings:
             out.append(("yellow", f"warning [{f.code} {f.name}] {f.message}"))
+    others = report.metrics.get("other_models")
+    if isinstance(others, list) and others:
+        shown = ", ".join(f"{o.get('name')} ({o.get('steps')} steps)" for o in others if isinstance(o, dict))
+        out.append(("", ""))
+        out.append(
+            (
+                "dim",
+                f"this report covers model {report.metrics.get('model', '?')}, the one that trained most; also "
+                f"trained, not diagnosed: {shown} (add deadpan.keras.DeadpanCallback to its fit to see it)",
+            )
+        )
     if report.missing and report.verdict == "inconclusive":
         out.append(("", "not observed: " + "; ".join(report.missing)))
     if report.internal_errors:

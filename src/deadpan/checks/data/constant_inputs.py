@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import numeric, rows
+from deadpan.checks.symptoms import is_keras, numeric, rows
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -16,6 +16,17 @@ ABS_TOLERANCE = 1e-12
 REL_TOLERANCE = 1e-6
 #: Fewer finite samples than this cannot show variation.
 MIN_SAMPLES = 2
+
+TORCH_FIX = (
+    "find the step that erases the inputs: use `x / 255.` not `x // 255`, scale before casting to an integer "
+    "dtype (`x.float() / 255.`), check every transform returns the sample (not a constant tensor), and that "
+    "the model is called on the batch's inputs"
+)
+KERAS_FIX = (
+    "find the step that erases the inputs: use `x / 255.` not `x // 255`, scale before casting to an integer "
+    'dtype (`x.astype("float32") / 255.`), check every preprocessing step (a `tf.data` `map`, a generator) '
+    "returns the sample (not a constant array), and that `model.fit` gets the inputs array as `x`"
+)
 
 
 @register
@@ -58,9 +69,7 @@ class ConstantInputs(Check):
         return self.finding(
             message=f"the {len(x)} sampled training inputs are {value} for every sample: with no variation "
             "in the input the network can only give the same output for every input.",
-            fix="find the step that erases the inputs: use `x / 255.` not `x // 255`, scale before casting "
-            "to an integer dtype (`x.float() / 255.`), check every transform returns the sample (not a "
-            "constant tensor), and that the model is called on the batch's inputs",
+            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
             evidence={
                 "n_samples": len(x),
                 "n_features": int(x.shape[1]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import class_labels
+from deadpan.checks.symptoms import class_labels, is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -83,37 +83,26 @@ class DominantClass(Check):
         # sklearn's class_weight="balanced": n / (C * n_c); absent classes counted once to stay finite.
         class_weight = n / (n_classes * np.maximum(counts, 1))
         loss_fn = ev.loss.function if ev.loss is not None else ""
-        binary_logits = ev.task.kind == "binary" and loss_fn == "binary_cross_entropy_with_logits"
-        if binary_logits:
-            pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
-            loss_fix = f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
-        elif ev.task.kind == "binary" and loss_fn == "binary_cross_entropy":
-            pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
-            loss_fix = (
-                "drop the final sigmoid and use "
-                f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
-            )
-        elif n_classes <= MAX_CLASSES_SPELLED:
-            spelled = ", ".join(_num(float(w)) for w in class_weight)
-            loss_fix = f"`nn.CrossEntropyLoss(weight=torch.tensor([{spelled}]))`"
+        if is_keras(ev):
+            loss_fix, sampler_fix = _keras_fixes(counts, class_weight, dominant)
         else:
-            loss_fix = (
-                "`nn.CrossEntropyLoss(weight=torch.tensor(n / (C * counts), dtype=torch.float))` (class "
-                f"{dominant} gets {_num(float(class_weight[dominant]))})"
-            )
-        sampler_fix = (
-            "or oversample the rare classes: `sampler = WeightedRandomSampler(class_weight[y_train], "
-            "num_samples=len(y_train))` with `DataLoader(..., sampler=sampler)` (no `shuffle=True`)"
-        )
+            kind = ev.task.kind
+            loss_fix, sampler_fix = _torch_fixes(kind, loss_fn, counts, class_weight, n_classes, dominant)
         weighted = ev.loss is not None and ev.loss.has_class_weights
         if weighted:
+            already = (
+                "the classes are already weighted (`class_weight`/`sample_weight`)"
+                if is_keras(ev)
+                else "the loss is already weighted"
+            )
             fix = (
-                "the loss is already weighted but the model still settles on the dominant class: check that "
+                f"{already} but the model still settles on the dominant class: check that "
                 f"the weights are inverse class frequencies, e.g. {loss_fix}, {sampler_fix}"
             )
             strength, severity = 0.4, Severity.WARNING
         else:
-            fix = f"weight the loss by inverse class frequency: {loss_fix}; {sampler_fix}"
+            what = "the classes" if is_keras(ev) else "the loss"
+            fix = f"weight {what} by inverse class frequency: {loss_fix}; {sampler_fix}"
             strength = 0.7 + 0.15 * min(1.0, (share - threshold) / max(1.0 - threshold, 1e-12))
             severity = Severity.ERROR
         return self.finding(
@@ -135,3 +124,54 @@ class DominantClass(Check):
             strength=strength,
             severity=severity,
         )
+
+
+def _keras_fixes(counts: np.ndarray, class_weight: np.ndarray, dominant: int) -> tuple[str, str]:
+    """The weighted ``model.fit`` and the oversampling advice, in Keras terms."""
+    if len(counts) <= MAX_CLASSES_SPELLED:
+        spelled = ", ".join(f"{i}: {_num(float(w))}" for i, w in enumerate(class_weight))
+        loss_fix = f"`model.fit(..., class_weight={{{spelled}}})`"
+    else:
+        loss_fix = (
+            "`model.fit(..., class_weight=dict(enumerate(n / (C * counts))))` (class "
+            f"{dominant} gets {_num(float(class_weight[dominant]))})"
+        )
+    sampler_fix = (
+        "or oversample the rare classes: repeat their rows in `x_train`/`y_train` (e.g. with `np.repeat`) "
+        "and shuffle before `model.fit`"
+    )
+    return loss_fix, sampler_fix
+
+
+def _torch_fixes(
+    kind: str,
+    loss_fn: str,
+    counts: np.ndarray,
+    class_weight: np.ndarray,
+    n_classes: int,
+    dominant: int,
+) -> tuple[str, str]:
+    """The weighted loss and the sampler advice, in PyTorch terms."""
+    binary_logits = kind == "binary" and loss_fn == "binary_cross_entropy_with_logits"
+    if binary_logits:
+        pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
+        loss_fix = f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
+    elif kind == "binary" and loss_fn == "binary_cross_entropy":
+        pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
+        loss_fix = (
+            "drop the final sigmoid and use "
+            f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
+        )
+    elif n_classes <= MAX_CLASSES_SPELLED:
+        spelled = ", ".join(_num(float(w)) for w in class_weight)
+        loss_fix = f"`nn.CrossEntropyLoss(weight=torch.tensor([{spelled}]))`"
+    else:
+        loss_fix = (
+            "`nn.CrossEntropyLoss(weight=torch.tensor(n / (C * counts), dtype=torch.float))` (class "
+            f"{dominant} gets {_num(float(class_weight[dominant]))})"
+        )
+    sampler_fix = (
+        "or oversample the rare classes: `sampler = WeightedRandomSampler(class_weight[y_train], "
+        "num_samples=len(y_train))` with `DataLoader(..., sampler=sampler)` (no `shuffle=True`)"
+    )
+    return loss_fix, sampler_fix
