@@ -11,7 +11,7 @@ from deadpan.capture.autolog import run_callable
 from deadpan.findings import CATEGORIES
 from deadpan.scenarios.registry import all_scenarios
 
-SCENARIOS = all_scenarios()
+SCENARIOS = all_scenarios("torch")
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=lambda s: s.name)

@@ -90,19 +90,40 @@ def demo(
         Path | None, typer.Option("--json", help="Write each report as JSON into this folder.")
     ] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only these scenarios.")] = None,
+    framework: Annotated[
+        str,
+        typer.Option(
+            "--framework",
+            help="torch, keras or all (Keras scenarios need `pip install deadpan[keras]`; the Keras backend "
+            "is KERAS_BACKEND's, TensorFlow by default).",
+        ),
+    ] = "all",
 ) -> None:
-    """Diagnose the built-in broken (and healthy) PyTorch trainings and show each verdict and top cause."""
+    """Diagnose the built-in broken (and healthy) PyTorch and Keras trainings; show each verdict and top
+    cause."""
     from rich.console import Console
     from rich.table import Table
 
     from deadpan.capture.autolog import run_callable
     from deadpan.reports.terminal import print_report
-    from deadpan.scenarios.registry import all_scenarios, get
+    from deadpan.scenarios.registry import all_scenarios, get, keras_available
 
-    chosen = [get(n) for n in only] if only else [s for s in all_scenarios() if all_ or s.demo]
+    if framework not in ("torch", "keras", "all"):
+        typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
+        raise typer.Exit(2)
     console = Console(highlight=False, width=max(120, Console().width))
-    table = Table(title="deadpan demo: built-in PyTorch trainings")
-    for col in ("scenario", "verdict", "top cause", "expected", "ok", "s"):
+    if framework in ("keras", "all") and not keras_available():
+        console.print("Keras is not installed: showing the PyTorch scenarios only (pip install deadpan[keras]).")
+        framework = "torch"
+    pool = all_scenarios(None if framework == "all" else framework)
+    chosen = [get(n) for n in only] if only else [s for s in pool if all_ or s.demo]
+    title = "deadpan demo: built-in trainings"
+    if any(sc.framework == "keras" for sc in chosen):
+        import keras
+
+        title += f" (Keras backend: {keras.backend.backend()})"
+    table = Table(title=title)
+    for col in ("scenario", "framework", "verdict", "top cause", "expected", "ok", "s"):
         table.add_column(col, no_wrap=True)
     right = 0
     if json is not None:
@@ -128,6 +149,7 @@ def demo(
             report.to_json(json / f"{sc.name}.json")
         table.add_row(
             sc.name,
+            sc.framework,
             report.verdict,
             report.top_cause or "-",
             sc.expected or "healthy",

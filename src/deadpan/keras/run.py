@@ -93,17 +93,19 @@ class KerasRun:
                 self.first_loss = loss
             if not math.isfinite(loss) and self.first_nonfinite_loss is None:
                 self.first_nonfinite_loss = step
-            if sampled(step) or not math.isfinite(loss):
-                self.loss.add(step, loss)
+            self.loss.add(step, loss)  # every step, as on the PyTorch side; the series merges when full
         if self._before is not None:
             after = weights_numpy(self.model.trainable_weights)
-            ratios = [
-                float(np.linalg.norm(a - b) / (np.linalg.norm(b) + 1e-12))
-                for a, b in zip(after, self._before, strict=False)
-                if b.size
-            ]
+            # Over weight matrices only: Keras starts biases at zero, so their relative change is huge
+            # for any learning rate and would swamp the median (the rule of thumb is about weights).
+            pairs = [(a, b) for a, b in zip(after, self._before, strict=False) if b.ndim >= 2]
+            ratios = sorted(
+                float(np.linalg.norm(a - b) / norm)
+                for a, b in pairs or zip(after, self._before, strict=False)
+                if (norm := float(np.linalg.norm(b))) > 0
+            )
             if ratios:
-                self.update_ratio.add(step, float(np.median(ratios)))
+                self.update_ratio.add(step, ratios[len(ratios) // 2])
             self._before = None
             self.step_seconds.append(time.perf_counter() - self._t0)
 

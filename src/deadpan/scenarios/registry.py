@@ -26,31 +26,42 @@ class Scenario:
 
 
 def scenario(
-    name: str, expected: str | None, description: str, demo: bool = False
+    name: str, expected: str | None, description: str, demo: bool = False, framework: str = "torch"
 ) -> Callable[[Callable[[], object]], Callable[[], object]]:
     def add(fn: Callable[[], object]) -> Callable[[], object]:
         if name in SCENARIOS:
             raise ValueError(f"duplicate scenario {name}")
-        SCENARIOS[name] = Scenario(name, expected, description, fn, demo=demo)
+        SCENARIOS[name] = Scenario(name, expected, description, fn, framework=framework, demo=demo)
         return fn
 
     return add
 
 
-def _load() -> None:
+def keras_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("keras") is not None
+
+
+def _load(keras: bool = True) -> None:
+    """Import the zoos: PyTorch always, Keras when it is installed and ``keras`` is asked for (importing
+    Keras fixes its backend and costs seconds, so a PyTorch-only caller leaves it out)."""
     importlib.import_module("deadpan.scenarios.torch_zoo")
+    if keras and keras_available():
+        importlib.import_module("deadpan.scenarios.keras_zoo")
 
 
 def get(name: str) -> Scenario:
-    _load()
+    _load(keras=name.startswith("keras-"))
     if name not in SCENARIOS:
         raise KeyError(f"no scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
     return SCENARIOS[name]
 
 
-def all_scenarios() -> list[Scenario]:
-    _load()
-    return list(SCENARIOS.values())
+def all_scenarios(framework: str | None = None) -> list[Scenario]:
+    """Every scenario, or those of one framework ("torch", "keras")."""
+    _load(keras=framework in (None, "keras"))
+    return [s for s in SCENARIOS.values() if framework is None or s.framework == framework]
 
 
 def run(name: str) -> object:

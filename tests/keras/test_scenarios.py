@@ -1,0 +1,53 @@
+"""Every Keras scenario gets its expected top cause on this backend; healthy ones are called healthy.
+
+Each runs through the same path as ``deadpan run`` (an unmodified training function, ``Model.fit`` patched).
+The table of results is printed at the end (``-s`` or the terminal summary shows it).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from deadpan.capture.autolog import run_callable
+from deadpan.findings import CATEGORIES
+from deadpan.scenarios.registry import all_scenarios
+
+SCENARIOS = all_scenarios("keras")
+#: ``fit`` owns the loop: a Keras user cannot write the loop bugs (zero_grad missing, detached loss ...).
+NOT_APPLICABLE = {"train.loop"}
+RESULTS: list[tuple[str, str, str, str, float]] = []
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=lambda s: s.name)
+def test_keras_scenario_diagnosis(sc: object, backend: str) -> None:
+    t0 = time.perf_counter()
+    report = run_callable(sc.train).report  # type: ignore[attr-defined]
+    expected = sc.expected or "healthy"  # type: ignore[attr-defined]
+    got = report.top_cause or report.verdict
+    RESULTS.append((sc.name, backend, expected, got, time.perf_counter() - t0))  # type: ignore[attr-defined]
+    assert report.internal_errors == (), report.internal_errors
+    if sc.healthy:  # type: ignore[attr-defined]
+        assert report.verdict == "healthy", str(report)
+    else:
+        assert report.verdict in ("collapsed", "degraded"), str(report)
+        assert report.top_cause == sc.expected, str(report)  # type: ignore[attr-defined]
+
+
+def test_every_applicable_category_has_a_keras_scenario() -> None:
+    expected = {s.expected for s in SCENARIOS if s.expected}
+    missing = set(CATEGORIES) - NOT_APPLICABLE - expected
+    assert not missing, f"no Keras scenario for {missing}"
+
+
+def test_seed_twins_exist() -> None:
+    twins = {s.expected for s in SCENARIOS if s.description.startswith("seed twin")}
+    assert twins == {"data.imbalance", "model.capacity", "train.overfit"}
+
+
+def teardown_module() -> None:
+    if RESULTS:
+        print("\nscenario                            backend     expected                 got                      s")
+        for name, backend, expected, got, secs in RESULTS:
+            print(f"{name:35s} {backend:11s} {expected:24s} {got:24s} {secs:5.1f}")
