@@ -41,7 +41,7 @@ def _fit_arguments(model: Any) -> dict[str, Any] | None:
     return None
 
 
-class DeadpanCallback(keras.callbacks.Callback):  # type: ignore[misc]
+class DeadpanCallback(keras.callbacks.Callback):
     """Record evidence during ``fit``; diagnose when training ends.
 
     >>> cb = deadpan.keras.DeadpanCallback(stop_on="collapsed")

@@ -39,10 +39,10 @@ def _keras_fix(ev: Evidence, loss: LossCall, binary: bool) -> str:
     cls = KERAS_LOSS_CLASSES.get(loss.name, "BinaryCrossentropy" if binary else "CategoricalCrossentropy")
     units = _units(ev, loss)
     act = "sigmoid" if binary else "softmax"
-    dense = f"Dense({units if units is not None else '...'}, activation=\"{act}\")"
+    dense = f'Dense({units if units is not None else "..."}, activation="{act}")'
     return (
         f"keep the output layer linear and tell the loss it receives logits: "
-        f"`loss=keras.losses.{cls}(from_logits=True)`; or put `activation=\"{act}\"` on the output layer "
+        f'`loss=keras.losses.{cls}(from_logits=True)`; or put `activation="{act}"` on the output layer '
         f"(`keras.layers.{dense}`) so that `{loss_name(ev)}` receives probabilities"
     )
 
@@ -54,8 +54,8 @@ def _torch_fix(binary: bool) -> str:
             "the model in `nn.Sigmoid()`/`torch.sigmoid` so that `nn.BCELoss` receives probabilities"
         )
     return (
-        "pass the raw output (logits) to `nn.CrossEntropyLoss()`, which applies log-softmax itself; or end the "
-        "model in `nn.Softmax(dim=1)` and use `nn.NLLLoss()` on `torch.log(probs)`"
+        "pass the raw output (logits) to `nn.CrossEntropyLoss()`, which applies log-softmax itself; or end "
+        "the model in `nn.Softmax(dim=1)` and use `nn.NLLLoss()` on `torch.log(probs)`"
     )
 
 
@@ -111,7 +111,10 @@ class LogitsIntoProbabilityLoss(Check):
         if binary:
             how = "The loss clips its input to [eps, 1 - eps]"
         else:
-            how = "The loss divides each row by its sum (which may be negative or near 0) and clips it to [eps, 1 - eps]"
+            how = (
+                "The loss divides each row by its sum (which may be negative or near 0) and clips it to "
+                "[eps, 1 - eps]"
+            )
         return self.finding(
             message=f"`{name}` expects probabilities but receives values in "
             f"[{loss.input_min:.3g}, {loss.input_max:.3g}]: the output layer has no "

@@ -94,10 +94,10 @@ class SigmoidWithCategoricalLoss(Check):
         else:
             fix = f"for one class per example {single}; if the targets are multi-label, {multi}"
         return self.finding(
-            message=f"`{loss_name(ev)}` takes each row as a probability distribution, but the {n_units} output "
-            f"units end in a sigmoid (`{sigmoid.name}`), which squashes each unit on its own: the rows (values "
-            f"in [{loss.input_min:.3g}, {loss.input_max:.3g}]) do not sum to 1, the loss only sees their "
-            "ratios, and the saturating units get weak, tangled gradients.",
+            message=f"`{loss_name(ev)}` takes each row as a probability distribution, but the {n_units} "
+            f"output units end in a sigmoid (`{sigmoid.name}`), which squashes each unit on its own: the "
+            f"rows (values in [{loss.input_min:.3g}, {loss.input_max:.3g}]) do not sum to 1, the loss only "
+            "sees their ratios, and the saturating units get weak, tangled gradients.",
             fix=fix,
             evidence={
                 "loss": loss.function,
