@@ -93,11 +93,11 @@ def healthy_cnn() -> None:
 
 
 @keras_scenario(
-    "imbalanced-weak-signal", "data.imbalance", "seed twin: 95/5 classes, weak signal: always class 0", demo=True
+    "imbalanced-weak-signal", "data.imbalance", "seed twin: 97/3 classes, weak signal: always class 0", demo=True
 )
 def imbalanced_weak_signal() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.imbalanced())
+    x, y, xt, yt = _np(datasets.imbalanced(minority=0.03))
     model = mlp(10, 1, "sigmoid", hidden=32)
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=10, batch_size=64, verbose=0)
