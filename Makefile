@@ -26,8 +26,8 @@ typecheck: $(STAMP)
 # The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import.
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras -p no:cacheprovider --override-ini="addopts=-q"
-	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras -p no:cacheprovider --override-ini="addopts=-q"
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
+	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
 
 test: lint typecheck pytest
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.diagnosis import diagnose_evidence, rank_causes
 from deadpan.evidence import Probes
 from deadpan.findings import Finding, Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def f(category: str, strength: float, code: str = "DP999") -> Finding:

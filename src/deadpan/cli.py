@@ -113,7 +113,9 @@ def demo(
         raise typer.Exit(2)
     console = Console(highlight=False, width=max(120, Console().width))
     if framework in ("keras", "all") and not keras_available():
-        console.print("Keras is not installed: showing the PyTorch scenarios only (pip install deadpan[keras]).")
+        console.print(
+            "Keras is not installed: showing the PyTorch scenarios only (pip install deadpan[keras])."
+        )
         framework = "torch"
     pool = all_scenarios(None if framework == "all" else framework)
     chosen = [get(n) for n in only] if only else [s for s in pool if all_ or s.demo]

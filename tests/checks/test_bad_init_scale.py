@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy, weights
+
 from deadpan.checks.init.bad_init_scale import BadInitScale
 from deadpan.evidence import Evidence, Probes, WeightStats
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy, weights
 
 
 def with_initial(initial: tuple[WeightStats, ...], score: float = 1 / 3) -> Evidence:
@@ -66,3 +67,20 @@ def test_large_init_but_model_fine_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert BadInitScale().judge(healthy()) is None
     assert BadInitScale().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    big = weights("0", 4, 32, std=100 * (2 / 4) ** 0.5)
+    found = BadInitScale().judge(keras(with_initial((big, weights("2", 32, 3)))))
+    assert found is not None
+    assert 'kernel_initializer="he_normal"' in found.fix
+    assert_no_torch(found.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.model.bottleneck_layer import BottleneckLayer
 from deadpan.evidence import Evidence, LayerInfo, Task
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def narrow(units: int, n_classes: int = 10, score: float = 0.2) -> Evidence:
@@ -72,3 +73,30 @@ def test_wide_enough_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert BottleneckLayer().judge(healthy()) is None
     assert BottleneckLayer().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = keras(narrow(4))
+    assert ev.model is not None
+    layers = (
+        LayerInfo("dense", "Dense", units=64, n_params=320),
+        LayerInfo("dense/relu", "Activation", activation="relu"),
+        LayerInfo("dense_1", "Dense", units=4, n_params=260),
+        LayerInfo("dense_1/relu", "Activation", activation="relu"),
+        LayerInfo("dense_2", "Dense", units=10, n_params=50),
+        LayerInfo("dense_2/softmax", "Activation", activation="softmax"),
+    )
+    found = BottleneckLayer().judge(replace(ev, model=replace(ev.model, layers=layers)))
+    assert found is not None
+    assert found.evidence["layer"] == "dense_1"
+    assert 'layers.Dense(64, activation="relu")' in found.fix
+    assert_no_torch(found.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.loss.broadcast_target_shape import BroadcastTargetShape
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _broadcast(ev: Evidence, function: str = "mse_loss") -> Evidence:
@@ -45,3 +46,25 @@ def test_silent_when_broadcast_keeps_the_input_shape() -> None:
 def test_silent_on_healthy() -> None:
     assert BroadcastTargetShape().judge(healthy()) is None
     assert BroadcastTargetShape().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_one_unit_against_several_target_columns() -> None:
+    ev = keras(regression_healthy())
+    assert ev.loss is not None
+    loss = replace(
+        ev.loss, name="mean_squared_error", target_shape=(32, 3), broadcast_shape=(32, 3), input_shape=(32, 1)
+    )
+    found = BroadcastTargetShape().judge(replace(ev, loss=loss))
+    assert found is not None
+    assert "`mean_squared_error` gets an output" in found.message
+    assert "layers.Dense(3)" in found.fix and "y.reshape(-1, 1)" in found.fix
+    assert_no_torch(found.message + found.fix)

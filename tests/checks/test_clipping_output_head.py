@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, regression_healthy
 
 from deadpan.checks.model.clipping_output_head import ClippingOutputHead
 from deadpan.evidence import Evidence, LayerInfo
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def with_head(kind: str, activation: str, **probe: bool) -> Evidence:
@@ -58,3 +58,19 @@ def test_classification_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert ClippingOutputHead().judge(healthy()) is None
     assert ClippingOutputHead().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = ClippingOutputHead().judge(keras(with_head("Activation", "relu", outputs_nonnegative=True)))
+    assert found is not None
+    assert "`layers.Dense(1)`" in found.fix
+    assert_no_torch(found.fix)

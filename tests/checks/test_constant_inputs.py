@@ -1,10 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, regression_healthy
 
 from deadpan.checks.data.constant_inputs import ConstantInputs
+from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def test_all_zero_inputs() -> None:
@@ -40,3 +41,22 @@ def test_one_varying_feature_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert ConstantInputs().judge(healthy()) is None
     assert ConstantInputs().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    found = ConstantInputs().judge(keras(replace(ev, data=replace(ev.data, x=np.zeros((300, 4))))))
+    assert found is not None
+    assert 'x.astype("float32") / 255.' in found.fix
+    assert "model.fit" in found.fix
+    assert_no_torch(found.fix)

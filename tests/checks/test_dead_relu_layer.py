@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.model.dead_relu_layer import DeadReluLayer
 from deadpan.evidence import Evidence, LayerSignal
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def with_dead(fraction: float, activation: str = "relu", score: float = 1 / 3) -> Evidence:
@@ -51,3 +52,20 @@ def test_dead_layer_in_healthy_model_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert DeadReluLayer().judge(healthy()) is None
     assert DeadReluLayer().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = DeadReluLayer().judge(keras(with_dead(1.0)))
+    assert found is not None
+    assert 'kernel_initializer="he_normal"' in found.fix
+    assert 'activation="leaky_relu"' in found.fix
+    assert_no_torch(found.fix)

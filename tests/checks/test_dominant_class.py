@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.data.dominant_class import DominantClass, dominance_threshold
 from deadpan.evidence import Evidence, LossCall, Task
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def imbalanced(share: float = 0.9, predicted_share: float = 0.98, score: float = 1 / 3) -> Evidence:
@@ -96,3 +96,39 @@ def test_threshold_for_many_classes() -> None:
 def test_healthy_is_silent() -> None:
     assert DominantClass().judge(healthy()) is None
     assert DominantClass().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_uses_class_weight() -> None:
+    found = DominantClass().judge(keras(imbalanced()))
+    assert found is not None
+    assert "model.fit(..., class_weight={0: 0.37, 1: 6.67, 2: 6.67})" in found.fix
+    assert_no_torch(found.fix)
+    assert "WeightedRandomSampler" not in found.fix
+
+
+def test_keras_binary_and_already_weighted() -> None:
+    ev = keras(imbalanced())
+    assert ev.data is not None and ev.loss is not None
+    y = np.r_[np.zeros(270), np.ones(30)].reshape(-1, 1)
+    ev = replace(
+        ev,
+        task=Task(kind="binary", n_classes=2, n_outputs=1),
+        data=replace(ev.data, y=y),
+        loss=replace(
+            ev.loss, function="binary_cross_entropy", name="binary_crossentropy", has_class_weights=True
+        ),
+    )
+    found = DominantClass().judge(ev)
+    assert found is not None
+    assert "class_weight={0: 0.556, 1: 5}" in found.fix
+    assert "already weighted (`class_weight`/`sample_weight`)" in found.fix
+    assert_no_torch(found.fix)

@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.data.few_distinct_samples import FewDistinctSamples
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def repeated(distinct: int = 5, score: float = 0.4) -> Evidence:
@@ -46,3 +46,21 @@ def test_enough_distinct_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert FewDistinctSamples().judge(healthy()) is None
     assert FewDistinctSamples().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = FewDistinctSamples().judge(keras(repeated()))
+    assert found is not None
+    assert "layers.RandomFlip" in found.fix
+    assert "model.fit" in found.fix
+    assert_no_torch(found.fix)
+    assert "transforms." not in found.fix

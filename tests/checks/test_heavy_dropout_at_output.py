@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.train.heavy_dropout_at_output import HeavyDropoutAtOutput
 from deadpan.evidence import Evidence, LayerInfo
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 COLLAPSED = output_probe(distinct_predictions=1, majority_share=1.0, output_spread_ratio=0.02, score=1 / 3)
 

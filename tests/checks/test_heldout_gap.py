@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.train.heldout_gap import HeldoutGap
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def _heldout(
@@ -48,3 +49,21 @@ def test_silent_on_a_small_gap() -> None:
 def test_silent_on_healthy() -> None:
     assert HeldoutGap().judge(healthy()) is None
     assert HeldoutGap().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = HeldoutGap().judge(keras(_heldout(score=0.5)))
+    assert found is not None
+    assert "layers.Dropout(0.3)" in found.fix
+    assert "kernel_regularizer=keras.regularizers.l2(1e-4)" in found.fix
+    assert "keras.callbacks.EarlyStopping(" in found.fix and "restore_best_weights=True" in found.fix
+    assert_no_torch(found.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.data.heldout_scale_shift import HeldoutScaleShift
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def shifted(factor: float = 255.0) -> Evidence:
@@ -48,3 +49,21 @@ def test_small_shift_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert HeldoutScaleShift().judge(healthy()) is None
     assert HeldoutScaleShift().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = HeldoutScaleShift().judge(keras(shifted()))
+    assert found is not None
+    assert "keras.layers.Normalization" in found.fix
+    assert "layers.Rescaling(1 / 255)" in found.fix
+    assert_no_torch(found.fix)
+    assert "transforms." not in found.fix

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.loss.initial_loss_off import InitialLossOff
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _initial(loss: float) -> Evidence:
@@ -39,3 +40,21 @@ def test_silent_within_the_band() -> None:
 def test_silent_on_healthy() -> None:
     assert InitialLossOff().judge(healthy()) is None
     assert InitialLossOff().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    high = InitialLossOff().judge(keras(_initial(8.0)))
+    low = InitialLossOff().judge(keras(_initial(0.1)))
+    assert high is not None and low is not None
+    assert "kernel_initializer=keras.initializers.RandomNormal(stddev=0.01)" in high.fix
+    assert "model.load_weights" in low.fix
+    assert_no_torch(high.fix + low.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.model.linear_model_nonlinear_target import LinearModelNonlinearTarget
 from deadpan.evidence import Evidence, LayerInfo, LearnabilityProbe
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 LINEAR_STACK = (
     LayerInfo("0", "Linear", units=32, n_params=160),
@@ -71,3 +72,22 @@ def test_healthy_is_silent() -> None:
     model = healthy().model
     assert model is not None
     assert LinearModelNonlinearTarget().judge(xor_like(model.layers)) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    layers = (LayerInfo("dense", "Dense", units=32, n_params=160), LayerInfo("dense_1", "Dense", units=3))
+    found = LinearModelNonlinearTarget().judge(keras(xor_like(layers)))
+    assert found is not None
+    assert 'layers.Dense(64, activation="relu")' in found.fix
+    assert "keras.Sequential" in found.fix
+    assert_no_torch(found.message + found.fix)
+    assert "F.relu" not in found.message + found.fix

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.loss.logits_into_probability_loss import LogitsIntoProbabilityLoss
 from deadpan.evidence import Evidence, LayerInfo, Task
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 COLLAPSED = output_probe(
     distinct_predictions=1,

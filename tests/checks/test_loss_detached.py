@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.train.loss_detached import LossDetached
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _training(**kw: int) -> Evidence:

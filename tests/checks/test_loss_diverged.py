@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.optim.loss_diverged import LossDiverged
 from deadpan.evidence import Evidence, OptimizerInfo
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 STEPS = tuple(range(0, 200, 10))
 
@@ -48,6 +48,20 @@ def test_fires_on_rising_loss_with_collapsed_output() -> None:
     assert "lr=0.0001" in found.fix
 
 
+def test_fires_on_a_jump_to_a_plateau_in_the_first_steps() -> None:
+    # A clipped Keras loss: up from ln C to its ceiling within two steps, then stuck there.
+    jumped = (2.3, 9.2) + (14.6,) * 18
+    found = LossDiverged().judge(_collapsed(_training(healthy(), loss=jumped, loss_steps=STEPS)))
+    assert found is not None and found.evidence["signals"] == ["rose"]
+    assert found.evidence["loss_first_step"] == 2.3
+
+
+def test_silent_when_the_loss_jumps_but_comes_back_down() -> None:
+    dips = (2.3, 9.2, 6.0, *(2.0 - 0.05 * i for i in range(17)))
+    found = LossDiverged().judge(_collapsed(_training(healthy(), loss=dips, loss_steps=STEPS)))
+    assert found is None or "rose" not in found.evidence["signals"]
+
+
 def test_fires_on_oscillating_loss() -> None:
     wild = tuple([1.1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.4, 0.4] + [0.3, 1.5] * 5)
     found = LossDiverged().judge(_collapsed(_training(healthy(), loss=wild, loss_steps=STEPS)))
@@ -78,3 +92,23 @@ def test_silent_when_the_model_is_fine() -> None:
 def test_silent_on_healthy() -> None:
     assert LossDiverged().judge(healthy()) is None
     assert LossDiverged().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = healthy()
+    loss = (1.1, 1.5, 4.0, 30.0) + (float("nan"),) * 16
+    found = LossDiverged().judge(keras(_training(ev, loss=loss, first_nonfinite_loss_step=40)))
+    assert found is not None
+    assert (
+        "model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.0001, clipnorm=1.0), ...)" in found.fix
+    )
+    assert_no_torch(found.fix)

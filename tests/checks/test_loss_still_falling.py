@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.train.loss_still_falling import LossStillFalling
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 STEPS = tuple(range(0, 200, 10))
 
@@ -53,3 +53,20 @@ def test_silent_when_the_loss_went_nonfinite() -> None:
 def test_silent_on_healthy() -> None:
     assert LossStillFalling().judge(healthy()) is None
     assert LossStillFalling().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = LossStillFalling().judge(keras(_run()))
+    assert found is not None
+    assert "`epochs` in `model.fit(..., epochs=...)`" in found.fix
+    assert "range(num_epochs)" not in found.fix
+    assert_no_torch(found.fix)

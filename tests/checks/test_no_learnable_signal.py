@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, regression_healthy
 
 from deadpan.checks.data.no_learnable_signal import NoLearnableSignal
 from deadpan.evidence import Evidence, LearnabilityProbe
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def with_learnability(linear: float, nonlinear: float, permuted: float = 0.33) -> Evidence:
@@ -51,3 +51,20 @@ def test_single_target_value_left_to_dp103() -> None:
 def test_healthy_is_silent() -> None:
     assert NoLearnableSignal().judge(healthy()) is None
     assert NoLearnableSignal().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = NoLearnableSignal().judge(keras(with_learnability(0.34, 0.335)))
+    assert found is not None
+    assert "np.random.permutation" in found.fix
+    assert "model.fit(x, y, shuffle=True)" in found.fix
+    assert_no_torch(found.fix)

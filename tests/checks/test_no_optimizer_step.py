@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy, weights
+
 from deadpan.checks.train.no_optimizer_step import NoOptimizerStep
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy, weights
 
 
 def _no_steps() -> Evidence:

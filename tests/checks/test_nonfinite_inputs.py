@@ -1,10 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, regression_healthy
 
 from deadpan.checks.data.nonfinite_inputs import NonfiniteInputs
+from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def test_nonfinite_input_step() -> None:
@@ -45,3 +46,21 @@ def test_nan_in_targets() -> None:
 def test_healthy_is_silent() -> None:
     assert NonfiniteInputs().judge(healthy()) is None
     assert NonfiniteInputs().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    found = NonfiniteInputs().judge(keras(replace(ev, data=replace(ev.data, nonfinite_input_step=17))))
+    assert found is not None
+    assert "`np.isnan(x).any()`" in found.fix
+    assert_no_torch(found.fix)

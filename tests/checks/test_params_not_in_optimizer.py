@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.train.params_not_in_optimizer import ParamsNotInOptimizer
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _unoptimized(count: int, names: tuple[str, ...]) -> Evidence:

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.loss.probabilities_into_logits_loss import ProbabilitiesIntoLogitsLoss
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def _bce(ev: Evidence, function: str = "binary_cross_entropy_with_logits", lo: float = 0.02) -> Evidence:
@@ -48,3 +49,24 @@ def test_silent_for_bce_loss_which_expects_probabilities() -> None:
 def test_silent_on_healthy() -> None:
     assert ProbabilitiesIntoLogitsLoss().judge(healthy()) is None
     assert ProbabilitiesIntoLogitsLoss().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = keras(_bce(healthy()))
+    assert ev.loss is not None
+    ev = replace(ev, loss=replace(ev.loss, name="binary_crossentropy", from_logits=True))
+    found = ProbabilitiesIntoLogitsLoss().judge(replace(ev, probes=replace(ev.probes, train_output=None)))
+    assert found is not None
+    assert "`binary_crossentropy` with `from_logits=True`" in found.message
+    assert "drop `from_logits=True`" in found.fix and 'activation="sigmoid"' in found.fix
+    assert_no_torch(found.message + found.fix)
+    assert "BCE" not in found.message + found.fix

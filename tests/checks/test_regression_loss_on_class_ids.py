@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.loss.regression_loss_on_class_ids import RegressionLossOnClassIds
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def _class_ids(ev: Evidence, classes: int = 5, score: float = 0.05, units: int = 1) -> Evidence:
@@ -53,3 +53,24 @@ def test_silent_on_two_values_and_on_counts() -> None:
 def test_silent_on_healthy() -> None:
     assert RegressionLossOnClassIds().judge(healthy()) is None
     assert RegressionLossOnClassIds().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = keras(_class_ids(regression_healthy()))
+    assert ev.loss is not None
+    ev = replace(ev, loss=replace(ev.loss, name="mean_squared_error"))
+    found = RegressionLossOnClassIds().judge(ev)
+    assert found is not None
+    assert "`mean_squared_error`" in found.message
+    assert 'layers.Dense(5, activation="softmax")' in found.fix
+    assert 'loss="sparse_categorical_crossentropy"' in found.fix
+    assert_no_torch(found.message + found.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.train.same_batch_every_step import SameBatchEveryStep
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _data(**kw: object) -> Evidence:

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.model.saturated_units import SaturatedUnits
 from deadpan.evidence import Evidence, LayerSignal
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def collapsed(layers: tuple[LayerSignal, ...], score: float = 1 / 3) -> Evidence:
@@ -62,3 +63,20 @@ def test_saturated_in_healthy_model_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert SaturatedUnits().judge(healthy()) is None
     assert SaturatedUnits().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = SaturatedUnits().judge(keras(collapsed(tanh_net(0.97))))
+    assert found is not None
+    assert "layers.BatchNormalization()" in found.fix
+    assert 'kernel_initializer="glorot_uniform"' in found.fix
+    assert_no_torch(found.fix)

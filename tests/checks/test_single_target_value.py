@@ -1,10 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, regression_healthy
 
 from deadpan.checks.data.single_target_value import SingleTargetValue
+from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def test_one_class_only() -> None:
@@ -48,3 +49,21 @@ def test_two_values_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert SingleTargetValue().judge(healthy()) is None
     assert SingleTargetValue().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    found = SingleTargetValue().judge(keras(replace(ev, data=replace(ev.data, y=np.full(300, 2)))))
+    assert found is not None
+    assert "model.fit(x, y)" in found.fix
+    assert_no_torch(found.fix)

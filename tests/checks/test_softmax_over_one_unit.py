@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.model.softmax_over_one_unit import SoftmaxOverOneUnit
 from deadpan.evidence import Evidence, LayerInfo, Task
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def one_unit(last: LayerInfo | None, rows_sum_to_one: bool = True) -> Evidence:
@@ -70,3 +71,32 @@ def test_softmax_over_several_units_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert SoftmaxOverOneUnit().judge(healthy()) is None
     assert SoftmaxOverOneUnit().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_dense_with_softmax_activation() -> None:
+    ev = one_unit(None)
+    assert ev.model is not None
+    layers = (
+        LayerInfo("dense", "Dense", units=32, n_params=160),
+        LayerInfo("dense/relu", "Activation", activation="relu"),
+        LayerInfo("dense_1", "Dense", units=1, n_params=33),
+        LayerInfo("dense_1/softmax", "Activation", activation="softmax"),
+    )
+    found = SoftmaxOverOneUnit().judge(keras(replace(ev, model=replace(ev.model, layers=layers))))
+    assert found is not None
+    assert found.strength == 0.95
+    assert '`dense_1` (`activation="softmax"`)' in found.message
+    assert 'layers.Dense(1, activation="sigmoid")' in found.fix
+    assert 'loss="binary_crossentropy"' in found.fix
+    assert 'layers.Dense(2, activation="softmax")' in found.fix
+    assert "sparse_categorical_crossentropy" in found.fix
+    assert_no_torch(found.message + found.fix)

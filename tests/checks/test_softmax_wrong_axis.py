@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.model.softmax_wrong_axis import SoftmaxWrongAxis
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def with_sums(columns: bool, rows: bool) -> Evidence:
@@ -32,3 +33,34 @@ def test_softmax_over_classes_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert SoftmaxWrongAxis().judge(healthy()) is None
     assert SoftmaxWrongAxis().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = keras(with_sums(columns=True, rows=False))
+    assert ev.loss is not None
+    loss = replace(
+        ev.loss, function="cross_entropy_probs", name="sparse_categorical_crossentropy", from_logits=False
+    )
+    found = SoftmaxWrongAxis().judge(replace(ev, loss=loss))
+    assert found is not None
+    assert found.fix.startswith("use `layers.Softmax(axis=-1)`")
+    assert "axis 0" in found.message
+    assert_no_torch(found.message + found.fix)
+
+
+def test_keras_from_logits_says_drop_the_softmax() -> None:
+    ev = keras(with_sums(columns=True, rows=False))
+    assert ev.loss is not None
+    ev = replace(ev, loss=replace(ev.loss, name="sparse_categorical_crossentropy", from_logits=True))
+    found = SoftmaxWrongAxis().judge(ev)
+    assert found is not None
+    assert found.fix.startswith("drop the softmax: `sparse_categorical_crossentropy` with `from_logits=True`")

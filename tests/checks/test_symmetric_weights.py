@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy, weights
+
 from deadpan.checks.init.symmetric_weights import SymmetricWeights
 from deadpan.evidence import Evidence, WeightStats
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy, weights
 
 
 def zero_hidden() -> WeightStats:
@@ -56,3 +57,21 @@ def test_symmetry_broken_in_training_and_model_fine_is_silent() -> None:
 def test_healthy_is_silent() -> None:
     assert SymmetricWeights().judge(healthy()) is None
     assert SymmetricWeights().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    ev = with_weights((zero_hidden(), weights("2", 32, 3)), (zero_hidden(), weights("2", 32, 3)))
+    found = SymmetricWeights().judge(keras(ev))
+    assert found is not None
+    assert 'kernel_initializer="zeros"' in found.fix
+    assert 'kernel_initializer="glorot_uniform"' in found.fix
+    assert_no_torch(found.fix)

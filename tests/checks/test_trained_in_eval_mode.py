@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.train.trained_in_eval_mode import TrainedInEvalMode
 from deadpan.evidence import Evidence, LayerInfo
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _eval_steps(count: int, mode_dependent: bool = True) -> Evidence:

@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 import numpy as np
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.data.unscaled_inputs import UnscaledInputs
 from deadpan.evidence import Evidence, Probes
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def collapsed(ev: Evidence) -> Evidence:
@@ -70,3 +70,32 @@ def test_healthy_is_silent() -> None:
     assert UnscaledInputs().judge(healthy()) is None
     assert UnscaledInputs().judge(regression_healthy()) is None
     assert UnscaledInputs().judge(collapsed(healthy())) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_raw_pixels_fix() -> None:
+    found = UnscaledInputs().judge(keras(collapsed(raw_pixels())))
+    assert found is not None
+    assert "layers.Rescaling(1 / 255)" in found.fix
+    assert_no_torch(found.fix)
+    assert "transforms." not in found.fix
+
+
+def test_keras_feature_scales_fix() -> None:
+    ev = healthy()
+    assert ev.data is not None
+    x = ev.data.x.copy() * 0.1
+    x[:, 0] = x[:, 0] * 1e5
+    found = UnscaledInputs().judge(keras(collapsed(replace(ev, data=replace(ev.data, x=x)))))
+    assert found is not None
+    assert "keras.layers.Normalization()" in found.fix
+    assert "norm.adapt(x_train)" in found.fix
+    assert_no_torch(found.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy, weights
+
 from deadpan.checks.train.weight_decay_collapse import WeightDecayCollapse
 from deadpan.evidence import Evidence, OptimizerInfo
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy, weights
 
 
 def _decayed(
@@ -56,3 +57,22 @@ def test_silent_on_usual_weight_decay() -> None:
 def test_silent_on_healthy() -> None:
     assert WeightDecayCollapse().judge(healthy()) is None
     assert WeightDecayCollapse().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_weight_decay_and_l2_regularizer() -> None:
+    ev = keras(_decayed(decay=0.9, decoupled=True, l2=0.2))  # l2 = 0.2 is keras.regularizers.l2(0.1)
+    found = WeightDecayCollapse().judge(ev)
+    assert found is not None
+    assert "`keras.regularizers.l2(0.1)` on the weights" in found.message
+    assert "keras.optimizers.AdamW(learning_rate=..., weight_decay=1e-2)" in found.fix
+    assert "kernel_regularizer=keras.regularizers.l2(1e-4)" in found.fix
+    assert_no_torch(found.message + found.fix)

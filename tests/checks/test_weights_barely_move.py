@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, output_probe, regression_healthy
+
 from deadpan.checks.optim.weights_barely_move import WeightsBarelyMove
 from deadpan.evidence import Evidence, OptimizerInfo
 from deadpan.findings import Severity
-from factory import healthy, output_probe, regression_healthy
 
 
 def _stuck(ev: Evidence, lr: float = 1e-6, suggested: float | None = 3e-3, drop: float = 0.02) -> Evidence:
@@ -58,3 +59,19 @@ def test_silent_when_the_model_is_fine() -> None:
 def test_silent_on_healthy() -> None:
     assert WeightsBarelyMove().judge(healthy()) is None
     assert WeightsBarelyMove().judge(regression_healthy()) is None
+
+
+def keras(ev: Evidence) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, framework="keras"))
+
+
+def assert_no_torch(text: str) -> None:
+    assert "torch" not in text and "nn." not in text
+
+
+def test_keras_fix_speaks_keras() -> None:
+    found = WeightsBarelyMove().judge(keras(_stuck(healthy())))
+    assert found is not None
+    assert "model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), ...)" in found.fix
+    assert_no_torch(found.fix)

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+from factory import healthy, regression_healthy
+
 from deadpan.checks.train.zero_grad_missing import ZeroGradMissing
 from deadpan.evidence import Evidence
 from deadpan.findings import Severity
-from factory import healthy, regression_healthy
 
 
 def _loop(steps: int = 200, zero_grad_calls: int = 200, uncleared: int = 0) -> Evidence:

@@ -86,12 +86,16 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     training = _training(run, model)
     if not model.built:
         missing.append("a built model (it has never been called on data; call fit or build first)")
-        return Evidence(source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors))
+        return Evidence(
+            source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+        )
     sample = run.train
     if sample is None:
         if not any("training data" in m or "not supported" in m for m in missing):
             missing.append("the training data")
-        return Evidence(source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors))
+        return Evidence(
+            source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+        )
 
     timings: dict[str, float] = {}
 

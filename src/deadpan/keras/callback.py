@@ -61,6 +61,7 @@ class DeadpanCallback(keras.callbacks.Callback):
         probes: bool = True,
         _run: KerasRun | None = None,
         _max_steps: int | None = None,
+        _tap: kdata.Tap | None = None,
     ) -> None:
         super().__init__()
         if stop_on not in (None, "collapsed"):
@@ -73,6 +74,7 @@ class DeadpanCallback(keras.callbacks.Callback):
         self.stopped_at: int | None = None
         self._managed = _run is not None
         self._max_steps = _max_steps
+        self._tap = _tap
         self.run: KerasRun | None = _run
         self._collapsed_epochs = 0
         self._fit: dict[str, Any] | None = None
@@ -174,8 +176,8 @@ class DeadpanCallback(keras.callbacks.Callback):
         f = self._fit or {}
         x = f.get("x")
         try:
-            if isinstance(x, kdata.Tap):
-                run.offer_train(kdata.from_batches(x.kept))
+            if self._tap is not None:
+                run.offer_train(kdata.from_batches(self._tap.kept))
             elif run.data_kind in ("tf.data.Dataset", "PyDataset"):
                 run.offer_train(kdata.read_after_training(x))
                 val = f.get("validation_data")

@@ -118,13 +118,19 @@ def is_dataset(x: Any) -> bool:
 
 
 def is_pydataset(x: Any) -> bool:
-    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end") and not (
-        isinstance(x, np.ndarray)
+    return (
+        hasattr(x, "__getitem__")
+        and hasattr(x, "__len__")
+        and hasattr(x, "on_epoch_end")
+        and not (isinstance(x, np.ndarray))
     )
 
 
 def is_generator(x: Any) -> bool:
-    return hasattr(x, "__next__") and hasattr(x, "__iter__") and not is_dataset(x)
+    """A Python generator (the only kind of iterator Keras' ``fit`` accepts)."""
+    import types
+
+    return isinstance(x, types.GeneratorType)
 
 
 def kind_of(x: Any) -> str:
@@ -134,8 +140,11 @@ def kind_of(x: Any) -> str:
         return "PyDataset"
     if is_generator(x):
         return "generator"
-    if hasattr(x, "__len__") and hasattr(x, "__iter__") and not hasattr(x, "shape") and type(x).__name__ in (
-        "DataLoader",
+    if (
+        hasattr(x, "__len__")
+        and hasattr(x, "__iter__")
+        and not hasattr(x, "shape")
+        and type(x).__name__ in ("DataLoader",)
     ):
         return "DataLoader"
     return "arrays"
@@ -153,24 +162,23 @@ def read_after_training(x: Any) -> Sample | None:
 
 
 class Tap:
-    """Wraps a generator handed to ``fit``: yields every item unchanged, keeps a sample of the batches."""
+    """A generator handed to ``fit``, re-yielded unchanged while a bounded sample of its batches is kept.
+
+    Keras accepts only real generators (``types.GeneratorType``) as generator input, so ``fit`` is given
+    :meth:`generator`, not this object.
+    """
 
     def __init__(self, source: Iterator[Any]) -> None:
         self.source = source
         self.kept: list[Any] = []
-        self._i = 0
         self._rows = 0
 
-    def __iter__(self) -> Tap:
-        return self
-
-    def __next__(self) -> Any:
-        item = next(self.source)
-        try:
-            if sampled(self._i) and self._rows < SAMPLE_ROWS:
-                self.kept.append(item)
-                self._rows += len(_split(item)[0])
-        except Exception:
-            pass
-        self._i += 1
-        return item
+    def generator(self) -> Iterator[Any]:
+        for i, item in enumerate(self.source):
+            try:
+                if sampled(i) and self._rows < SAMPLE_ROWS:
+                    self.kept.append(item)
+                    self._rows += len(_split(item)[0])
+            except Exception:
+                pass
+            yield item

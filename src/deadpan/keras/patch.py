@@ -78,11 +78,13 @@ def _fit_wrapper(original: Any) -> Any:
             arguments.pop("self", None)
             extra = arguments.pop("kwargs", {})
             x = arguments.get("x")
-            if x is not None and kdata.is_generator(x) and not isinstance(x, kdata.Tap):
-                arguments["x"] = kdata.Tap(x)
+            tap = None
+            if x is not None and kdata.is_generator(x):
+                tap = kdata.Tap(x)
+                arguments["x"] = tap.generator()
             callbacks = list(arguments.get("callbacks") or [])
             run = session.run_for(self)
-            callbacks.append(DeadpanCallback(_run=run, _max_steps=_remaining(session, run)))
+            callbacks.append(DeadpanCallback(_run=run, _max_steps=_remaining(session, run), _tap=tap))
             arguments["callbacks"] = callbacks
             arguments.update(extra)
         except Exception:  # deadpan must never break the user's fit

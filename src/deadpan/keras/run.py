@@ -53,6 +53,7 @@ class KerasRun:
     _prev_mean: float = 0.0
     _before: list[np.ndarray] | None = None
     _t0: float = 0.0
+    _initial_penalty: float = 0.0
 
     def error(self, where: str, exc: BaseException) -> None:
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -68,6 +69,13 @@ class KerasRun:
         n = int(self.model.count_params()) if self.model.built else 0
         if self.model.built and n <= SNAPSHOT_MAX_PARAMS:
             self.initial_values = weights_numpy(self.model.weights)
+        if self.model.built and self.first_loss is None:
+            # Keras' reported loss includes the regularisation penalties (kernel_regularizer ...); the
+            # initial-loss check compares the data loss with ln C, so the penalty at init is taken out.
+            try:
+                self._initial_penalty = float(sum(float(_scalar(v) or 0.0) for v in self.model.losses))
+            except Exception:
+                self._initial_penalty = 0.0
 
     def begin_epoch(self) -> None:
         self._prev_batch, self._prev_mean = -1, 0.0
@@ -90,7 +98,7 @@ class KerasRun:
             loss = this if math.isfinite(this) else loss
         if loss is not None:
             if self.first_loss is None:
-                self.first_loss = loss
+                self.first_loss = loss - self._initial_penalty
             if not math.isfinite(loss) and self.first_nonfinite_loss is None:
                 self.first_nonfinite_loss = step
             self.loss.add(step, loss)  # every step, as on the PyTorch side; the series merges when full

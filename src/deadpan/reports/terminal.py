@@ -105,8 +105,9 @@ def lines(report: Report) -> list[tuple[str, str]]:
         out.append(
             (
                 "dim",
-                f"this report covers model {report.metrics.get('model', '?')}, the one that trained most; also "
-                f"trained, not diagnosed: {shown} (add deadpan.keras.DeadpanCallback to its fit to see it)",
+                f"this report covers model {report.metrics.get('model', '?')}, the one that trained most; "
+                f"also trained, not diagnosed: {shown} (add deadpan.keras.DeadpanCallback to its fit to "
+                "see it)",
             )
         )
     if report.missing and report.verdict == "inconclusive":

@@ -42,7 +42,9 @@ def keras_scenario(name: str, expected: str | None, description: str, demo: bool
 # --- healthy -----------------------------------------------------------------------------------------------
 
 
-@keras_scenario("healthy-digits", None, "MLP on 8x8 digits, softmax + sparse_categorical_crossentropy", demo=True)
+@keras_scenario(
+    "healthy-digits", None, "MLP on 8x8 digits, softmax + sparse_categorical_crossentropy", demo=True
+)
 def healthy_digits() -> None:
     keras.utils.set_random_seed(0)
     x, y, xt, yt = _np(datasets.digits())
@@ -93,20 +95,25 @@ def healthy_cnn() -> None:
 
 
 @keras_scenario(
-    "imbalanced-weak-signal", "data.imbalance", "seed twin: 97/3 classes, weak signal: always class 0", demo=True
+    "imbalanced-weak-signal",
+    "data.imbalance",
+    "seed twin: 97/3 classes, weak signal: always class 0",
+    demo=True,
 )
 def imbalanced_weak_signal() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.imbalanced(minority=0.03))
+    x, y, _, _ = _np(datasets.imbalanced(minority=0.03))
     model = mlp(10, 1, "sigmoid", hidden=32)
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=10, batch_size=64, verbose=0)
 
 
-@keras_scenario("random-labels", "data.no_signal", "random inputs with random labels (the seed article's data)")
+@keras_scenario(
+    "random-labels", "data.no_signal", "random inputs with random labels (the seed article's data)"
+)
 def random_labels() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.noise())
+    x, y, _, _ = _np(datasets.noise())
     model = mlp(20, 1, "sigmoid", hidden=128)
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
@@ -115,7 +122,7 @@ def random_labels() -> None:
 @keras_scenario("single-label", "data.labels", "every training label is the same class")
 def single_label() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     y = np.zeros_like(y)  # a label-loading bug: every label ends up 0
     model = mlp(64, 10, "softmax")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -125,7 +132,7 @@ def single_label() -> None:
 @keras_scenario("unscaled-inputs", "data.inputs", "raw features in the thousands with SGD")
 def unscaled_inputs() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     x = x * 1000 + 5000  # e.g. raw sensor counts, never standardised
     model = mlp(64, 10, "softmax")
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
@@ -150,7 +157,7 @@ def duplicated_samples() -> None:
 )
 def one_unit_circles() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.circles())
+    x, y, _, _ = _np(datasets.circles())
     model = keras.Sequential([keras.Input((2,)), layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
@@ -159,7 +166,7 @@ def one_unit_circles() -> None:
 @keras_scenario("linear-stack-circles", "model.capacity", "three Dense layers with no activation")
 def linear_stack_circles() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.circles())
+    x, y, _, _ = _np(datasets.circles())
     model = keras.Sequential(
         [keras.Input((2,)), layers.Dense(32), layers.Dense(32), layers.Dense(1, activation="sigmoid")]
     )
@@ -170,7 +177,7 @@ def linear_stack_circles() -> None:
 @keras_scenario("softmax-one-unit", "model.output", "Dense(1, activation='softmax') for a binary task")
 def softmax_one_unit() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.breast_cancer())
+    x, y, _, _ = _np(datasets.breast_cancer())
     model = mlp(30, 1, "softmax", hidden=32)
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=5, batch_size=32, verbose=0)
@@ -179,7 +186,7 @@ def softmax_one_unit() -> None:
 @keras_scenario("relu-regression-head", "model.output", "relu on the regression output, targets below zero")
 def relu_regression_head() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.diabetes())
+    x, y, _, _ = _np(datasets.diabetes())
     y = y - 3.0  # standardised targets shifted: almost all negative
     model = mlp(10, 1, "relu", hidden=32)
     model.compile(optimizer="adam", loss="mse")
@@ -189,7 +196,7 @@ def relu_regression_head() -> None:
 @keras_scenario("dead-relu-bias", "model.dead_units", "first-layer bias initialised very negative")
 def dead_relu_bias() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = keras.Sequential(
         [
             keras.Input((64,)),
@@ -205,7 +212,7 @@ def dead_relu_bias() -> None:
 @keras_scenario("saturated-tanh", "model.saturation", "tanh hidden layer pushed to +1 by a large bias")
 def saturated_tanh() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = keras.Sequential(
         [
             keras.Input((64,)),
@@ -223,7 +230,7 @@ def saturated_tanh() -> None:
 @keras_scenario("zero-init", "init.symmetry", "kernel_initializer='zeros' on every layer", demo=True)
 def zero_init() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = keras.Sequential(
         [
             keras.Input((64,)),
@@ -239,7 +246,7 @@ def zero_init() -> None:
 @keras_scenario("huge-init", "init.scale", "RandomNormal(stddev=5) in a deep tanh network")
 def huge_init() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     init = keras.initializers.RandomNormal(stddev=5.0)
     model = keras.Sequential(
         [keras.Input((64,))]
@@ -261,7 +268,7 @@ def huge_init() -> None:
 )
 def categorical_ce_one_unit() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.breast_cancer())
+    x, y, _, _ = _np(datasets.breast_cancer())
     model = mlp(30, 1, "sigmoid", hidden=32)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=5, batch_size=32, verbose=0)
@@ -270,7 +277,7 @@ def categorical_ce_one_unit() -> None:
 @keras_scenario("softmax-from-logits", "loss.mismatch", "softmax output with from_logits=True")
 def softmax_from_logits() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
     model.compile(
         optimizer=keras.optimizers.SGD(0.05),
@@ -284,7 +291,7 @@ def softmax_from_logits() -> None:
 )
 def mse_onehot_one_unit() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.breast_cancer())
+    x, y, _, _ = _np(datasets.breast_cancer())
     y = keras.utils.to_categorical(y, 2)  # one-hot targets, but the model has one output unit
     model = mlp(30, 1, "sigmoid", hidden=32)
     model.compile(optimizer="adam", loss="mse")
@@ -294,7 +301,7 @@ def mse_onehot_one_unit() -> None:
 @keras_scenario("mse-broadcast", "loss.mismatch", "mse on a Dense(10) output against class ids")
 def mse_broadcast() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.diabetes())
+    x, y, _, _ = _np(datasets.diabetes())
     model = mlp(10, 8, None, hidden=32)  # 8 outputs, one target column: every unit regresses the same y
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, epochs=10, batch_size=64, verbose=0)
@@ -306,7 +313,7 @@ def mse_broadcast() -> None:
 @keras_scenario("lr-too-high", "optim.lr_too_high", "SGD with learning rate 5", demo=True)
 def lr_too_high() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
     model.compile(optimizer=keras.optimizers.SGD(5.0), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
@@ -315,7 +322,7 @@ def lr_too_high() -> None:
 @keras_scenario("lr-too-low", "optim.lr_too_low", "SGD with learning rate 1e-6")
 def lr_too_low() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
     model.compile(optimizer=keras.optimizers.SGD(1e-6), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
@@ -327,7 +334,7 @@ def lr_too_low() -> None:
 @keras_scenario("too-short", "train.too_short", "plain SGD stopped after 2 epochs while the loss still falls")
 def too_short() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=2, batch_size=64, verbose=0)
@@ -358,7 +365,7 @@ def overfit_small_noisy() -> None:
 @keras_scenario("l2-collapse", "train.over_regularized", "kernel_regularizer=l2(1.0) on every layer")
 def l2_collapse() -> None:
     keras.utils.set_random_seed(0)
-    x, y, xt, yt = _np(datasets.digits())
+    x, y, _, _ = _np(datasets.digits())
     reg = keras.regularizers.l2(1.0)
     model = mlp(64, 10, "softmax", kernel_regularizer=reg)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

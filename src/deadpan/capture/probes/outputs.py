@@ -64,7 +64,10 @@ def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputP
         spread_true = np.nanstd(p.soft_true, axis=0)
         spread_out = np.nanstd(p.soft, axis=0)
     if spread_out.shape != spread_true.shape:  # e.g. one output column against several target columns
-        spread_out, spread_true = np.atleast_1d(np.nanmean(spread_out)), np.atleast_1d(np.nanmean(spread_true))
+        spread_out, spread_true = (
+            np.atleast_1d(np.nanmean(spread_out)),
+            np.atleast_1d(np.nanmean(spread_true)),
+        )
     ok = spread_true > 1e-12
     ratio = float(np.mean(spread_out[ok] / spread_true[ok])) if ok.any() else 0.0
     if nonfinite:

@@ -66,7 +66,10 @@ def predictions(task: Task, out: torch.Tensor, target: torch.Tensor) -> Predicti
         probs_in = bool((o >= 0).all() and torch.allclose(o.sum(-1), torch.ones(o.shape[0]), atol=1e-3))
         soft = o if probs_in else torch.softmax(o, dim=-1)
         pred = o.argmax(-1).numpy()
-        true = t.argmax(-1).numpy() if t.dim() == o.dim() and t.is_floating_point() else t.long().numpy()
+        if t.dim() == o.dim() and t.is_floating_point() and t.shape[-1] == o.shape[-1] > 1:
+            true = t.argmax(-1).numpy()  # one-hot or probability rows
+        else:
+            true = t.long().reshape(-1).numpy()  # class ids, as (n,) or (n, 1)
         c = max(int(task.n_classes or o.shape[-1]), o.shape[-1])
         onehot = np.zeros((len(true), c))
         valid = (true >= 0) & (true < c)

@@ -106,7 +106,10 @@ def lr_sweep(step: Callable[[int, float], float], user_lr: float | None) -> LRRa
         corrected = smooth / (1 - 0.8 ** (i + 1))
         if start is None:
             start = corrected
-        if corrected > DIVERGE_FACTOR * max(start, 1e-8):
+        # The smoothed loss lags: a loss that explodes in the sweep's last steps (or jumps to a plateau,
+        # as a clipped Keras loss does) is caught by two raw losses in a row above the same bound.
+        raw_up = len(losses) >= 2 and min(losses[-2:]) > DIVERGE_FACTOR * max(start, 1e-8)
+        if corrected > DIVERGE_FACTOR * max(start, 1e-8) or raw_up:
             diverge = lr
             break
         if corrected < best:

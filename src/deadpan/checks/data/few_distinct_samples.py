@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import misbehaving, numeric, probe_misbehaves, rows, symptom_evidence
+from deadpan.checks.symptoms import is_keras, misbehaving, numeric, probe_misbehaves, rows, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -26,6 +26,18 @@ MIN_SAMPLES_PER_CLASS = 4
 #: Strength when the output misbehaves, and when no output was probed.
 STRENGTH_SYMPTOM = 0.65
 STRENGTH_UNPROBED = 0.3
+
+TORCH_FIX = (
+    "train on more distinct data: check the dataset is not a few samples repeated (a `Subset` or slice left "
+    "from debugging), drop duplicates (`np.unique(x, axis=0, return_index=True)`), and add augmentation "
+    "(`transforms.RandomCrop`, `transforms.RandomHorizontalFlip`, input noise) so repeats differ"
+)
+KERAS_FIX = (
+    "train on more distinct data: check the arrays given to `model.fit` are not a few samples repeated (a "
+    "slice or `np.tile` left from debugging), drop duplicates (`np.unique(x, axis=0, return_index=True)`), "
+    "and add augmentation layers (`layers.RandomCrop`, `layers.RandomFlip`, `layers.GaussianNoise`) so "
+    "repeats differ"
+)
 
 
 @register
@@ -103,10 +115,7 @@ class FewDistinctSamples(Check):
         return self.finding(
             message=f"the training sample of {n} inputs holds only {distinct} distinct examples{per}: the "
             "network sees the same few points over and over and has nothing general to learn.",
-            fix="train on more distinct data: check the dataset is not a few samples repeated (a `Subset` or "
-            "slice left from debugging), drop duplicates (`np.unique(x, axis=0, return_index=True)`), and "
-            "add augmentation (`transforms.RandomCrop`, `transforms.RandomHorizontalFlip`, input noise) so "
-            "repeats differ",
+            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
             evidence=evidence,
             strength=strength,
             severity=severity,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import numeric, rows
+from deadpan.checks.symptoms import is_keras, numeric, rows
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -20,6 +20,19 @@ ZERO_GAP = 0.02
 WEAK_SIGNAL_GAP = 0.1
 #: Fewer CV samples than this give scores too noisy to judge.
 MIN_SAMPLES = 30
+
+TORCH_FIX = (
+    "check that inputs and labels are paired: shuffle them together with one index (`perm = "
+    "torch.randperm(len(x)); x, y = x[perm], y[perm]`, or `TensorDataset(x, y)` with `DataLoader(..., "
+    "shuffle=True)`), that the labels are read from the right column/file, and that the features actually "
+    "carry information about the target"
+)
+KERAS_FIX = (
+    "check that inputs and labels are paired: shuffle them together with one index (`perm = "
+    "np.random.permutation(len(x)); x, y = x[perm], y[perm]`, or let `model.fit(x, y, shuffle=True)` do it), "
+    "that the labels are read from the right column/file, and that the features actually carry information "
+    "about the target"
+)
 
 
 @register
@@ -75,12 +88,7 @@ class NoLearnableSignal(Check):
             "normalized_gap": gap,
             "n_samples": lp.n_samples,
         }
-        fix = (
-            "check that inputs and labels are paired: shuffle them together with one index "
-            "(`perm = torch.randperm(len(x)); x, y = x[perm], y[perm]`, or `TensorDataset(x, y)` with "
-            "`DataLoader(..., shuffle=True)`), that the labels are read from the right column/file, and that "
-            "the features actually carry information about the target"
-        )
+        fix = KERAS_FIX if is_keras(ev) else TORCH_FIX
         if gap >= NO_SIGNAL_GAP:
             return self.finding(
                 message=f"the inputs carry little signal about the targets: the best simple model scores "

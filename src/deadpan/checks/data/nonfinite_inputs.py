@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import numeric
+from deadpan.checks.symptoms import is_keras, numeric
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -64,8 +64,9 @@ class NonfiniteInputs(Check):
             message=f"the training {' and '.join(where)} hold NaN or inf{first}: a single non-finite value "
             "turns the loss and the gradients into NaN, the update writes NaN into the weights, and the "
             "output is the same (NaN) for every input.",
-            fix="clean the data before training: locate the values with `torch.isnan(x).any()` / "
-            "`np.isinf(x)`, impute missing inputs with training-set statistics "
+            fix="clean the data before training: locate the values with "
+            + ("`np.isnan(x).any()`" if is_keras(ev) else "`torch.isnan(x).any()`")
+            + " / `np.isinf(x)`, impute missing inputs with training-set statistics "
             "(`sklearn.impute.SimpleImputer`, `np.nan_to_num`), drop samples whose target is missing, and "
             "guard `log`/division in preprocessing (`np.log1p`, `x / (std + 1e-8)`)",
             evidence={

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import misbehaving, numeric, rows, symptom_evidence
+from deadpan.checks.symptoms import is_keras, misbehaving, numeric, rows, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -106,7 +106,19 @@ class UnscaledInputs(Check):
             ev.data.input_dtype == "uint8"
             or (x_min >= 0 and 1 < x_max <= 255 and bool(np.all(x == np.round(x))))
         ) and scale > LARGE_SCALE
-        if image_like:
+        if is_keras(ev) and image_like:
+            fix = (
+                'scale the pixels to [0, 1]: `x = x.astype("float32") / 255.` (or '
+                "`layers.Rescaling(1 / 255)` as the model's first layer)"
+            )
+        elif is_keras(ev):
+            fix = (
+                "standardize every feature with the training set's statistics: a "
+                "`keras.layers.Normalization()` layer as the model's first layer, adapted on the training "
+                "data (`norm.adapt(x_train)`), or standardise the arrays: `mean, std = x_train.mean(0), "
+                "x_train.std(0) + 1e-8; x = (x - mean) / std` (the same mean/std for held-out data)"
+            )
+        elif image_like:
             fix = (
                 "scale the pixels to [0, 1]: `x = x.float() / 255.` (or `transforms.ToTensor()`), then "
                 "optionally `transforms.Normalize(mean, std)` with the training set's channel statistics"

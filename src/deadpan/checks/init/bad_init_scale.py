@@ -6,7 +6,7 @@ import math
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.init.symmetric_weights import symmetric
-from deadpan.checks.symptoms import misbehaving, symptom_evidence
+from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, WeightStats
 from deadpan.findings import Finding, Severity
 
@@ -25,6 +25,17 @@ STRENGTH_AT_THRESHOLD = 0.35
 STRENGTH_AT_100X = 0.5
 SYMPTOM_BONUS = 0.25
 DEPTH_BONUS = 0.05
+
+TORCH_FIX = (
+    "remove the manual weight scaling (`* 100`, `nn.init.normal_(w, std=1.0)`, `* 1e-4`) and keep the "
+    'default init, or use `nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")` '
+    "(`nn.init.xavier_uniform_` for tanh/sigmoid layers)"
+)
+KERAS_FIX = (
+    "remove the manual weight scaling (`keras.initializers.RandomNormal(stddev=1.0)`, `set_weights` with "
+    'scaled arrays) and keep the default `kernel_initializer="glorot_uniform"` (tanh/sigmoid layers), or use '
+    '`kernel_initializer="he_normal"` for ReLU layers'
+)
 
 
 def _off(w: WeightStats) -> float:
@@ -109,9 +120,7 @@ class BadInitScale(Check):
             message=f"layer `{worst.name}` starts with weight std {worst.std:.3g}, {_off(worst):.3g}x "
             f"{direction} than standard initialisation gives at fan-in {worst.fan_in} "
             f"({worst.expected_std:.3g}): {effect}.",
-            fix="remove the manual weight scaling (`* 100`, `nn.init.normal_(w, std=1.0)`, `* 1e-4`) and "
-            'keep the default init, or use `nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")` '
-            "(`nn.init.xavier_uniform_` for tanh/sigmoid layers)",
+            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
             evidence=evidence,
             strength=strength,
             severity=severity,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import misbehaving
+from deadpan.checks.symptoms import is_keras, misbehaving
 from deadpan.evidence import Evidence, WeightStats
 from deadpan.findings import Finding, Severity
 
@@ -73,13 +73,24 @@ class SymmetricWeights(Check):
         zero = first.std == 0 and first.mean_abs == 0
         how = "all zero" if zero else "identical in every row (a constant init)"
         when = "at initialisation" if stage == "initial" else "at the end of training"
+        if is_keras(ev):
+            fix = (
+                'remove `kernel_initializer="zeros"`/`"ones"`/`keras.initializers.Constant(...)` (or a '
+                f"`set_weights` with equal rows) on `{first.name}` and keep the default "
+                '`kernel_initializer="glorot_uniform"`, or use `kernel_initializer="he_normal"`; biases may '
+                "stay zero"
+            )
+        else:
+            fix = (
+                "remove `nn.init.zeros_`/`nn.init.constant_` (or `.weight.data.fill_(...)`) on "
+                f"`{first.name}.weight` and keep the default init, or use "
+                '`nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")`; biases may stay zero'
+            )
         return self.finding(
             message=f"the weights of hidden layer `{first.name}` ({first.fan_out} units) are {how} {when}: "
             "identical units get identical gradients and stay identical, so the layer acts as one unit"
             + (" and passes the same zero vector for every input." if zero else "."),
-            fix="remove `nn.init.zeros_`/`nn.init.constant_` (or `.weight.data.fill_(...)`) on "
-            f"`{first.name}.weight` and keep the default init, or use "
-            '`nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")`; biases may stay zero',
+            fix=fix,
             evidence={
                 "stage": stage,
                 "layers": [w.name for w in hits],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
+from deadpan.checks.symptoms import is_keras, loss_name
 from deadpan.evidence import Evidence, LossCall
 from deadpan.findings import Finding
 
@@ -42,6 +43,22 @@ def _reshape_fix(loss: LossCall, cls: str) -> str:
     )
 
 
+def _keras_reshape_fix(loss: LossCall) -> str:
+    """The Keras change that gives the model output and the targets the same shape."""
+    inp, tgt = loss.input_shape, loss.target_shape
+    shapes = f"the output is {_shape(inp)} and the targets {_shape(tgt)}"
+    if len(inp) == len(tgt) and inp[:-1] == tgt[:-1] and inp[-1] == 1 and tgt[-1] > 1:
+        return (
+            f"give the last layer one unit per target column, `layers.Dense({tgt[-1]})`, or pass one target "
+            f"value per sample, `y.reshape(-1, 1)`: {shapes}"
+        )
+    return (
+        "give the model output and the targets the same shape: reshape the targets (`y.reshape(-1, 1)` for "
+        "one value per sample) or give the last layer one unit per target value (`layers.Dense(k)`): "
+        + shapes
+    )
+
+
 @register
 class BroadcastTargetShape(Check):
     """An elementwise loss whose output and target shapes broadcast to a bigger tensor.
@@ -74,11 +91,14 @@ class BroadcastTargetShape(Check):
             return None
         if tuple(loss.broadcast_shape) == tuple(loss.input_shape):
             return None
+        keras = is_keras(ev)
+        if keras:
+            cls = loss_name(ev)
         return self.finding(
             message=f"`{cls}` gets an output of shape {_shape(loss.input_shape)} and a target of shape "
             f"{_shape(loss.target_shape)}, which broadcast to {_shape(loss.broadcast_shape)}: every output "
             "is compared with every target, so each is pulled towards the mean of all the targets.",
-            fix=_reshape_fix(loss, cls),
+            fix=_keras_reshape_fix(loss) if keras else _reshape_fix(loss, cls),
             evidence={
                 "loss": loss.function,
                 "input_shape": loss.input_shape,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import misbehaving, symptom_evidence
+from deadpan.checks.symptoms import is_keras, loss_name, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -84,15 +84,26 @@ class RegressionLossOnClassIds(Check):
         n_classes = len(ids)
         units = loss.input_shape[-1] if len(loss.input_shape) >= 2 else 1
         several = units > 1
+        shift = f" (shifted to start at 0: `y - {ids[0]:g}`)" if ids[0] != 0 else ""
+        if is_keras(ev):
+            cls = loss_name(ev)
+            fix = (
+                f"treat it as classification: give the last layer {n_classes} units with a softmax, "
+                f'`layers.Dense({n_classes}, activation="softmax")`, compile with '
+                f'`loss="sparse_categorical_crossentropy"` on the integer targets{shift} and predict with '
+                "`model.predict(x).argmax(axis=-1)`"
+            )
+        else:
+            fix = (
+                f"treat it as classification: give the last layer {n_classes} output units "
+                f"(`nn.Linear(hidden, {n_classes})`), use `nn.CrossEntropyLoss()` with integer targets "
+                f"`loss_fn(out, y.long())`{shift} and predict with `out.argmax(dim=1)`"
+            )
         return self.finding(
             message=f"`{cls}` is trained on integer targets with only {n_classes} distinct values "
             f"({ids[0]:g}..{ids[-1]:g}), which look like class ids, and the model scores poorly: a "
             "regression loss on class ids is minimised by predicting the mean id for every input.",
-            fix=f"treat it as classification: give the last layer {n_classes} output units "
-            f"(`nn.Linear(hidden, {n_classes})`), use `nn.CrossEntropyLoss()` with integer targets "
-            "`loss_fn(out, y.long())`"
-            + (f" (shifted to start at 0: `y - {ids[0]:g}`)" if ids[0] != 0 else "")
-            + " and predict with `out.argmax(dim=1)`",
+            fix=fix,
             evidence={
                 "loss": loss.function,
                 "distinct_targets": n_classes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
+from deadpan.checks.symptoms import is_keras, loss_name
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -42,12 +43,23 @@ class SoftmaxIntoCrossEntropy(Check):
             return None
         fn = "CrossEntropyLoss" if loss.function == "cross_entropy" else "NLLLoss"
         expects = "logits" if loss.function == "cross_entropy" else "log-probabilities"
+        if is_keras(ev):  # a Keras softmax output with from_logits=True
+            name = f"`{loss_name(ev)}` with `from_logits=True`"
+            fix = (
+                "drop `from_logits=True` (the default `from_logits=False` takes the softmax outputs as "
+                'probabilities), or remove `activation="softmax"` from the last layer and keep '
+                "`from_logits=True`"
+            )
+        else:
+            name = f"`{fn}`"
+            fix = f"remove the final `nn.Softmax`/`F.softmax` from the model: `{fn}` expects {expects}" + (
+                " (or use `torch.log` of the probabilities with `NLLLoss`)" if fn == "NLLLoss" else ""
+            )
         return self.finding(
-            message=f"`{fn}` receives probabilities (every row sums to 1, values in "
+            message=f"{name} receives probabilities (every row sums to 1, values in "
             f"[{loss.input_min:.3g}, {loss.input_max:.3g}]) but expects {expects}: the softmax is applied "
             "twice and the gradients nearly vanish.",
-            fix=f"remove the final `nn.Softmax`/`F.softmax` from the model: `{fn}` expects {expects}"
-            + (" (or use `torch.log` of the probabilities with `NLLLoss`)" if fn == "NLLLoss" else ""),
+            fix=fix,
             evidence={
                 "loss": loss.function,
                 "input_shape": loss.input_shape,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import is_dense, weight_layer_indices
-from deadpan.checks.symptoms import misbehaving, symptom_evidence
+from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -77,12 +77,20 @@ class BottleneckLayer(Check):
         width = max(SUGGESTED_WIDTH, 2 * (n_classes or 1))
         wider = max((layers[i].units or 0) for i in weights)
         what = f"fewer than the {n_classes} classes" if n_classes and units < n_classes else "a single unit"
+        if is_keras(ev):
+            act = next((x.activation for x in layers[index + 1 : index + 2] if x.kind == "Activation"), None)
+            keep = f', activation="{act}"' if act else ""
+            fix = f"widen layer `{layer.name}`: e.g. `layers.Dense({width}{keep})`"
+        else:
+            fix = (
+                f"widen layer `{layer.name}`: e.g. `nn.Linear(in_features, {width})` and "
+                f"`in_features={width}` in the layer after it"
+            )
         return self.finding(
             message=f"hidden layer `{layer.name}` ({layer.kind}) has {units} unit(s), {what}: everything the "
             "later layers learn about the input must pass through it, which is too narrow to keep the "
             "answers apart.",
-            fix=f"widen layer `{layer.name}`: e.g. `nn.Linear(in_features, {width})` and "
-            f"`in_features={width}` in the layer after it",
+            fix=fix,
             evidence={
                 "layer": layer.name,
                 "units": units,

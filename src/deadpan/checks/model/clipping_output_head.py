@@ -6,7 +6,7 @@ import numpy as np
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
-from deadpan.checks.symptoms import is_regression, numeric
+from deadpan.checks.symptoms import is_keras, is_regression, numeric
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -87,7 +87,8 @@ class ClippingOutputHead(Check):
             message=f"the regression outputs all lie in {bound} ({where} on the head) but {share:.0%} of the "
             f"targets (range [{y.min():.3g}, {y.max():.3g}]) lie outside it: the head clips those "
             "predictions to its boundary, where the gradient vanishes, so many inputs get the same output.",
-            fix="remove the activation from the regression head and end in a plain `nn.Linear(d, 1)`, "
+            fix="remove the activation from the regression head and end in a plain "
+            + ("`layers.Dense(1)` (no `activation=`), " if is_keras(ev) else "`nn.Linear(d, 1)`, ")
             + scale_fix,
             evidence={
                 "head": head,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
+from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence, LayerInfo
 from deadpan.findings import Finding
 
@@ -88,14 +89,27 @@ class LinearModelNonlinearTarget(Check):
             return None
         strength = 0.7 if net <= linear + MATCHES_LINEAR else 0.55
         width = layers[last].units or 1
+        if is_keras(ev):
+            unseen = (
+                "(Activations applied in a subclassed model's `call`, e.g. `keras.ops.relu`, are not seen.)"
+            )
+            fix = (
+                'give every hidden layer a non-linearity, `layers.Dense(64, activation="relu")`, e.g. '
+                f'`keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense({width})])` (keep the '
+                "output layer's own activation)"
+            )
+        else:
+            unseen = "(Activations applied functionally in `forward`, e.g. `F.relu`, are not seen as layers.)"
+            fix = (
+                "add a hidden layer with a non-linearity: `nn.Sequential(nn.Linear(d, 64), nn.ReLU(), "
+                f"nn.Linear(64, {width}))`, or `F.relu` on each hidden layer's output in `forward`"
+            )
         return self.finding(
             message=f"the model has {len(weights)} weight layer(s) and no non-linear activation between "
             f"them, so it is a single linear map; a non-linear model predicts this target far better "
             f"(normalized {nonlinear:.2f} vs {linear:.2f} for a linear one) and the network reaches only "
-            f"{net:.2f}. (Activations applied functionally in `forward`, e.g. `F.relu`, are not seen as "
-            "layers.)",
-            fix="add a hidden layer with a non-linearity: `nn.Sequential(nn.Linear(d, 64), nn.ReLU(), "
-            f"nn.Linear(64, {width}))`, or `F.relu` on each hidden layer's output in `forward`",
+            f"{net:.2f}. {unseen}",
+            fix=fix,
             evidence={
                 "weight_layers": [layers[i].name for i in weights],
                 "nonlinear_layers": 0,

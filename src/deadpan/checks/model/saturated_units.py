@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import misbehaving, symptom_evidence
+from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, LayerSignal
 from deadpan.findings import Finding
 
@@ -18,6 +18,17 @@ PASSTHROUGH_KINDS = ("Dropout", "Flatten", "Identity", "Unflatten")
 #: Strength at SATURATED_FRACTION and with every unit saturated.
 STRENGTH_AT_THRESHOLD = 0.6
 STRENGTH_ALL = 0.85
+
+TORCH_FIX = (
+    "standardize the inputs (`(x - mean) / std`), initialise with `nn.init.xavier_uniform_(layer.weight)` "
+    "instead of large weights, add `nn.BatchNorm1d` before the activation, or use `nn.ReLU()` in hidden "
+    "layers"
+)
+KERAS_FIX = (
+    "standardize the inputs (`(x - mean) / std` or a `keras.layers.Normalization` layer), keep the default "
+    '`kernel_initializer="glorot_uniform"` instead of large weights, add `layers.BatchNormalization()` '
+    'before the activation, or use `activation="relu"` with `kernel_initializer="he_normal"` in hidden layers'
+)
 
 
 def _hidden(signals: tuple[LayerSignal, ...]) -> tuple[LayerSignal, ...]:
@@ -77,9 +88,7 @@ class SaturatedUnits(Check):
             message=f"{worst.saturated_fraction:.0%}{units} units of {worst.activation} layer `{worst.name}` "
             "sit at the activation's limits for nearly every input: they pass the same value forward and "
             "almost no gradient back, so training stalls with a constant output.",
-            fix="standardize the inputs (`(x - mean) / std`), initialise with "
-            "`nn.init.xavier_uniform_(layer.weight)` instead of large weights, add `nn.BatchNorm1d` before "
-            "the activation, or use `nn.ReLU()` in hidden layers",
+            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
             evidence={
                 "layer": worst.name,
                 "activation": worst.activation,

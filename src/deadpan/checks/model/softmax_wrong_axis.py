@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
+from deadpan.checks.symptoms import is_keras, loss_name
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -39,16 +40,20 @@ class SoftmaxWrongAxis(Check):
         if out.n_samples < MIN_SAMPLES or not out.columns_sum_to_one or out.rows_sum_to_one:
             return None
         ce = ev.loss is not None and ev.loss.function == "cross_entropy"
-        fix = "use `nn.Softmax(dim=1)` (or `F.softmax(x, dim=-1)`) so each sample's row sums to one"
-        if ce:
+        if is_keras(ev):
             fix = (
-                "drop the softmax: `nn.CrossEntropyLoss` applies log-softmax over the classes itself; " + fix
+                'use `layers.Softmax(axis=-1)` (the default, not `axis=0`) or `activation="softmax"` on the '
+                "last `Dense`, so each sample's row sums to one"
             )
+            if ce:  # from_logits=True: the loss applies the softmax itself
+                fix = f"drop the softmax: `{loss_name(ev)}` with `from_logits=True` applies it itself; " + fix
+            dim = "axis 0"
         else:
-            fix += "; or drop it and use `nn.CrossEntropyLoss` on the logits"
+            fix = _torch_fix(ce)
+            dim = "dim=0"
         return self.finding(
             message="the outputs sum to one over the batch (each column) rather than over the classes (each "
-            "row): the softmax is taken over dim=0, so a sample's output depends on its batch-mates and "
+            f"row): the softmax is taken over {dim}, so a sample's output depends on its batch-mates and "
             "cannot express its own class.",
             fix=fix,
             evidence={
@@ -59,3 +64,13 @@ class SoftmaxWrongAxis(Check):
             },
             strength=0.9,
         )
+
+
+def _torch_fix(ce: bool) -> str:
+    """The PyTorch fix: the right ``dim``, or no softmax in front of ``CrossEntropyLoss``."""
+    fix = "use `nn.Softmax(dim=1)` (or `F.softmax(x, dim=-1)`) so each sample's row sums to one"
+    if ce:
+        fix = "drop the softmax: `nn.CrossEntropyLoss` applies log-softmax over the classes itself; " + fix
+    else:
+        fix += "; or drop it and use `nn.CrossEntropyLoss` on the logits"
+    return fix

@@ -7,6 +7,8 @@ import numpy as np
 from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import (
     head,
+    is_keras,
+    keras_compile_call,
     loss_curve,
     misbehaving,
     optimizer_call,
@@ -107,6 +109,15 @@ class LossDiverged(Check):
             if start > 0 and end > ROSE_FACTOR * start and end > float(first.max()):
                 signals["rose"] = STRENGTH_ROSE
                 reasons.append(f"the loss rose from {start:.4g} to {end:.4g}")
+            elif loss[0] > 0 and float(loss[len(loss) // 2 :].min()) > ROSE_FACTOR * float(loss[0]):
+                # It jumped within the first steps and never came back: the first fifth is already up,
+                # so the comparison above misses it (a clipped loss stuck at its ceiling does this).
+                signals["rose"] = STRENGTH_ROSE
+                evidence["loss_first_step"] = float(loss[0])
+                reasons.append(
+                    f"the loss jumped from {float(loss[0]):.4g} at the first step to {end:.4g} and never "
+                    "came back down"
+                )
             second = loss[len(loss) // 2 :]
             if start > 0 and len(loss) >= MIN_OSCILLATION_POINTS:
                 high = float(np.mean(second > start))
@@ -160,11 +171,18 @@ class LossDiverged(Check):
             new_lr, source = f"{lr / FALLBACK_LR_DIVISOR:.2g}", f"{FALLBACK_LR_DIVISOR:g}x lower"
         else:
             new_lr, source = "1e-3", "a safe default for Adam"
+        if is_keras(ev):
+            call = keras_compile_call(ev, learning_rate=new_lr, clipnorm="1.0")
+            fix = f"lower the learning rate to {new_lr} ({source}) and clip the gradients: `{call}`"
+        else:
+            fix = (
+                f"lower the learning rate to {new_lr} ({source}): `{optimizer_call(ev, lr=new_lr)}`, and "
+                "clip the gradients with `torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)` between "
+                "`loss.backward()` and `optimizer.step()`"
+            )
         return self.finding(
             message="the learning rate looks too high: " + "; ".join(reasons) + ".",
-            fix=f"lower the learning rate to {new_lr} ({source}): `{optimizer_call(ev, lr=new_lr)}`, and "
-            "clip the gradients with `torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)` between "
-            "`loss.backward()` and `optimizer.step()`",
+            fix=fix,
             evidence=evidence,
             strength=min(MAX_STRENGTH, strength),
         )

@@ -7,6 +7,8 @@ import numpy as np
 from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import (
     head,
+    is_keras,
+    keras_compile_call,
     loss_curve,
     misbehaving,
     optimizer_call,
@@ -120,7 +122,12 @@ class WeightsBarelyMove(Check):
                 else f" and the loss fell only {100 * drop:.1f}%"
             )
             + f"; {lr_text} is too small a learning rate for this model.",
-            fix=f"raise the learning rate to {new_lr} ({source}): `{optimizer_call(ev, lr=new_lr)}`",
+            fix=f"raise the learning rate to {new_lr} ({source}): "
+            + (
+                f"`{keras_compile_call(ev, learning_rate=new_lr)}`"
+                if is_keras(ev)
+                else f"`{optimizer_call(ev, lr=new_lr)}`"
+            ),
             evidence=evidence,
             strength=strength,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import loss_curve, tail
+from deadpan.checks.symptoms import is_keras, loss_curve, tail
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -23,6 +23,19 @@ STRENGTH_GAP = 0.6
 STRENGTH_LOSS_TREND = 0.5
 STRENGTH_BOTH_BONUS = 0.1
 STRENGTH_MAX = 0.85
+
+TORCH_FIX = (
+    "regularise: add `weight_decay=1e-4` to the optimizer (or use `torch.optim.AdamW`), put "
+    "`nn.Dropout(0.3)` between hidden layers, stop training when the held-out loss stops improving (early "
+    "stopping), and add training data or augmentation"
+)
+KERAS_FIX = (
+    "regularise: put `layers.Dropout(0.3)` between hidden layers, add "
+    "`kernel_regularizer=keras.regularizers.l2(1e-4)` to the `Dense` layers (or `weight_decay=1e-4` in the "
+    "optimizer), stop when the validation loss stops improving with "
+    '`model.fit(..., callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, '
+    "restore_best_weights=True)])`, and add training data or augmentation"
+)
 
 
 @register
@@ -91,9 +104,7 @@ class HeldoutGap(Check):
             return None
         return self.finding(
             message="the model fits its training data but not held-out data: " + "; ".join(reasons) + ".",
-            fix="regularise: add `weight_decay=1e-4` to the optimizer (or use `torch.optim.AdamW`), put "
-            "`nn.Dropout(0.3)` between hidden layers, stop training when the held-out loss stops improving "
-            "(early stopping), and add training data or augmentation",
+            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
             evidence=evidence,
             strength=strength,
             severity=Severity.WARNING,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import collapsed, head, loss_curve, output_probe, symptom_evidence
+from deadpan.checks.symptoms import collapsed, head, is_keras, loss_curve, output_probe, symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -123,14 +123,24 @@ class LossStillFalling(Check):
             more = run
         more = float(max(more, 0.5 * run))
         longer = (run + more) / max(run, 1.0)
+        if is_keras(ev):
+            fix = (
+                f"train longer: about {more:,.0f} more steps (~{longer:.1f}x the current {run:,.0f} "
+                f"batches), i.e. ~{longer:.1f}x the `epochs` in `model.fit(..., epochs=...)`; if the budget "
+                "is fixed, raise the learning rate instead"
+            )
+        else:
+            fix = (
+                f"train longer: about {more:,.0f} more optimizer steps (~{longer:.1f}x the current "
+                f"{run:,.0f}), e.g. raise the number of epochs in `for epoch in range(num_epochs):` by "
+                f"~{longer:.1f}x; if the budget is fixed, raise the learning rate instead"
+            )
         return self.finding(
             message="the training loss was still falling when training stopped: the last quarter of the "
             f"run lowered it by {-slope_last * quarter:.4g}, {100 * share:.0f}% of the whole decrease "
             f"({start:.4g} -> {end:.4g}), and the slope has not flattened; the model stopped in the early, "
             "nearly input-independent stage.",
-            fix=f"train longer: about {more:,.0f} more optimizer steps (~{longer:.1f}x the current "
-            f"{run:,.0f}), e.g. raise the number of epochs in `for epoch in range(num_epochs):` by "
-            f"~{longer:.1f}x; if the budget is fixed, raise the learning rate instead",
+            fix=fix,
             evidence={
                 "loss_start": start,
                 "loss_end": end,

@@ -8,6 +8,8 @@ from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import (
     POOR_SCORE,
     collapsed,
+    is_keras,
+    keras_compile_call,
     optimizer_call,
     output_probe,
     symptom_evidence,
@@ -88,17 +90,32 @@ class WeightDecayCollapse(Check):
 
         median = float(np.median(values))
         severe = collapsed(probe) and median < SEVERE_RATIO
+        keras = is_keras(ev)
+        # Keras reports a `kernel_regularizer` l2 factor as the weight decay it amounts to, 2 * l2.
+        l2 = tr.explicit_l2 / 2 if keras else tr.explicit_l2
         penalty = []
         if large_decay:
             penalty.append(f"{'decoupled ' if decoupled else ''}weight_decay={decay:g}")
         if large_l2:
-            penalty.append(f"a hand-written L2 penalty of {tr.explicit_l2:g}")
+            penalty.append(
+                f"`keras.regularizers.l2({l2:g})` on the weights"
+                if keras
+                else f"a hand-written L2 penalty of {tr.explicit_l2:g}"
+            )
         fixes = []
         if large_decay:
             new_decay = "1e-2" if decoupled else "1e-4"
-            call = optimizer_call(ev, lr="...", weight_decay=new_decay)
+            if keras:
+                call = keras_compile_call(ev, learning_rate="...", weight_decay=new_decay)
+            else:
+                call = optimizer_call(ev, lr="...", weight_decay=new_decay)
             fixes.append(f"lower the weight decay to {new_decay} (or 0): `{call}`")
-        if large_l2:
+        if large_l2 and keras:
+            fixes.append(
+                f"lower the L2 factor from {l2:g} to about 1e-4, `kernel_regularizer="
+                "keras.regularizers.l2(1e-4)`, or drop the regularizer"
+            )
+        elif large_l2:
             fixes.append(
                 f"lower the L2 coefficient added to the loss from {tr.explicit_l2:g} to about 1e-4 (or drop "
                 "the term and use `weight_decay=1e-4` in the optimizer instead)"

@@ -48,6 +48,6 @@ def test_seed_twins_exist() -> None:
 
 def teardown_module() -> None:
     if RESULTS:
-        print("\nscenario                            backend     expected                 got                      s")
+        print(f"\n{'scenario':35s} {'backend':11s} {'expected':24s} {'got':24s} {'s':>5s}")
         for name, backend, expected, got, secs in RESULTS:
             print(f"{name:35s} {backend:11s} {expected:24s} {got:24s} {secs:5.1f}")
