@@ -298,15 +298,6 @@ def mse_onehot_one_unit() -> None:
     model.fit(x, y, epochs=10, batch_size=32, verbose=0)
 
 
-@keras_scenario("mse-broadcast", "loss.mismatch", "mse on a Dense(10) output against class ids")
-def mse_broadcast() -> None:
-    keras.utils.set_random_seed(0)
-    x, y, _, _ = _np(datasets.diabetes())
-    model = mlp(10, 8, None, hidden=32)  # 8 outputs, one target column: every unit regresses the same y
-    model.compile(optimizer="adam", loss="mse")
-    model.fit(x, y, epochs=10, batch_size=64, verbose=0)
-
-
 # --- optimisation ------------------------------------------------------------------------------------------
 
 
