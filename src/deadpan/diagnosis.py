@@ -32,7 +32,8 @@ DEGRADED_GAP = 0.3
 #: The network trails simple scikit-learn models on the same inputs by this much (normalised): it failed to
 #: learn what is plainly learnable.
 DEGRADED_BEHIND_BASELINE = 0.35
-#: No-signal data: the best simple model is within this of the label-permuted baseline.
+#: No-signal data: the best simple model is within this of the label-permuted baseline (or within the
+#: sampling noise of the learnability probe's scores, :meth:`LearnabilityProbe.noise_gap`, when larger).
 NO_SIGNAL_MARGIN = 0.1
 
 #: Which cause categories explain which: a present key ranks above the present values it explains.
@@ -144,7 +145,8 @@ def degradation(ev: Evidence) -> str | None:
     learn = ev.probes.learnability
     if learn is not None:
         best = max(learn.linear_score, learn.nonlinear_score)
-        if learn.normalized(best) - learn.normalized(learn.permuted_score) < NO_SIGNAL_MARGIN:
+        margin = max(NO_SIGNAL_MARGIN, learn.noise_gap())
+        if learn.normalized(best) - learn.normalized(learn.permuted_score) < margin:
             return (
                 "it fits its training batch, but simple models find no signal linking these inputs to "
                 "these targets, so what it learned is memorised noise"

@@ -265,6 +265,20 @@ class LearnabilityProbe:
     def normalized(self, score: float) -> float:
         return (score - self.chance_score) / max(1.0 - self.chance_score, 1e-12)
 
+    def noise_gap(self) -> float:
+        """The normalized gap between the real and the label-permuted score that chance alone reaches
+        about once in 40 times when the inputs carry no signal: two standard errors of the difference of
+        two scores, each a proportion over ``n_samples`` (binomial standard error sqrt(c(1-c)/n) at
+        chance level c for balanced accuracy; about 1/sqrt(n) for R^2). Small samples need a larger gap
+        before their CV scores count as signal: 80 samples at chance 0.5 need 0.32, 800 need 0.1."""
+        n = max(self.n_samples, 1)
+        if self.metric == "r2":
+            se = 1.0 / n**0.5
+        else:
+            c = min(max(self.chance_score, 1e-6), 1 - 1e-6)
+            se = (c * (1 - c) / n) ** 0.5 / (1 - c)
+        return 2.0 * 2.0**0.5 * se
+
 
 @dataclass(frozen=True)
 class Probes:
