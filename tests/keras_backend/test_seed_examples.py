@@ -36,7 +36,9 @@ main()
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the article's code imports tensorflow"),
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow", reason="the article's code imports tensorflow"
+    ),
 ]
 
 
