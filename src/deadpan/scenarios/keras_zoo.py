@@ -350,7 +350,7 @@ def overfit_small_noisy() -> None:
         ]
     )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    model.fit(x, y, epochs=150, batch_size=32, validation_split=0.2, verbose=0)
+    model.fit(x, y, epochs=60, batch_size=32, validation_split=0.2, verbose=0)
 
 
 @keras_scenario("l2-collapse", "train.over_regularized", "kernel_regularizer=l2(1.0) on every layer")
