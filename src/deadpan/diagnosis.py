@@ -234,7 +234,11 @@ def diagnose_evidence(ev: Evidence) -> Report:
         missing = ev.missing or ("the model's outputs on a probe batch",)
         return Report(
             verdict="inconclusive",
-            summary="Inconclusive: deadpan did not observe " + "; ".join(missing) + ".",
+            summary="Inconclusive: "
+            + "; ".join(
+                m if m.startswith("not supported yet") else f"deadpan did not observe {m}" for m in missing
+            )
+            + ".",
             collapse=Collapse(),
             findings=tuple(findings),
             skipped=tuple(skipped),

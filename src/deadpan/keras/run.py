@@ -90,6 +90,10 @@ class KerasRun:
         ``logs``), from which this step's own loss is recovered; else it is the step's loss."""
         step = self.steps
         self.steps += 1
+        if step == 0 and self.initial_values is None:
+            # On TensorFlow a model without an Input is built inside the first train step, after
+            # on_train_begin: the weights after that one step are the earliest there are.
+            self.begin_training()
         loss = _scalar(value)
         if loss is not None and running_mean and batch is not None:
             done = batch - self._prev_batch

@@ -1,0 +1,54 @@
+"""Monitoring must not change the training: a deterministic Keras script run plain and under ``deadpan run``
+ends bitwise identical (weights, optimizer variables, RNG states), on the backend this session runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+SCRIPT = Path(__file__).parent / "scripts" / "deterministic_fit.py"
+#: The children use this session's backend; one BLAS/OpenMP thread keeps them quick on a small machine.
+ENV = {
+    **os.environ,
+    "KERAS_BACKEND": keras.backend.backend(),
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=ENV)
+
+
+def test_run_leaves_keras_training_bitwise_identical(tmp_path: Path) -> None:
+    plain_out, deadpan_out, report = (
+        tmp_path / "plain.npz",
+        tmp_path / "deadpan.npz",
+        tmp_path / "report.json",
+    )
+    plain = _run([sys.executable, str(SCRIPT), str(plain_out)])
+    assert plain.returncode == 0, plain.stderr
+    under = _run(
+        [sys.executable, "-m", "deadpan.cli", "run", "--json", str(report), str(SCRIPT), str(deadpan_out)]
+    )
+    assert under.returncode == 0, under.stderr
+    assert plain.stdout == under.stdout  # the script's own output (its losses, epoch by epoch) is untouched
+    assert "deadpan:" in under.stderr  # the report went to stderr
+
+    # deadpan saw the whole training: 3 epochs x 10 batches, 1 x 6, and 4 train_on_batch steps.
+    metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["steps"] == 40, metrics
+
+    a, b = np.load(plain_out), np.load(deadpan_out)
+    assert sorted(a.files) == sorted(b.files)
+    assert any(k.startswith("opt") for k in a.files)
+    for k in a.files:
+        assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
