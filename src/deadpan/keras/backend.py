@@ -42,6 +42,8 @@ def to_numpy(value: Any) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value.copy()
     keras = keras_module()
+    if isinstance(value, keras.Variable):
+        value = value.value  # the backend tensor (NumPy 2 warns on converting the Variable itself)
     return np.array(keras.ops.convert_to_numpy(value))
 
 

@@ -52,6 +52,9 @@ class KerasRun:
     _prev_batch: int = -1
     _prev_mean: float = 0.0
     _before: list[np.ndarray] | None = None
+    #: The weights read at the end of the last step, kept only when the next step is sampled too: they
+    #: are that step's "before" (fit changes no weight between steps), which halves the reads.
+    _after: list[np.ndarray] | None = None
     _t0: float = 0.0
     _initial_penalty: float = 0.0
 
@@ -83,7 +86,10 @@ class KerasRun:
     def begin_step(self) -> None:
         self._t0 = time.perf_counter()
         if sampled(self.steps) and self.model.built:
-            self._before = weights_numpy(self.model.trainable_weights)
+            self._before = (
+                self._after if self._after is not None else weights_numpy(self.model.trainable_weights)
+            )
+        self._after = None
 
     def end_step(self, batch: int | None, value: Any, running_mean: bool) -> None:
         """Record one step's loss. ``running_mean``: ``value`` is the mean since the epoch began (fit's
@@ -119,6 +125,8 @@ class KerasRun:
             if ratios:
                 self.update_ratio.add(step, ratios[len(ratios) // 2])
             self._before = None
+            if sampled(self.steps):
+                self._after = after
             self.step_seconds.append(time.perf_counter() - self._t0)
 
     def end_epoch(self, logs: dict[str, Any] | None) -> None:
