@@ -34,6 +34,8 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/diagnosis_cost.py
+	KERAS_BACKEND=tensorflow $(BIN)/python benchmarks/keras_callback.py
+	KERAS_BACKEND=torch $(BIN)/python benchmarks/keras_callback.py
 
 clean:
 	rm -rf $(VENV)

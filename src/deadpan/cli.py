@@ -47,7 +47,9 @@ def run(
     json: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     max_steps: Annotated[
         int | None,
-        typer.Option("--max-steps", help="Stop the training after N optimizer steps, then diagnose."),
+        typer.Option(
+            "--max-steps", help="Stop the training after N optimizer (or Keras) steps, then diagnose."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the report.")] = False,
     fail_on: Annotated[
@@ -57,7 +59,8 @@ def run(
 ) -> None:
     """Run an unmodified training script with deadpan attached, then diagnose it.
 
-    The script's output and exit status are kept; deadpan's report goes to stderr. Exit status: the
+    PyTorch loops and Keras 3 `fit`/`train_on_batch` are observed without changing the script. The
+    script's output and exit status are kept; deadpan's report goes to stderr. Exit status: the
     script's own; 2 when deadpan saw no model or no training step; 1 when --fail-on matches.
     The script runs with your own rights, exactly as `python SCRIPT` would run it.
     """
@@ -99,8 +102,7 @@ def demo(
         ),
     ] = "all",
 ) -> None:
-    """Diagnose the built-in broken (and healthy) PyTorch and Keras trainings; show each verdict and top
-    cause."""
+    """Diagnose the built-in broken (and healthy) PyTorch and Keras trainings; show each verdict and cause."""
     from rich.console import Console
     from rich.table import Table
 
