@@ -70,3 +70,13 @@ def test_keras_fix_speaks_keras() -> None:
     assert "`epochs` in `model.fit(..., epochs=...)`" in found.fix
     assert "range(num_epochs)" not in found.fix
     assert_no_torch(found.fix)
+
+
+def test_silent_on_data_without_signal() -> None:
+    # Random labels: the loss falls because the network memorises its samples; more epochs would not help.
+    from deadpan.evidence import LearnabilityProbe
+
+    ev = _run()
+    assert LossStillFalling().judge(ev) is not None
+    noise = LearnabilityProbe("balanced_accuracy", 0.33, 0.34, 0.34, 1 / 3, n_samples=800)
+    assert LossStillFalling().judge(replace(ev, probes=replace(ev.probes, learnability=noise))) is None

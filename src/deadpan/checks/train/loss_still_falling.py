@@ -38,6 +38,18 @@ STRENGTH = 0.6
 STRENGTH_BONUS = 0.15
 
 
+def _no_signal(ev: Evidence) -> bool:
+    """The learnability probe finds no signal in the data, by DP102's bar (including its small-sample noise
+    allowance)."""
+    from deadpan.checks.data.no_learnable_signal import MIN_SAMPLES, NO_SIGNAL_GAP
+
+    lp = ev.probes.learnability
+    if lp is None or lp.n_samples < MIN_SAMPLES:
+        return False
+    best = max(lp.linear_score, lp.nonlinear_score)
+    return lp.normalized(best) - lp.normalized(lp.permuted_score) < max(NO_SIGNAL_GAP, lp.noise_gap())
+
+
 def _slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
@@ -61,7 +73,9 @@ class LossStillFalling(Check):
 
     What it detects:
         A training-loss curve whose last quarter still accounts for a large share (over 15%) of the whole
-        decrease, with a slope that has not flattened, while the model still scores poorly.
+        decrease, with a slope that has not flattened, while the model still scores poorly. Not on data the
+        learnability probe finds no signal in (DP102's bar): there the falling loss is the network
+        memorising its samples, and training longer would not help.
 
     Why it makes the output constant:
         Networks learn the easy, input-independent part first: the class prior or the target mean, a
@@ -85,6 +99,8 @@ class LossStillFalling(Check):
             return None
         probe = output_probe(ev)
         if probe is None or not (collapsed(probe) or probe.normalized_score < UNDERPERFORM_SCORE):
+            return None
+        if _no_signal(ev):
             return None
         steps, loss = loss_curve(tr)
         if len(loss) < MIN_POINTS:
