@@ -139,6 +139,10 @@ def test_ctrl_c_diagnoses_what_was_captured(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # A test run started in the background (`make test &`) inherits SIGINT ignored, and Python then
+        # never installs its KeyboardInterrupt handler: give the child the default disposition, as a
+        # terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     assert "argv" in proc.stdout.readline()
