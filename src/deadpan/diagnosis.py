@@ -145,8 +145,7 @@ def degradation(ev: Evidence) -> str | None:
     learn = ev.probes.learnability
     if learn is not None:
         best = max(learn.linear_score, learn.nonlinear_score)
-        margin = max(NO_SIGNAL_MARGIN, learn.noise_gap())
-        if learn.normalized(best) - learn.normalized(learn.permuted_score) < margin:
+        if learn.signal_gap() < max(NO_SIGNAL_MARGIN, learn.noise_gap()):
             return (
                 "it fits its training batch, but simple models find no signal linking these inputs to "
                 "these targets, so what it learned is memorised noise"

@@ -265,6 +265,13 @@ class LearnabilityProbe:
     def normalized(self, score: float) -> float:
         return (score - self.chance_score) / max(1.0 - self.chance_score, 1e-12)
 
+    def signal_gap(self) -> float:
+        """Normalized score of the better simple model minus that on permuted labels: the evidence of
+        signal that the no-signal judgements compare with a bar."""
+        return self.normalized(max(self.linear_score, self.nonlinear_score)) - self.normalized(
+            self.permuted_score
+        )
+
     def noise_gap(self) -> float:
         """The normalized gap between the real and the label-permuted score that chance alone reaches
         about once in 40 times when the inputs carry no signal: two standard errors of the difference of

@@ -449,8 +449,8 @@ def _build(pi: ProbeInputs) -> Evidence:
         y_heldout=_stack_targets(pi.heldout, None if x_held is None else len(x_held)) if pi.heldout else None,
         input_dtype=(rec.input_dtype if rec is not None and rec.input_dtype else _dtype_of(pi.train)),
         samples_seen=rec.samples_seen if rec is not None else len(y),
-        nonfinite_input_step=rec.first_nonfinite_input if rec is not None else _nonfinite_step(x),
-        nonfinite_target_step=rec.first_nonfinite_target if rec is not None else _nonfinite_step(y),
+        nonfinite_input_step=rec.first_nonfinite_input if rec is not None else nonfinite_step(x),
+        nonfinite_target_step=rec.first_nonfinite_target if rec is not None else nonfinite_step(y),
         distinct_batches=len(rec.fingerprints) if rec is not None and rec.fingerprinted else None,
         batches_fingerprinted=rec.fingerprinted if rec is not None else 0,
         dataset_size=rec.loader_dataset_size if rec is not None else None,
@@ -495,7 +495,8 @@ def _dtype_of(batches: Sequence[Batch]) -> str:
     return str(x.dtype).replace("torch.", "") if x is not None else "unknown"
 
 
-def _nonfinite_step(a: np.ndarray | None) -> int | None:
+def nonfinite_step(a: np.ndarray | None) -> int | None:
+    """0 when a floating array of captured data holds NaN or inf (the step is unknown: data seen at once)."""
     if a is None or not np.issubdtype(a.dtype, np.floating):
         return None
     return None if np.isfinite(a).all() else 0

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from deadpan.capture.build import expected_initial_loss, loss_call, preserved_rng, weight_stats
+from deadpan.capture.build import (
+    expected_initial_loss,
+    loss_call,
+    nonfinite_step,
+    preserved_rng,
+    weight_stats,
+)
 from deadpan.capture.probes.learnability import learnability
 from deadpan.capture.probes.outputs import output_probe
 from deadpan.capture.probes.task import infer_task
@@ -48,10 +54,6 @@ def loss_target(loss: KerasLoss | None, out: np.ndarray, y: np.ndarray) -> np.nd
 def _model_input(x: np.ndarray) -> np.ndarray:
     """Inputs as the model is fed them: Keras casts float64 arrays to float32."""
     return x.astype(np.float32) if x.dtype == np.float64 else x
-
-
-def _nonfinite(a: np.ndarray) -> int | None:
-    return 0 if a.dtype.kind == "f" and not np.isfinite(a).all() else None
 
 
 def build_keras_evidence(run: KerasRun, source: str, train_probes: bool = True) -> Evidence:
@@ -179,8 +181,8 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
         y_heldout=loss_target(loss, hout, held.y) if held is not None else None,
         input_dtype=str(sample.x.dtype),
         samples_seen=run.steps * (run.batch_size or 32) if run.steps else len(sample.x),
-        nonfinite_input_step=_nonfinite(sample.x),
-        nonfinite_target_step=_nonfinite(np.asarray(sample.y)),
+        nonfinite_input_step=nonfinite_step(sample.x),
+        nonfinite_target_step=nonfinite_step(np.asarray(sample.y)),
         batch_size=run.batch_size,
     )
     lc = None

@@ -78,7 +78,7 @@ class NoLearnableSignal(Check):
             if len(y) and len(np.unique(y, axis=0)) <= 1:
                 return None  # a single target value is DP103's finding
         best = max(lp.linear_score, lp.nonlinear_score)
-        gap = lp.normalized(best) - lp.normalized(lp.permuted_score)
+        gap = lp.signal_gap()
         # On a small sample the CV scores are noisy: a gap within that noise is no evidence of signal.
         no_signal = max(NO_SIGNAL_GAP, lp.noise_gap())
         weak = max(WEAK_SIGNAL_GAP, no_signal + (WEAK_SIGNAL_GAP - NO_SIGNAL_GAP))

@@ -46,8 +46,7 @@ def _no_signal(ev: Evidence) -> bool:
     lp = ev.probes.learnability
     if lp is None or lp.n_samples < MIN_SAMPLES:
         return False
-    best = max(lp.linear_score, lp.nonlinear_score)
-    return lp.normalized(best) - lp.normalized(lp.permuted_score) < max(NO_SIGNAL_GAP, lp.noise_gap())
+    return lp.signal_gap() < max(NO_SIGNAL_GAP, lp.noise_gap())
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> float:
