@@ -97,7 +97,7 @@ def demo(
         str,
         typer.Option(
             "--framework",
-            help="torch, keras or all (Keras scenarios need `pip install deadpan[keras]`; the Keras backend "
+            help="torch, keras or all (Keras scenarios need `pip install deadpan\\[keras]`; the Keras backend "
             "is KERAS_BACKEND's, TensorFlow by default).",
         ),
     ] = "all",
@@ -116,7 +116,7 @@ def demo(
     console = Console(highlight=False, width=max(120, Console().width))
     if framework in ("keras", "all") and not keras_available():
         console.print(
-            "Keras is not installed: showing the PyTorch scenarios only (pip install deadpan[keras])."
+            "Keras is not installed: showing the PyTorch scenarios only (pip install deadpan\\[keras])."
         )
         framework = "torch"
     pool = all_scenarios(None if framework == "all" else framework)
