@@ -97,8 +97,8 @@ def demo(
         str,
         typer.Option(
             "--framework",
-            help="torch, keras or all (Keras scenarios need `pip install deadpan\\[keras]`; the Keras backend "
-            "is KERAS_BACKEND's, TensorFlow by default).",
+            help="torch, keras or all (Keras scenarios need `pip install deadpan\\[keras]`; the Keras "
+            "backend is KERAS_BACKEND's, TensorFlow by default).",
         ),
     ] = "all",
 ) -> None:
