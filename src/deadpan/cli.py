@@ -194,6 +194,97 @@ def explain(code: Annotated[str, typer.Argument(help="A check code (DP301) or na
     typer.echo(inspect.getdoc(cls) or "")
 
 
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks of deadpan itself.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("accuracy")
+def bench_accuracy(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A fixed subset: every operator once, every task (<= 10 min).")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-j", help="Worker processes (default: one per core).")
+    ] = None,
+    json: Annotated[Path | None, typer.Option("--json", help="Write every figure and mutant here.")] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Write the README's results table here.")
+    ] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", help="Only these base tasks.")] = None,
+    operator: Annotated[
+        list[str] | None, typer.Option("--operator", help="Only these mutation operators.")
+    ] = None,
+    framework: Annotated[str, typer.Option("--framework", help="torch, keras or all.")] = "all",
+    exclude_holdout: Annotated[
+        bool, typer.Option("--exclude-holdout", help="Leave out the held-out task (for tuning runs).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Diagnose the fault zoo: base tasks x mutation operators, kill test, then deadpan on every killed
+    mutant through the same capture `deadpan run` uses. Prints top-1/top-3 accuracy, per-category recall
+    and precision, the confusion matrix and the false-alarm rate on healthy runs."""
+    import os
+    import shlex
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from deadpan.reports import bench as bench_report
+    from deadpan.scenarios.registry import keras_available
+    from deadpan.zoo import bench, summary, tasks
+
+    if framework not in ("torch", "keras", "all"):
+        typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
+        raise typer.Exit(2)
+    unknown = [t for t in task or [] if t not in tasks.TASKS]
+    if unknown:
+        typer.echo(f"deadpan: unknown task(s) {unknown}; known: {', '.join(tasks.TASKS)}", err=True)
+        raise typer.Exit(2)
+    console = Console(stderr=True, highlight=False)
+    frameworks = ["torch", "keras"] if framework == "all" else [framework]
+    if "keras" in frameworks and not keras_available():
+        console.print(
+            "Keras is not installed: benchmarking the PyTorch tasks only (pip install deadpan\\[keras])."
+        )
+        frameworks = ["torch"]
+    try:
+        sel = bench.select(quick, task, operator, include_holdout=not exclude_holdout, frameworks=frameworks)
+    except KeyError as e:
+        typer.echo(f"deadpan: {e.args[0]}", err=True)
+        raise typer.Exit(2) from None
+    n_workers = workers or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    show = not quiet and console.is_terminal
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+    ) as bar:
+        job = bar.add_task("fault zoo", total=None)
+        mutants, healthy = bench.run(
+            sel, n_workers, progress=lambda done, total, label: bar.update(job, completed=done, total=total)
+        )
+    command = "deadpan bench accuracy " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    s = summary.summarize(
+        mutants,
+        healthy,
+        command=command.strip(),
+        quick=quick,
+        workers=n_workers,
+        seconds=time.perf_counter() - t0,
+    )
+    bench_report.render(s, Console(highlight=False, width=max(120, Console().width)))
+    if json is not None:
+        import json as json_lib
+
+        json.write_text(json_lib.dumps(s, indent=1) + "\n")
+    if markdown is not None:
+        markdown.write_text(bench_report.markdown(s))
+
+
 def main() -> None:
     app()
 
