@@ -32,6 +32,13 @@ DEGRADED_GAP = 0.3
 #: The network trails simple scikit-learn models on the same inputs by this much (normalised): it failed to
 #: learn what is plainly learnable.
 DEGRADED_BEHIND_BASELINE = 0.35
+#: A smaller lag behind the simple models also counts as degraded when a check names a cause (a warning or
+#: an error finding): the symptom and the evidence for a cause then agree. Half the bare threshold: a network
+#: that trails logistic regression by 15% of the reachable score on data both see has lost a large part of
+#: what it could learn.
+DEGRADED_BEHIND_BASELINE_WITH_CAUSE = 0.15
+#: Likewise a smaller train/held-out gap counts when a check names a cause.
+DEGRADED_GAP_WITH_CAUSE = 0.15
 #: No-signal data: the best simple model is within this of the label-permuted baseline (or within the
 #: sampling noise of the learnability probe's scores, :meth:`LearnabilityProbe.noise_gap`, when larger).
 NO_SIGNAL_MARGIN = 0.1
@@ -48,6 +55,8 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
         "optim.lr_too_low",
         "model.capacity",
         "train.too_short",
+        # Inputs that carry nothing leave the class prior as the only answer.
+        "data.imbalance",
     ),
     "data.labels": ("data.imbalance", "data.no_signal", "loss.mismatch", "model.output", "train.too_short"),
     "train.loop": (
@@ -104,7 +113,11 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
         "data.diversity",
     ),
     "model.capacity": ("train.too_short", "data.imbalance", "optim.lr_too_low"),
-    "data.diversity": ("train.overfit",),
+    # A few examples give few steps per epoch, and nothing general to learn however long the training.
+    "data.diversity": ("train.overfit", "train.too_short"),
+    # Cross-entropy learns the class prior first: stopped while the loss still falls fast, a model still
+    # answers the majority class (DP101's own explanation), so the unfinished training is the root.
+    "train.too_short": ("data.imbalance",),
 }
 
 
@@ -127,8 +140,9 @@ def is_collapsed(probe: OutputProbe, regression: bool) -> bool:
     )
 
 
-def degradation(ev: Evidence) -> str | None:
-    """Why the model is degraded (not constant, but not learning or generalising), or None."""
+def degradation(ev: Evidence, cause_found: bool = False) -> str | None:
+    """Why the model is degraded (not constant, but not learning or generalising), or None. ``cause_found``:
+    a check reported a warning or error, which lowers the lag behind simple models that counts."""
     train = ev.probes.train_output
     if ev.training is not None and ev.training.first_nonfinite_loss_step is not None:
         return f"the loss became non-finite at step {ev.training.first_nonfinite_loss_step}"
@@ -140,7 +154,8 @@ def degradation(ev: Evidence) -> str | None:
             f"chance {train.chance_score:.2f})"
         )
     held = ev.probes.heldout_output
-    if held is not None and train.normalized_score - held.normalized_score > DEGRADED_GAP:
+    gap = DEGRADED_GAP_WITH_CAUSE if cause_found else DEGRADED_GAP
+    if held is not None and train.normalized_score - held.normalized_score > gap:
         return f"it fits the training data (score {train.score:.2f}) but not held-out data ({held.score:.2f})"
     learn = ev.probes.learnability
     if learn is not None:
@@ -150,7 +165,8 @@ def degradation(ev: Evidence) -> str | None:
                 "it fits its training batch, but simple models find no signal linking these inputs to "
                 "these targets, so what it learned is memorised noise"
             )
-        if learn.normalized(best) - train.normalized_score > DEGRADED_BEHIND_BASELINE:
+        lag = DEGRADED_BEHIND_BASELINE_WITH_CAUSE if cause_found else DEGRADED_BEHIND_BASELINE
+        if learn.normalized(best) - train.normalized_score > lag:
             return f"simple models reach {best:.2f} on the same inputs but the network only {train.score:.2f}"
     return None
 
@@ -248,7 +264,7 @@ def diagnose_evidence(ev: Evidence) -> Report:
 
     if is_collapsed(train, regression):
         verdict, symptom = "collapsed", _describe_collapse(train, regression)
-    elif (why := degradation(ev)) is not None:
+    elif (why := degradation(ev, any(f.severity is not Severity.INFO for f in findings))) is not None:
         verdict, symptom = "degraded", why
     elif any(f.severity is Severity.ERROR and f.strength >= 0.9 for f in findings):
         verdict, symptom = "degraded", "it learns, but the training has a definite bug"

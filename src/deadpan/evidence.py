@@ -125,6 +125,11 @@ class LossCall:
     name: str = ""
     #: Keras' ``from_logits`` argument of the loss; None for PyTorch losses (the function name says it).
     from_logits: bool | None = None
+    #: The input is log-probabilities normalised along each row (every value <= 0, ``logsumexp`` over the last
+    #: axis 0: a ``log_softmax(dim=1)``) / down each column (over the batch: a ``log_softmax(dim=0)``).
+    #: None when not measured (measured for the log-probability losses, ``nll_loss``).
+    input_rows_are_log_probabilities: bool | None = None
+    input_columns_are_log_probabilities: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +266,11 @@ class LearnabilityProbe:
     permuted_score: float
     chance_score: float
     n_samples: int
+    #: Labels averaged over (a multi-label target: each score is the mean of per-label balanced accuracies,
+    #: as the network's multi-label score is); 1 otherwise.
+    labels: int = 1
+    #: The inputs were read as token ids, and the models also ran on bag-of-tokens counts of each row.
+    token_counts: bool = False
 
     def normalized(self, score: float) -> float:
         return (score - self.chance_score) / max(1.0 - self.chance_score, 1e-12)

@@ -60,3 +60,23 @@ def test_keras_fix_speaks_keras() -> None:
     assert 'x.astype("float32") / 255.' in found.fix
     assert "model.fit" in found.fix
     assert_no_torch(found.fix)
+
+
+def test_nearly_constant_inputs() -> None:
+    from dataclasses import replace
+
+    import numpy as np
+    from factory import healthy
+
+    from deadpan.checks.data.constant_inputs import ConstantInputs
+
+    ev = healthy()
+    assert ev.data is not None
+    x = np.zeros((200, 8))
+    x[:3, 2] = 1.0  # integer division by 255 kept only a few saturated pixels
+    found = ConstantInputs().judge(replace(ev, data=replace(ev.data, x=x)))
+    assert found is not None and found.evidence["dominant_row_share"] == 197 / 200
+    assert found.evidence["all_zero"] is True
+    # Many repeats of a few distinct rows that share the data evenly are not constant inputs.
+    x = np.repeat(np.eye(8), 25, axis=0)
+    assert ConstantInputs().judge(replace(ev, data=replace(ev.data, x=x))) is None

@@ -132,3 +132,11 @@ def test_keras_binary_and_already_weighted() -> None:
     assert "class_weight={0: 0.556, 1: 5}" in found.fix
     assert "already weighted (`class_weight`/`sample_weight`)" in found.fix
     assert_no_torch(found.fix)
+
+
+def test_good_classifier_on_imbalanced_data_is_silent() -> None:
+    # 90% majority; the model predicts it for 92% of inputs (about the share the data holds) and separates
+    # the classes well above chance: it does not pile on the majority.
+    assert DominantClass().judge(imbalanced(share=0.9, predicted_share=0.92, score=0.7)) is None
+    # The same prediction share with a score near chance is the collapse the check is for.
+    assert DominantClass().judge(imbalanced(share=0.9, predicted_share=0.96, score=0.4)) is not None

@@ -64,3 +64,32 @@ def test_keras_from_logits_says_drop_the_softmax() -> None:
     found = SoftmaxWrongAxis().judge(ev)
     assert found is not None
     assert found.fix.startswith("drop the softmax: `sparse_categorical_crossentropy` with `from_logits=True`")
+
+
+def log_softmax_into_nll(rows: bool | None, columns: bool | None) -> Evidence:
+    """`nn.LogSoftmax(dim=?)` then `nn.NLLLoss`: the probe's outputs are logs, so they sum to nothing."""
+    ev = with_sums(columns=False, rows=False)
+    assert ev.loss is not None
+    loss = replace(
+        ev.loss,
+        function="nll_loss",
+        input_min=-9.0,
+        input_max=-0.5,
+        input_rows_are_log_probabilities=rows,
+        input_columns_are_log_probabilities=columns,
+    )
+    return replace(ev, loss=loss)
+
+
+def test_log_softmax_over_batch_into_nll() -> None:
+    found = SoftmaxWrongAxis().judge(log_softmax_into_nll(rows=False, columns=True))
+    assert found is not None
+    assert found.code == "DP212" and found.strength == 0.9
+    assert "log-softmax is taken over dim=0" in found.message
+    assert "LogSoftmax(dim=1)" in found.fix
+
+
+def test_log_softmax_over_classes_is_silent() -> None:
+    assert SoftmaxWrongAxis().judge(log_softmax_into_nll(rows=True, columns=False)) is None
+    assert SoftmaxWrongAxis().judge(log_softmax_into_nll(rows=True, columns=True)) is None  # square batch
+    assert SoftmaxWrongAxis().judge(log_softmax_into_nll(rows=None, columns=None)) is None  # not measured

@@ -185,6 +185,17 @@ def loss_call(loss: LossRecord) -> LossCall:
         and bool((inp >= 0).all())
         and torch.allclose(inp.sum(-1), torch.ones_like(inp.sum(-1)), atol=1e-3)
     )
+    # NLLLoss wants log-probabilities per row; log-normalised columns instead is a log-softmax over dim=0.
+    rows_log = cols_log = None
+    if (
+        loss.function == "nll_loss"
+        and inp.dim() >= 2
+        and inp.shape[0] > 1
+        and bool(torch.isfinite(inp).all())
+    ):
+        nonpos = bool((inp <= 1e-3).all())
+        rows_log = nonpos and bool(torch.allclose(inp.logsumexp(1), torch.zeros(()), atol=1e-3))
+        cols_log = nonpos and bool(torch.allclose(inp.logsumexp(0), torch.zeros(()), atol=1e-3))
     broadcast = None
     if loss.function in ELEMENTWISE:
         try:
@@ -206,6 +217,8 @@ def loss_call(loss: LossRecord) -> LossCall:
         input_min=float(finite.min()) if finite.numel() else math.nan,
         input_max=float(finite.max()) if finite.numel() else math.nan,
         input_rows_are_probabilities=probs,
+        input_rows_are_log_probabilities=rows_log,
+        input_columns_are_log_probabilities=cols_log,
         target_min=float(tfin.min()) if tfin.numel() else math.nan,
         target_max=float(tfin.max()) if tfin.numel() else math.nan,
         broadcast_shape=broadcast,

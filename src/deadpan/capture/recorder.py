@@ -13,8 +13,11 @@ import contextlib
 import copy
 import gc
 import math
+import os
+import sys
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +47,17 @@ ROWS_PER_BATCH = 256
 SERIES_POINTS = 512
 #: Snapshot the initial weights for probes only up to this many parameters (memory bound).
 SNAPSHOT_MAX_PARAMS = 20_000_000
+#: Without a DataLoader, the dataset a batch comes from is the tensor the loop indexes it from (``x[idx]``).
+#: It is looked for at most this many times (sampled steps whose batch is a new tensor), in the variables of
+#: this many of the loop's frames, and only tensors up to this many elements are scanned for the batch's
+#: rows: one comparison of a row against each candidate, so the cost is bounded and paid a few times a run.
+#: (Reading a function frame's ``f_locals`` before Python 3.13 leaves a snapshot of its variables on the
+#: frame: at most one batch more stays alive until the loop's function returns; nothing changes its values.)
+SOURCE_SEARCHES = 3
+SOURCE_FRAMES = 4
+SOURCE_MAX_ELEMENTS = 2**26
+#: Frames of these directories (torch, deadpan's capture) are not the user's loop.
+_NOT_USER = (os.path.dirname(torch.__file__) + os.sep, os.path.dirname(instrument.__file__) + os.sep)
 
 
 def sampled(step: int) -> bool:
@@ -105,6 +119,57 @@ class Series:
 def _fibonacci(i: int) -> int:
     """Fibonacci hash of a batch index to 32 bits: spreads indices with no period, draws from no RNG."""
     return (i * 2654435769) % 2**32
+
+
+def _holds_row(source: torch.Tensor, row: torch.Tensor) -> bool:
+    """Whether ``row`` equals one of ``source``'s rows (one vectorised comparison)."""
+    same = source == row.to(source.device)
+    return bool(same.reshape(source.shape[0], -1).all(1).any())
+
+
+def batch_source_rows(x: torch.Tensor, frame: Any) -> int | None:
+    """Rows of the tensor the loop took the batch ``x`` from, when it indexes one itself (no DataLoader).
+
+    The tensor ``x`` is a view of (``x = data[i:i + n]``), else, since ``data[idx]`` copies, the smallest
+    tensor among the variables of the loop's frames (from ``frame`` outwards, skipping torch and deadpan's
+    capture) with ``x``'s row shape and dtype, more rows than ``x``, and ``x``'s first, middle and last rows
+    among its rows. None when there is no such tensor.
+    """
+    rows = int(x.shape[0]) if x.dim() >= 2 else 0
+    if rows == 0 or x[0].numel() < 2:
+        return None  # scalar rows: equal values say nothing about where a batch came from
+    base = x._base
+    if isinstance(base, torch.Tensor) and base.dim() == x.dim() and base.shape[1:] == x.shape[1:]:
+        return int(base.shape[0]) if base.shape[0] > rows else None
+    probes = [x[i] for i in sorted({0, rows // 2, rows - 1})]
+    best: int | None = None
+    seen: set[int] = {id(x)}
+    user_frames = 0
+    try:
+        while frame is not None and user_frames < SOURCE_FRAMES:
+            if not frame.f_code.co_filename.startswith(_NOT_USER):
+                user_frames += 1
+                for scope in (frame.f_locals, frame.f_globals):
+                    for value in list(scope.values()):
+                        if id(value) in seen or type(value) is not torch.Tensor:  # parameters are not data
+                            continue
+                        seen.add(id(value))
+                        n = int(value.shape[0]) if value.dim() else 0
+                        if (
+                            value.dim() != x.dim()
+                            or value.shape[1:] != x.shape[1:]
+                            or value.dtype != x.dtype
+                            or n <= rows
+                            or (best is not None and n >= best)
+                            or value.numel() > SOURCE_MAX_ELEMENTS
+                        ):
+                            continue
+                        if all(_holds_row(value, row) for row in probes):
+                            best = n
+            frame = frame.f_back
+    finally:
+        del frame
+    return best
 
 
 @dataclass
@@ -234,6 +299,9 @@ class Recorder:
         self.heldout_store = BatchStore(max_bytes=SAMPLE_BYTES // 2, max_rows=SAMPLE_ROWS // 2)
         self.fingerprints: set[str] = set()
         self.fingerprinted = 0
+        #: Without a DataLoader: looks for the tensor the batches are indexed from, and the last batch seen.
+        self._source_searches = 0
+        self._last_batch: weakref.ref[torch.Tensor] | None = None
         self.first_nonfinite_input: int | None = None
         self.first_nonfinite_target: int | None = None
         self.loss: LossRecord | None = None
@@ -376,11 +444,27 @@ class Recorder:
                 # Inputs and targets together: all-zero inputs with varying labels are different batches.
                 self.fingerprints.add(fingerprint(x) + fingerprint(target))
                 self.fingerprinted += 1
+                if self.loader_iters == 0 and self.loader_dataset_size is None:
+                    self._find_batch_source(x)
                 if self.first_nonfinite_input is None and not is_finite(x):
                     self.first_nonfinite_input = self.step
             if self.first_nonfinite_target is None and not is_finite(target):
                 self.first_nonfinite_target = self.step
         store.offer(self._last_args, self._last_kwargs, target)
+
+    def _find_batch_source(self, x: torch.Tensor) -> None:
+        """No DataLoader: the dataset size is that of the tensor the loop indexes its batches from (recorded
+        in ``loader_dataset_size``), looked for once a sampled step's batch is a new tensor. A loop passing
+        the same tensor object at every step trains full-batch on purpose: there is nothing to look for."""
+        last = self._last_batch
+        self._last_batch = weakref.ref(x)
+        if last is None or last() is x or self._source_searches >= SOURCE_SEARCHES:
+            return
+        self._source_searches += 1
+        rows = batch_source_rows(x, sys._getframe(1))
+        if rows is not None:
+            self.loader_dataset_size = rows
+            self.loader_batch_size = int(x.shape[0])
 
     def on_loader_batch(self, batch: Any) -> None:
         self._last_loader_batch = batch  # a reference only; used when the loss is written by hand

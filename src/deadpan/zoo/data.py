@@ -163,8 +163,9 @@ def apply(split: Split, ops: tuple[DataOp, ...], seed: int) -> Split:
             major = _majority(y)
             rows = np.flatnonzero((y == major) | (rng.random(n) < p))
             x, y = x[rows], y[rows]
-        elif op == "input_noise":
+        elif op == "input_noise":  # a noisy sensor: at training and at test time
             x = x + rng.normal(0, p, x.shape).astype(np.float32)
+            xt = xt + rng.normal(0, p, xt.shape).astype(np.float32)
         elif op == "scale":  # raw units: large and far from zero, at train and test
             x, xt = x * p + p, xt * p + p
         elif op == "unstandardise" and split.mu is not None and split.sd is not None:

@@ -16,6 +16,14 @@ ABS_TOLERANCE = 1e-12
 REL_TOLERANCE = 1e-6
 #: Fewer finite samples than this cannot show variation.
 MIN_SAMPLES = 2
+#: Nearly constant: one input row (often all zero) makes up at least this share of the sampled inputs. What
+#: varies is a handful of rows, too few for the network to learn from: it answers the mean/majority for the
+#: rest. (Integer division of 8-bit values by 255 leaves only the pixels that were exactly 255.)
+DOMINANT_ROW_SHARE = 0.95
+#: ... judged on samples at least this large.
+MIN_SAMPLES_DOMINANT = 50
+#: Strength for a nearly (not exactly) constant input.
+NEARLY_STRENGTH = 0.85
 
 TORCH_FIX = (
     "find the step that erases the inputs: use `x / 255.` not `x // 255`, scale before casting to an integer "
@@ -35,7 +43,8 @@ class ConstantInputs(Check):
 
     What it detects:
         The sampled training inputs have no across-sample variation in any feature: the largest per-feature
-        standard deviation is zero up to float rounding.
+        standard deviation is zero up to float rounding; or nearly so: one input row (often all zero) makes
+        up 95% or more of a sample of 50 or more.
 
     Why it makes the output constant:
         A network is a function of its input. When every sample's input is the same, every output is the same,
@@ -63,7 +72,29 @@ class ConstantInputs(Check):
         max_std = float(x.std(axis=0).max())
         mean_abs = float(np.abs(x).mean())
         if max_std > max(ABS_TOLERANCE, REL_TOLERANCE * mean_abs):
-            return None
+            if len(x) < MIN_SAMPLES_DOMINANT:
+                return None
+            values, counts = np.unique(x, axis=0, return_counts=True)
+            share = float(counts.max()) / len(x)
+            if share < DOMINANT_ROW_SHARE:
+                return None
+            row = values[int(np.argmax(counts))]
+            all_zero = bool(np.all(row == 0))
+            what = "all zero" if all_zero else "one and the same row"
+            return self.finding(
+                message=f"{share:.1%} of the {len(x)} sampled training inputs are {what}: almost no input "
+                "varies, so the network gives (nearly) the same output for every input.",
+                fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+                evidence={
+                    "n_samples": len(x),
+                    "n_features": int(x.shape[1]),
+                    "dominant_row_share": share,
+                    "distinct_rows": len(values),
+                    "all_zero": all_zero,
+                    "input_dtype": ev.data.input_dtype,
+                },
+                strength=NEARLY_STRENGTH,
+            )
         all_zero = bool(np.all(x == 0))
         value = "all zero" if all_zero else f"the same values (mean |x| {mean_abs:.3g})"
         return self.finding(

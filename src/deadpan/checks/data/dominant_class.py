@@ -17,8 +17,12 @@ DOMINANT_SHARE = 0.75
 DOMINANCE_RATIO = 3.0
 #: ... but never below half of the data (a 20% class among 10 is common and rarely the cause on its own).
 MANY_CLASS_FLOOR = 0.5
-#: The model "piles on" the dominant class when it predicts it for at least this share of the probe batch ...
+#: The model "piles on" the dominant class when it predicts it for at least this share of the probe batch,
+#: and for more than this share of the rest: it gives the majority answer to over half the inputs that are
+#: not of the majority class (a good classifier on 9:1 data predicts the majority ~90% of the time, the
+#: share the data holds, without piling on it) ...
 PILED_SHARE = 0.9
+PILED_SHARE_OF_REST = 0.5
 #: ... or predicts it most while recovering less than this of the gap between chance and perfect.
 LOW_NORMALIZED_SCORE = 0.3
 #: Up to this many classes the fix spells the weight tensor out.
@@ -40,8 +44,8 @@ class DominantClass(Check):
 
     What it detects:
         Classification targets where one class holds at least 75% of the samples (with many classes: at least
-        max(50%, 3/C)), while the trained model predicts that class for at least 90% of the probe batch or
-        scores little above chance.
+        max(50%, 3/C)), while the trained model predicts that class for at least 90% of the probe batch and
+        for more than half of the inputs of the other classes, or scores little above chance.
 
     Why it makes the output constant:
         Predicting the majority class for every input already reaches that class's share in accuracy and a low
@@ -76,7 +80,10 @@ class DominantClass(Check):
         threshold = dominance_threshold(n_classes)
         if share < threshold:
             return None
-        piled = out.majority_share >= PILED_SHARE or out.normalized_score < LOW_NORMALIZED_SCORE
+        over_predicted = out.majority_share >= share + PILED_SHARE_OF_REST * (1.0 - share)
+        piled = (
+            out.majority_share >= PILED_SHARE and over_predicted
+        ) or out.normalized_score < LOW_NORMALIZED_SCORE
         if out.predicted_majority != dominant or not piled:
             return None
 

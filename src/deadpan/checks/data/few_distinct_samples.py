@@ -23,6 +23,18 @@ MAX_DISTINCT = 50
 MIN_DISTINCT_PER_CLASS = 2
 #: ... judged only when the sample could hold several per class.
 MIN_SAMPLES_PER_CLASS = 4
+#: A whole data set smaller than this many distinct examples per class is too small to learn the classes
+#: from (the common rule of thumb of "at least ~10 examples per class"; learning curves of small networks on
+#: tabular data are steep below it) ...
+MIN_EXAMPLES_PER_CLASS = 10
+#: ... or, for regression and multi-label targets, this many per input feature (the "one in ten" rule for
+#: regression models, Harrell, *Regression Modeling Strategies*).
+MIN_EXAMPLES_PER_FEATURE = 10
+#: The distinct count is the data set's size only when the sample spans it: each distinct example appears
+#: in the sample at least this many times on average (the training went over the data repeatedly).
+MIN_REPEATS = 2.0
+#: For a small data set: the held-out normalised score trails the training one by at least this much.
+GENERALISATION_GAP = 0.1
 #: Strength when the output misbehaves, and when no output was probed.
 STRENGTH_SYMPTOM = 0.65
 STRENGTH_UNPROBED = 0.3
@@ -46,9 +58,11 @@ class FewDistinctSamples(Check):
 
     What it detects:
         The sampled training inputs contain few distinct rows: under 5% of a sample of 100 or more and fewer
-        than 50 in all, or fewer than two per class, while the batches themselves differ (one repeated batch
-        is a loop bug, judged by the training-loop checks). Gated on the symptom: silent when the model does
-        well on the training and held-out probes.
+        than 50 in all, or fewer than two per class, or a whole data set (the sample repeats every example)
+        of fewer than 10 examples per class (10 per input feature for regression), while the batches
+        themselves differ (one repeated batch is a loop bug, judged by the training-loop checks). Gated on
+        the symptom: silent when the model does well on the training and held-out probes (for a small data
+        set: unless the held-out score trails the training score).
 
     Why it makes the output constant:
         With a handful of distinct inputs the network has almost nothing to learn a general mapping from: the
@@ -90,11 +104,26 @@ class FewDistinctSamples(Check):
             and n >= MIN_SAMPLES_PER_CLASS * n_classes
             and distinct < MIN_DISTINCT_PER_CLASS * n_classes
         )
-        if not (low_share or per_class):
+        # A small data set: the sample went over every example several times and there are too few of them.
+        spans_data = distinct * MIN_REPEATS <= n
+        if n_classes is not None:
+            needed = MIN_EXAMPLES_PER_CLASS * n_classes
+        else:
+            needed = MIN_EXAMPLES_PER_FEATURE * int(x.shape[1])
+        small_set = spans_data and distinct < needed
+        if not (low_share or per_class or small_set):
             return None
 
         probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
-        if probes and not (misbehaving(ev) or any(probe_misbehaves(p) for p in probes)):
+        train, held = ev.probes.train_output, ev.probes.heldout_output
+        # Too little data shows as a model that fits what it saw but not new inputs.
+        not_generalising = (
+            small_set
+            and train is not None
+            and held is not None
+            and train.normalized_score - held.normalized_score >= GENERALISATION_GAP
+        )
+        if probes and not (misbehaving(ev) or any(probe_misbehaves(p) for p in probes) or not_generalising):
             return None
         if probes:
             strength, severity = STRENGTH_SYMPTOM, Severity.ERROR
@@ -106,6 +135,7 @@ class FewDistinctSamples(Check):
             "distinct_samples": distinct,
             "distinct_share": distinct / n,
             "n_classes": n_classes,
+            "distinct_needed": needed,
             "dataset_size": data.dataset_size,
             "distinct_batches": data.distinct_batches,
             **symptom_evidence(ev),

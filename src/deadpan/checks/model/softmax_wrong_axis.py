@@ -17,7 +17,9 @@ class SoftmaxWrongAxis(Check):
 
     What it detects:
         The model's outputs sum to one down each column (over the samples of the batch) and not along each row
-        (over the classes): ``nn.Softmax(dim=0)`` or ``F.softmax(x, dim=0)`` on (batch, classes) outputs.
+        (over the classes): ``nn.Softmax(dim=0)`` or ``F.softmax(x, dim=0)`` on (batch, classes) outputs. Also
+        in log space: the input of ``NLLLoss`` normalised down each column (``logsumexp`` over the batch 0)
+        and not along each row, from ``nn.LogSoftmax(dim=0)`` / ``F.log_softmax(x, dim=0)``.
 
     Why it makes the output constant:
         Each output then depends on the other samples in the batch rather than on the sample's own logits: the
@@ -26,7 +28,8 @@ class SoftmaxWrongAxis(Check):
 
     Fix:
         Use ``nn.Softmax(dim=1)`` (or ``dim=-1``), or drop the softmax entirely when the loss is
-        ``nn.CrossEntropyLoss``, which applies log-softmax over the classes itself.
+        ``nn.CrossEntropyLoss``, which applies log-softmax over the classes itself; ``nn.LogSoftmax(dim=1)``
+        in front of ``nn.NLLLoss``. Keras: ``layers.Softmax(axis=-1)``.
     """
 
     code = "DP212"
@@ -37,7 +40,18 @@ class SoftmaxWrongAxis(Check):
     def judge(self, ev: Evidence) -> Finding | None:
         out = ev.probes.train_output
         assert out is not None
-        if out.n_samples < MIN_SAMPLES or not out.columns_sum_to_one or out.rows_sum_to_one:
+        # Log-probabilities normalised over the batch (a log_softmax(dim=0) into nll_loss), measured on the
+        # loss input; None (not measured) or normalised over the classes too (a square batch) is not that.
+        loss = ev.loss
+        log_space = (
+            loss is not None
+            and loss.input_columns_are_log_probabilities is True
+            and loss.input_rows_are_log_probabilities is False
+            and len(loss.input_shape) >= 2
+            and loss.input_shape[0] >= MIN_SAMPLES
+        )
+        in_prob_space = out.n_samples >= MIN_SAMPLES and out.columns_sum_to_one and not out.rows_sum_to_one
+        if not (in_prob_space or log_space):
             return None
         ce = ev.loss is not None and ev.loss.function == "cross_entropy"
         if is_keras(ev):
@@ -49,16 +63,29 @@ class SoftmaxWrongAxis(Check):
                 fix = f"drop the softmax: `{loss_name(ev)}` with `from_logits=True` applies it itself; " + fix
             dim = "axis 0"
         else:
-            fix = _torch_fix(ce)
+            fix = _torch_log_fix() if log_space and not in_prob_space else _torch_fix(ce)
             dim = "dim=0"
+        if in_prob_space:
+            what = (
+                "the outputs sum to one over the batch (each column) rather than over the classes (each row)"
+            )
+            soft = "softmax"
+        else:
+            what = (
+                "the log-probabilities the loss receives are normalised over the batch (each column's "
+                "logsumexp is 0) rather than over the classes (each row)"
+            )
+            soft = "log-softmax"
         return self.finding(
-            message="the outputs sum to one over the batch (each column) rather than over the classes (each "
-            f"row): the softmax is taken over {dim}, so a sample's output depends on its batch-mates and "
-            "cannot express its own class.",
+            message=f"{what}: the {soft} is taken over {dim}, so a sample's output depends on its "
+            "batch-mates and cannot express its own class.",
             fix=fix,
             evidence={
-                "columns_sum_to_one": True,
-                "rows_sum_to_one": False,
+                "columns_sum_to_one": out.columns_sum_to_one,
+                "rows_sum_to_one": out.rows_sum_to_one,
+                "loss_input_columns_are_log_probabilities": loss.input_columns_are_log_probabilities
+                if loss is not None
+                else None,
                 "n_samples": out.n_samples,
                 "n_outputs": out.n_outputs,
             },
@@ -74,3 +101,11 @@ def _torch_fix(ce: bool) -> str:
     else:
         fix += "; or drop it and use `nn.CrossEntropyLoss` on the logits"
     return fix
+
+
+def _torch_log_fix() -> str:
+    """The PyTorch fix for a log-softmax over the batch in front of ``NLLLoss``."""
+    return (
+        "use `nn.LogSoftmax(dim=1)` (or `F.log_softmax(x, dim=-1)`) so each sample's row is normalised over "
+        "its classes; or drop it and pass the logits to `nn.CrossEntropyLoss` instead of `nn.NLLLoss`"
+    )

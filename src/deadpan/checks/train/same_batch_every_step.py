@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from deadpan.checks.base import Check, register
+from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 
@@ -17,6 +18,10 @@ DISTINCT_FRACTION = 0.05
 MIN_FOR_FRACTION = 10
 #: ``next(iter(loader))`` each step shows as one new iterator per optimizer step (at least this many).
 ITERS_PER_STEP_RESTART = 0.9
+#: Without a DataLoader the dataset is the tensor the loop indexes its batches from. A "batch" holding more
+#: than this share of that tensor is not a minibatch but a training split used whole (``model(x[train_idx])``
+#: at every step: full-batch training on purpose, usually 60-90% of the data), so it is left alone.
+MINIBATCH_SHARE = 0.5
 STRENGTH = 0.8
 STRENGTH_RESTARTED_LOADER = 0.9
 
@@ -28,7 +33,9 @@ class SameBatchEveryStep(Check):
     What it detects:
         A DataLoader over a dataset bigger than one batch, from which the loop only ever gets one or two
         distinct batches, typically ``x, y = next(iter(loader))`` inside the loop with ``shuffle=False``,
-        which restarts the loader and returns its first batch every time.
+        which restarts the loader and returns its first batch every time. Without a DataLoader: a loop that
+        indexes a new batch from a bigger tensor at every step, but always the same rows (``x[:64]`` or
+        ``idx = torch.arange(64)`` where ``perm[i:i + 64]`` was meant).
 
     Why it makes the output constant:
         The model only ever sees the few examples of that batch. It fits them (or their average) and learns
@@ -37,7 +44,9 @@ class SameBatchEveryStep(Check):
 
     Fix:
         Iterate the loader, creating the iterator once per epoch: ``for epoch in range(epochs): for x, y in
-        loader: ...``.
+        loader: ...``. Indexing tensors by hand: draw ``perm = torch.randperm(n)`` once per epoch and take
+        ``idx = perm[i:i + batch_size]`` for ``i in range(0, n, batch_size)``. Keras: pass the whole arrays to
+        ``model.fit(x, y, batch_size=..., shuffle=True)`` rather than ``train_on_batch`` on the same slice.
     """
 
     code = "DP503"
@@ -51,10 +60,15 @@ class SameBatchEveryStep(Check):
         distinct, seen = data.distinct_batches, data.batches_fingerprinted
         if distinct is None or seen < MIN_FINGERPRINTS:
             return None
-        # Full-batch training on a tensor (no DataLoader, dataset_size unknown) repeats one batch on purpose.
+        # Unknown dataset size: no DataLoader, and the loop passes one tensor (the same object) at every step
+        # or builds it from no tensor the recorder could find. Full-batch training repeats it on purpose.
         if data.dataset_size is None or data.batch_size is None or data.batch_size <= 0:
             return None
         if data.dataset_size <= data.batch_size:
+            return None
+        iters = data.loader_iters_per_step
+        loader = iters is not None and iters > 0  # else the batches are indexed from a tensor by hand
+        if not loader and data.batch_size > MINIBATCH_SHARE * data.dataset_size:
             return None
         per_epoch = math.ceil(data.dataset_size / data.batch_size)
         if distinct >= min(per_epoch, seen):
@@ -63,12 +77,32 @@ class SameBatchEveryStep(Check):
         rare = seen >= MIN_FOR_FRACTION and distinct <= DISTINCT_FRACTION * seen
         if not (few or rare):
             return None
-        iters = data.loader_iters_per_step
         restarted = iters is not None and iters >= ITERS_PER_STEP_RESTART
+        if is_keras(ev):
+            fix = (
+                "pass the whole arrays to `model.fit(x, y, batch_size=..., shuffle=True)` instead of calling "
+                "`train_on_batch` on the same slice at every step"
+            )
+        elif loader:
+            fix = (
+                "create the iterator once per epoch and loop over it: `for epoch in range(epochs):` / `for "
+                "x, y in loader:` instead of calling `next(iter(loader))` every step"
+            )
+        else:
+            fix = (
+                "take a different slice at every step: draw `perm = torch.randperm(n)` once per epoch and "
+                "use `idx = perm[i:i + batch_size]` for `i in range(0, n, batch_size)` (not `torch.arange("
+                "batch_size)` or `x[:batch_size]`), or iterate `DataLoader(TensorDataset(x, y), batch_size="
+                "..., shuffle=True)` with `for x, y in loader:`"
+            )
+        source = (
+            f"from a dataset of {data.dataset_size} samples"
+            if loader or is_keras(ev)
+            else f"indexed from a tensor of {data.dataset_size} samples"
+        )
         return self.finding(
             message=f"only {distinct} distinct batch(es) among the {seen} training batches fingerprinted, "
-            f"from a dataset of {data.dataset_size} samples in batches of {data.batch_size} ({per_epoch} "
-            "per epoch)"
+            f"{source} in batches of {data.batch_size} ({per_epoch} per epoch)"
             + (
                 f"; the loop creates a new DataLoader iterator at every step ({iters:.2g} per step: "
                 "`next(iter(loader))`)"
@@ -76,8 +110,7 @@ class SameBatchEveryStep(Check):
                 else ""
             )
             + ": the model only ever learns from the same few examples.",
-            fix="create the iterator once per epoch and loop over it: `for epoch in range(epochs):` / `for "
-            "x, y in loader:` instead of calling `next(iter(loader))` every step",
+            fix=fix,
             evidence={
                 "distinct_batches": distinct,
                 "batches_fingerprinted": seen,
