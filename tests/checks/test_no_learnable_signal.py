@@ -84,3 +84,32 @@ def test_small_sample_noise_is_not_signal() -> None:
     assert found.evidence["noise_gap"] > 0.3
     large = replace(small, n_samples=800)
     assert NoLearnableSignal().judge(replace(ev, probes=replace(ev.probes, learnability=large))) is None
+
+
+def test_multilabel_no_signal_is_found() -> None:
+    # Mean per-label balanced accuracy of 5 labels, shuffled apart from the inputs (multilabel-mlp's
+    # shuffle-inputs-apart): no better than on permuted label rows.
+    probe = LearnabilityProbe("balanced_accuracy", 0.504, 0.514, 0.51, 0.5, n_samples=800, labels=5)
+    ev = healthy()
+    found = NoLearnableSignal().judge(replace(ev, probes=replace(ev.probes, learnability=probe)))
+    assert found is not None and found.category == "data.no_signal"
+    assert "over 5 labels" in found.message
+    assert found.evidence["labels"] == 5
+
+
+def test_multilabel_signal_is_silent() -> None:
+    # The healthy multi-label task: simple models reach 0.75 per label against 0.5 permuted.
+    probe = LearnabilityProbe("balanced_accuracy", 0.752, 0.728, 0.505, 0.5, n_samples=800, labels=5)
+    ev = healthy()
+    assert NoLearnableSignal().judge(replace(ev, probes=replace(ev.probes, learnability=probe))) is None
+
+
+def test_token_ids_read_as_counts_are_named() -> None:
+    probe = LearnabilityProbe(
+        "balanced_accuracy", 0.354, 0.344, 0.346, 1 / 3, n_samples=800, token_counts=True
+    )
+    ev = healthy()
+    found = NoLearnableSignal().judge(replace(ev, probes=replace(ev.probes, learnability=probe)))
+    assert found is not None and "bag-of-tokens" in found.message
+    signal = replace(probe, linear_score=1.0, nonlinear_score=0.99)  # marker-gru's counts: plain signal
+    assert NoLearnableSignal().judge(replace(ev, probes=replace(ev.probes, learnability=signal))) is None

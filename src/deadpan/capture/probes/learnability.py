@@ -6,6 +6,21 @@ Three models: ridge regression / a ridge classifier (linear), ridge on a fixed r
 closed-form NumPy solves sharing one fold split, which keeps the probe a fraction of a second (scikit-learn's
 cross-validation machinery cost more than the fits themselves). Uses its own seeded generators (NumPy
 ``default_rng``, scikit-learn ``random_state``): never the global RNG.
+
+Two input kinds get more than the raw feature vector:
+
+- **Token ids** (sequence models: ``Embedding`` over integer ids). A token id is a name, not a quantity:
+  linear models and distances over raw ids find nothing even where a bag-of-words model predicts well. When
+  the inputs look like ids (:func:`token_ids`), every row is also represented as bag-of-tokens counts and the
+  three models run on both representations; the raw one stays, so integer-valued tabular data read as ids by
+  mistake (pixel intensities 0..255, small counts) keeps the score it had.
+- **Multi-label targets** (one sigmoid per label). One set of models per label; each model's score is the mean
+  over labels of its per-label balanced accuracy, the network's multi-label score in
+  :func:`deadpan.capture.probes.task.score`, so the two compare directly.
+
+Whatever the models, the label-permuted baseline runs every one of them on the same permuted targets (for
+multi-label targets whole label rows are permuted together), and the best of them is the bar: picking the best
+of more models on no signal scores higher, and the baseline sees that same choice.
 """
 
 from __future__ import annotations
@@ -25,6 +40,54 @@ FOLDS = 3
 RANDOM_FEATURES = 256
 ALPHA_LINEAR, ALPHA_RANDOM = 1.0, 10.0
 NEIGHBOURS = 7
+#: Labels of a multi-label target scored (the first usable ones): each costs one run of the models, and the
+#: mean over 16 labels already varies little with more.
+MAX_LABELS = 16
+#: Float inputs count as token ids only when each distinct value occurs this many times on average: ids
+#: from a vocabulary repeat across rows (a word-piece vocabulary of 30k over 800 sequences of 100 tokens
+#: still averages above 2), integer-valued measurements (amounts, counts over a wide range) mostly do not.
+MIN_TOKEN_REPEATS = 2.0
+
+MODELS = ("linear", "random_features", "knn")
+
+
+def token_ids(x: np.ndarray) -> bool:
+    """Do the inputs look like token ids for an ``Embedding`` (the rule, from what the probe sees)?
+
+    - shape (n, seq_len) with seq_len >= 2: one id per position; images and feature maps have more axes,
+    - every value a non-negative integer (an embedding table has no row -1 or 2.5),
+    - at least two distinct ids, and either an integer dtype (PyTorch's ``Embedding`` takes only integer
+      indices, and ``nn.Linear`` refuses them, so integer inputs reach a lookup or are cast), or floats whose
+      distinct values repeat ``MIN_TOKEN_REPEATS`` times on average (Keras' ``Embedding`` takes float ids, and
+      deadpan's Keras capture casts all inputs to float64).
+    """
+    if x.ndim != 2 or x.shape[1] < 2 or x.size == 0 or x.dtype.kind not in "iuf":
+        return False
+    if x.dtype.kind == "f" and (not np.isfinite(x).all() or not np.array_equal(x, np.round(x))):
+        return False
+    if x.min() < 0:
+        return False
+    distinct = len(np.unique(x))
+    if distinct < 2:
+        return False
+    return x.dtype.kind in "iu" or x.size / distinct >= MIN_TOKEN_REPEATS
+
+
+def token_counts(x: np.ndarray) -> np.ndarray:
+    """Bag-of-tokens: (n, vocab) counts of each id per row. Past ``MAX_FEATURES`` ids the most frequent
+    ``MAX_FEATURES - 1`` keep a column each and the rest share one."""
+    ids = x.astype(np.int64)
+    vocab, inverse, freq = np.unique(ids, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(ids.shape)
+    width = len(vocab)
+    if width > MAX_FEATURES:
+        rank = np.empty(width, dtype=np.int64)
+        rank[np.argsort(-freq, kind="stable")] = np.arange(width)
+        inverse = np.minimum(rank[inverse], MAX_FEATURES - 1)
+        width = MAX_FEATURES
+    counts = np.zeros((len(ids), width))
+    np.add.at(counts, (np.repeat(np.arange(len(ids)), ids.shape[1]), inverse.reshape(-1)), 1.0)
+    return counts
 
 
 def _features(x: np.ndarray) -> np.ndarray:
@@ -75,7 +138,7 @@ def _scores(
 ) -> dict[str, float]:
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
-    out: dict[str, list[float]] = {"linear": [], "random_features": [], "knn": []}
+    out: dict[str, list[float]] = {name: [] for name in MODELS}
     classes = np.unique(target) if not regression else np.zeros(0)
     for te in folds:
         tr = np.setdiff1d(np.arange(len(target)), te)
@@ -102,8 +165,42 @@ def _scores(
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
+View = tuple[np.ndarray, np.ndarray]  # (standardized features, their random ReLU features)
+
+
+def _views(x: np.ndarray) -> tuple[list[View], bool]:
+    """The representations the models run on: the raw features, plus bag-of-tokens counts for token ids."""
+    feats = _features(x)
+    views = [(feats, _random_relu(feats))]
+    tokens = token_ids(x)
+    if tokens:
+        counts = _features(token_counts(x))
+        views.append((counts, _random_relu(counts)))
+    return views, tokens
+
+
+def _all_scores(
+    views: list[View], targets: list[np.ndarray], regression: bool
+) -> dict[tuple[int, str], float]:
+    """Each (view, model)'s CV score, averaged over ``targets`` (the labels of a multi-label target; one
+    target otherwise)."""
+    total: dict[tuple[int, str], float] = {}
+    for target in targets:
+        folds = _folds(len(target), None if regression else target)
+        for v, (feats, rf) in enumerate(views):
+            for name, value in _scores(feats, rf, target, regression, folds).items():
+                total[(v, name)] = total.get((v, name), 0.0) + value / len(targets)
+    return total
+
+
+def _usable(target: np.ndarray) -> bool:
+    """A classification target the stratified CV can score: two or more classes, each in every fold."""
+    _, counts = np.unique(target, return_counts=True)
+    return len(counts) >= 2 and counts.min() >= FOLDS
+
+
 def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe | None:
-    if task.kind == "multilabel" or len(x) < 3 * FOLDS * 2:
+    if len(x) < 3 * FOLDS * 2:
         return None
     # Batches kept over several epochs repeat samples; duplicates across CV folds would let k-NN "predict"
     # even random labels, so only distinct (input, target) rows are used.
@@ -113,34 +210,56 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
     x, y = x[keep], y[keep]
     if len(x) < 3 * FOLDS * 2:
         return None
-    feats = _features(x)
-    rf = _random_relu(feats)
     regression = task.kind == "regression"
+    labels = 1
+    # Each target column as a row of ``targets``: one for regression and single-label classification, one per
+    # label for multi-label targets.
+    targets: np.ndarray
     if regression:
         target = y.reshape(len(y), -1)[:, 0].astype(np.float64)
         if not np.isfinite(target).all() or target.std() == 0:
             return None
-        metric, chance = "r2", 0.0
+        targets, metric, chance = target[None, :], "r2", 0.0
+    elif task.kind == "multilabel":
+        y2 = y.reshape(len(y), -1)
+        if not np.isfinite(y2).all():
+            return None
+        # 0/1 labels (a probability target above one half counts as on), as the network's score reads them.
+        columns = [c for c in (y2 > 0.5).astype(np.int64).T if _usable(c)][:MAX_LABELS]
+        if not columns:
+            return None
+        labels = len(columns)
+        # Chance for every label's balanced accuracy is 1/2, and so for their mean.
+        targets, metric, chance = np.stack(columns), "balanced_accuracy", 0.5
     else:
         target = (y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)).astype(np.int64)
-        if len(target) != len(feats):
+        if len(target) != len(x):
             return None
         classes, counts = np.unique(target, return_counts=True)
         if len(classes) < 2 or counts.min() < FOLDS:
             return None
-        metric, chance = "balanced_accuracy", 1.0 / len(classes)
-    permuted = np.random.default_rng(0).permutation(target)
-    with warnings.catch_warnings():
+        targets, metric, chance = target[None, :], "balanced_accuracy", 1.0 / len(classes)
+    views, tokens = _views(x)
+    # One permutation of the rows for every label: label co-occurrence stays, the pairing with inputs goes.
+    permuted = targets[:, np.random.default_rng(0).permutation(targets.shape[1])]
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    # One BLAS/OpenMP thread: the matrices are a few hundred wide, where threads gain nothing, and on a
+    # machine already busy (parallel training, other jobs) oversubscribed BLAS threads made each solve ~50x
+    # slower (0.2 s instead of 4 ms for a 256-wide solve under a load of 20 on 2 cores).
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        real = _scores(feats, rf, target, regression, _folds(len(target), None if regression else target))
-        # The same models on permuted labels: the best of them is what picking the best of three
+        real = _all_scores(views, list(targets), regression)
+        # The same models on permuted labels: the best of them is what picking the best of the models
         # "learns" from no signal at all, the bar the best real score must clear.
-        perm = _scores(feats, rf, permuted, regression, _folds(len(target), None if regression else permuted))
+        perm = _all_scores(views, list(permuted), regression)
     return LearnabilityProbe(
         metric=metric,
-        linear_score=real["linear"],
-        nonlinear_score=max(real["knn"], real["random_features"]),
+        linear_score=max(s for (_, name), s in real.items() if name == "linear"),
+        nonlinear_score=max(s for (_, name), s in real.items() if name != "linear"),
         permuted_score=max(perm.values()),
         chance_score=chance,
-        n_samples=len(target),
+        n_samples=targets.shape[1],
+        labels=labels,
+        token_counts=tokens,
     )

@@ -45,7 +45,9 @@ class NoLearnableSignal(Check):
         The check fires when the real pairing scores no better than the permuted one (normalized gap < 5%;
         a warning below 10%). On small samples the bar rises to the scores' sampling noise
         (``LearnabilityProbe.noise_gap``: 0.32 for 80 samples of two classes), so a lucky CV split of
-        random labels does not pass for signal.
+        random labels does not pass for signal. Multi-label targets are scored per label (mean balanced
+        accuracy over labels, as the network's score is); token ids (an ``Embedding``'s integer inputs) are
+        also read as bag-of-tokens counts, since a raw id is a name, not a quantity.
 
     Why it makes the output constant:
         When the inputs carry no information about the targets (random inputs or labels, or inputs and labels
@@ -93,12 +95,19 @@ class NoLearnableSignal(Check):
             "normalized_gap": gap,
             "noise_gap": no_signal,
             "n_samples": lp.n_samples,
+            "labels": lp.labels,
+            "token_counts": lp.token_counts,
         }
         fix = KERAS_FIX if is_keras(ev) else TORCH_FIX
+        # Name what was scored where it is not one plain score: the mean over the labels of a multi-label
+        # target, and token ids also read as bag-of-tokens counts.
+        metric = f"mean {lp.metric} over {lp.labels} labels" if lp.labels > 1 else lp.metric
+        if lp.token_counts:
+            metric += " (token ids also as bag-of-tokens counts)"
         if gap >= no_signal:
             return self.finding(
                 message=f"the inputs carry little signal about the targets: the best simple model scores "
-                f"{lp.metric} {best:.3g} vs {lp.permuted_score:.3g} with shuffled labels (gap {gap:.1%} of "
+                f"{metric} {best:.3g} vs {lp.permuted_score:.3g} with shuffled labels (gap {gap:.1%} of "
                 "chance-to-perfect), so the input-independent answer is nearly as good as any.",
                 fix=fix,
                 evidence=evidence,
@@ -109,7 +118,7 @@ class NoLearnableSignal(Check):
         frac = (max(gap, ZERO_GAP) - ZERO_GAP) / (no_signal - ZERO_GAP)
         return self.finding(
             message=f"the targets cannot be predicted from these inputs: the best simple model scores "
-            f"{lp.metric} {best:.3g}, no better than {lp.permuted_score:.3g} with shuffled labels. Random "
+            f"{metric} {best:.3g}, no better than {lp.permuted_score:.3g} with shuffled labels. Random "
             "inputs or labels, or inputs and targets shuffled apart, leave the network nothing to learn but "
             "the input-independent answer.",
             fix=fix,
