@@ -79,9 +79,62 @@ def test_fires_on_lr_near_the_diverging_lr_and_huge_updates() -> None:
     ev = _training(healthy(), optimizer=OptimizerInfo("SGD", lr=0.5), update_ratio=(0.3,) * 20)
     found = LossDiverged().judge(_collapsed(ev))
     assert found is not None
-    assert set(found.evidence["signals"]) == {"above_diverge_lr", "high_updates"}
+    assert set(found.evidence["signals"]) == {"above_diverge_lr", "above_suggested_lr", "high_updates"}
     assert "torch.optim.SGD(model.parameters(), lr=0.003)" in found.fix
     assert found.strength > 0.8
+
+
+def test_fires_on_an_explosion_that_settles_on_a_constant_answer() -> None:
+    # Adam at 100x its learning rate: the loss blows up in the first steps, then settles at ln C, where a
+    # constant answer (dead ReLUs) leaves it; the end of the curve looks calm.
+    exploded = (1.1, 9.5, 14.5, 17.4, 6.5, 3.3, 1.4) + (1.1,) * 13
+    found = LossDiverged().judge(_collapsed(_training(healthy(), loss=exploded, loss_steps=STEPS)))
+    assert found is not None and "spiked" in found.evidence["signals"]
+    assert found.evidence["loss_peak"] == 14.5  # two points in a row above it
+    assert found.strength >= 0.7
+    assert "exploded from 1.1" in found.message and "settled at 1.1" in found.message
+
+
+def test_silent_on_one_odd_batch() -> None:
+    # One batch far above the start and everything else calm: no explosion (two in a row are needed).
+    odd = (1.1, 1.0, 6.0, 0.95, *(0.95,) * 16)
+    found = LossDiverged().judge(_collapsed(_training(healthy(), loss=odd, loss_steps=STEPS)))
+    assert found is None or "spiked" not in found.evidence["signals"]
+
+
+def test_fires_when_the_loss_climbs_back_after_learning() -> None:
+    # SGD momentum 0.999: the loss falls from 1.0 to about 0.15, then climbs back to about 0.6.
+    rng = np.random.default_rng(0)
+    base = [1.0 - 0.085 * i for i in range(10)] + [0.15] * 10 + [0.6] * 20
+    relapsed = tuple(float(v * (1 + rng.normal(0, 0.1))) for v in base)
+    ev = _training(
+        healthy(),
+        loss=relapsed,
+        loss_steps=tuple(range(0, 400, 10)),
+        optimizer=OptimizerInfo("SGD", lr=0.01, momentum=0.999),
+    )
+    found = LossDiverged().judge(_collapsed(ev))
+    assert found is not None and found.evidence["signals"] == ["relapsed"]
+    assert "climbed back" in found.message
+    # The momentum is the step multiplier to lower.
+    assert "momentum 0.999 multiplies each step by up to 1000x" in found.message
+    assert "torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)" in found.fix
+
+
+def test_silent_when_the_loss_falls_and_stays_down() -> None:
+    rng = np.random.default_rng(0)
+    base = [1.0 - 0.085 * i for i in range(10)] + [0.15] * 30
+    noisy = tuple(float(v * (1 + rng.normal(0, 0.2))) for v in base)
+    found = LossDiverged().judge(
+        _collapsed(_training(healthy(), loss=noisy, loss_steps=tuple(range(0, 400, 10))))
+    )
+    assert found is None
+
+
+def test_a_learning_rate_past_the_suggestion_alone_is_not_enough() -> None:
+    # 0.1 is 33x the range test's 3e-3 suggestion but below its divergence point, and the curve is calm.
+    ev = _training(healthy(), optimizer=OptimizerInfo("Adam", lr=0.1))
+    assert LossDiverged().judge(_collapsed(ev)) is None
 
 
 def test_silent_when_the_model_is_fine() -> None:

@@ -80,3 +80,23 @@ def test_silent_on_data_without_signal() -> None:
     assert LossStillFalling().judge(ev) is not None
     noise = LearnabilityProbe("balanced_accuracy", 0.33, 0.34, 0.34, 1 / 3, n_samples=800)
     assert LossStillFalling().judge(replace(ev, probes=replace(ev.probes, learnability=noise))) is None
+
+
+def _few_steps(loss: tuple[float, ...], score: float = 0.55) -> Evidence:
+    ev = healthy()
+    assert ev.training is not None
+    steps = tuple(range(len(loss)))
+    training = replace(ev.training, loss=loss, loss_steps=steps, steps=len(loss))
+    probe = output_probe(score=score, majority_share=0.6)
+    return replace(ev, training=training, probes=replace(ev.probes, train_output=probe))
+
+
+def test_a_handful_of_steps_with_a_falling_loss_is_too_short() -> None:
+    found = LossStillFalling().judge(_few_steps((1.10, 1.08, 1.05, 1.03, 1.01, 1.0)))
+    assert found is not None and found.evidence["steps"] == 6
+    assert "mini-batches" in found.fix
+
+
+def test_a_handful_of_steps_is_silent_when_the_model_does_well_or_the_loss_is_flat() -> None:
+    assert LossStillFalling().judge(_few_steps((1.10, 1.08, 1.05, 1.03, 1.01, 1.0), score=0.99)) is None
+    assert LossStillFalling().judge(_few_steps((1.0, 1.0, 1.0, 1.0))) is None

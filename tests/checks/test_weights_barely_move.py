@@ -1,18 +1,36 @@
 from dataclasses import replace
 
+import pytest
 from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.optim.weights_barely_move import WeightsBarelyMove
 from deadpan.evidence import Evidence, OptimizerInfo
 from deadpan.findings import Severity
 
+#: Unclipped gradient norms vary from batch to batch.
+NATURAL_GRADS = tuple(0.5 + 0.05 * (i % 5) for i in range(20))
 
-def _stuck(ev: Evidence, lr: float = 1e-6, suggested: float | None = 3e-3, drop: float = 0.02) -> Evidence:
-    """Tiny updates, a loss that fell by ``drop``, and a model near chance."""
+
+def _stuck(
+    ev: Evidence,
+    lr: float = 1e-6,
+    suggested: float | None = 3e-3,
+    drop: float = 0.02,
+    ratio: float = 1e-7,
+    steps: int = 200,
+    grads: tuple[float, ...] = NATURAL_GRADS,
+    optimizer: str = "Adam",
+) -> Evidence:
+    """``ratio`` per step over ``steps`` steps, a loss that fell by ``drop``, a model near chance."""
     assert ev.training is not None and ev.probes.lr_range is not None
-    loss = tuple(1.1 * (1 - drop * i / 19) for i in range(20))
+    loss = tuple(1.1 * (1 - drop * i / 19) + 0.05 * (-1) ** i for i in range(20))
     training = replace(
-        ev.training, optimizer=OptimizerInfo("Adam", lr=lr), update_ratio=(1e-7,) * 20, loss=loss
+        ev.training,
+        steps=steps,
+        optimizer=OptimizerInfo(optimizer, lr=lr),
+        update_ratio=(ratio,) * 20,
+        loss=loss,
+        grad_norm=grads,
     )
     probe = output_probe(score=0.36, majority_share=0.9, output_spread_ratio=0.3)
     lr_range = replace(ev.probes.lr_range, suggested_lr=suggested, user_lr=lr)
@@ -39,6 +57,55 @@ def test_silent_when_the_lr_range_test_finds_no_better_lr() -> None:
 
 def test_silent_when_the_loss_fell() -> None:
     assert WeightsBarelyMove().judge(_stuck(healthy(), drop=0.5)) is None
+
+
+def test_fires_on_small_steps_that_add_up_to_little() -> None:
+    # Plain SGD at 1e-3: 1e-4 of the weights' norm per step, 0.02 of it over 200 steps.
+    ev = _stuck(healthy(), lr=1e-3, suggested=0.3, ratio=1e-4, optimizer="SGD")
+    found = WeightsBarelyMove().judge(ev)
+    assert found is not None and found.category == "optim.lr_too_low"
+    assert found.evidence["weight_travel"] == pytest.approx(0.02)
+    assert "torch.optim.SGD(model.parameters(), lr=0.3)" in found.fix
+
+
+def test_silent_when_small_steps_add_up_to_a_lot() -> None:
+    # The same steps over 5,000 steps travel half the weights' norm: not "barely moving".
+    ev = _stuck(healthy(), lr=1e-3, suggested=0.3, ratio=1e-4, steps=5000, optimizer="SGD")
+    assert WeightsBarelyMove().judge(ev) is None
+
+
+def test_silent_on_a_short_run_at_healthy_step_sizes() -> None:
+    # 20 steps of 2e-3 travel only 0.04, but each step is healthy: the run is short, the rate is fine.
+    ev = _stuck(healthy(), lr=1e-3, suggested=0.3, ratio=2e-3, steps=20)
+    assert WeightsBarelyMove().judge(ev) is None
+
+
+def test_fires_on_gradients_clipped_to_a_tiny_norm() -> None:
+    # The learning rate is the range test's own, but every gradient is clipped to 1e-4: tiny steps.
+    ev = _stuck(healthy(), lr=0.01, suggested=0.016, ratio=2e-6, grads=(1e-4,) * 20, optimizer="SGD")
+    found = WeightsBarelyMove().judge(ev)
+    assert found is not None
+    assert found.evidence["clipped_grad_norm"] == pytest.approx(1e-4)
+    assert "clipped to norm 0.0001" in found.message
+    assert "clip_grad_norm_(model.parameters(), 1.0)" in found.fix
+    assert 0.7 <= found.strength <= 0.8
+
+
+def test_a_constant_gradient_on_a_constant_loss_is_not_clipping() -> None:
+    # The same batch every step and weights that do not move: gradient and loss repeat, nothing is clipped,
+    # and the range test finds no better learning rate.
+    ev = _stuck(healthy(), lr=0.01, suggested=0.016, ratio=2e-6, grads=(0.3,) * 20)
+    assert ev.training is not None
+    ev = replace(ev, training=replace(ev.training, loss=(1.1,) * 20))
+    assert WeightsBarelyMove().judge(ev) is None
+
+
+def test_silent_when_the_initial_weights_are_huge() -> None:
+    # Weights initialised 300x too large: every update is small next to them, the init is the cause.
+    ev = _stuck(healthy())
+    assert ev.model is not None
+    big = tuple(replace(w, std=300 * w.expected_std) for w in ev.model.initial_weights)
+    assert WeightsBarelyMove().judge(replace(ev, model=replace(ev.model, initial_weights=big))) is None
 
 
 def test_silent_when_no_gradient_flows() -> None:
@@ -74,4 +141,12 @@ def test_keras_fix_speaks_keras() -> None:
     found = WeightsBarelyMove().judge(keras(_stuck(healthy())))
     assert found is not None
     assert "model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), ...)" in found.fix
+    assert_no_torch(found.fix)
+
+
+def test_keras_clipping_fix_speaks_keras() -> None:
+    ev = _stuck(healthy(), lr=0.01, suggested=0.016, ratio=2e-6, grads=(1e-4,) * 20)
+    found = WeightsBarelyMove().judge(keras(ev))
+    assert found is not None
+    assert "model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), ...)" in found.fix
     assert_no_torch(found.fix)

@@ -30,19 +30,44 @@ TAIL_FRACTION = 0.2
 #: noise on a falling (or flat) curve does not reach both levels.
 OSCILLATION_LOW = 0.5
 OSCILLATION_SHARE = 0.3
-#: Fewest points on the curve for the oscillation measure (five in its second half).
+#: Fewest points on the curve for the oscillation and relapse measures (five in its second half).
 MIN_OSCILLATION_POINTS = 10
+#: Explosion: two recorded losses in a row above this multiple of the first one (the untrained model's). The
+#: LR range test's own divergence rule (fast.ai's lr_find stops at 4x); two in a row, as the range test
+#: does, so one odd batch does not count. Healthy training never goes back far above the untrained loss,
+#: while steps that are too large blow it up within the first steps and may then settle on a constant
+#: answer (dead ReLUs, the class prior), so the end of the curve looks calm.
+SPIKE_FACTOR = 4.0
+#: Relapse: the loss fell, then climbed back to at least ``ROSE_FACTOR`` times the lowest it had reached
+#: and gave back at least ``RELAPSE_SHARE`` of what it had gained since the start (windows of
+#: ``RELAPSE_WINDOW`` of the curve, medians, so minibatch noise does not count). Training thrown out of the
+#: minimum it found: steps, or momentum that multiplies them, too large to stay there.
+RELAPSE_SHARE = 0.5
+RELAPSE_WINDOW = 0.1
 #: Smith (2017) LR range test: the loss explodes from ``diverge_lr``; the short test lags, so a learning rate
 #: within this factor of it is already unstable in a full training run.
 DIVERGE_FACTOR = 3.0
 #: Update-to-weight norm ratio per step: about 1e-3 is healthy (Karpathy, CS231n), 1e-1 rewrites the
 #: weights every few steps.
 HIGH_UPDATE_RATIO = 1e-1
+#: The user's learning rate is at least this many times the LR range test's suggestion. fast.ai's suggestion
+#: is a tenth of the learning rate at the loss minimum, so this is 3x past the minimum, where the range
+#: test's loss already climbs (the mirror of DP402's factor for a learning rate too low).
+ABOVE_SUGGESTED_FACTOR = 30.0
+#: SGD momentum at or above this multiplies each step by up to 1 / (1 - momentum) >= 100 (heavy-ball
+#: steady state); 0.9 is the usual value. Named in the fix only: the loss curve is the evidence.
+HIGH_MOMENTUM = 0.99
+USUAL_MOMENTUM = "0.9"
 #: Strength of each signal; independent signals are combined as a noisy-or, capped at ``MAX_STRENGTH``.
 STRENGTH_NONFINITE = 0.8
 STRENGTH_NONFINITE_DATA = 0.4  # the inputs or targets were non-finite first: likely a data cause instead
 STRENGTH_ROSE = 0.7
 STRENGTH_OSCILLATING = 0.55
+STRENGTH_SPIKED = 0.7
+STRENGTH_RELAPSED = 0.55
+#: Corroboration only (never fires alone): the short range test on 32-row batches is noisy, and on a task
+#: whose loss cannot fall (shuffled labels) its "steepest descent" is noise and its suggestion can be tiny.
+STRENGTH_ABOVE_SUGGESTED = 0.45
 STRENGTH_ABOVE_DIVERGE_LR = 0.6
 STRENGTH_HIGH_UPDATES = 0.6
 MAX_STRENGTH = 0.95
@@ -55,10 +80,12 @@ class LossDiverged(Check):
     """The learning rate is too high: the loss diverges, goes non-finite or jumps around.
 
     What it detects:
-        A training loss that becomes NaN/inf, ends well above where it started, or oscillates wildly; a
-        learning rate at or near the one where the LR range test's loss exploded; or updates that change the
-        weights by more than a tenth of their norm per step (about a thousandth is healthy). It fires only
-        when the loss went non-finite or the model misbehaves.
+        A training loss that becomes NaN/inf, ends well above where it started, explodes to more than 4x
+        its first value (even when it later settles, often on a constant answer), falls and then climbs back
+        to twice the lowest it reached, or oscillates wildly; a learning rate at or near the one where the LR
+        range test's loss exploded (or far past its suggestion, as corroboration); or updates that change
+        the weights by more than a tenth of their norm per step (about a thousandth is healthy). It fires
+        only when the loss went non-finite or the model misbehaves.
 
     Why it makes the output constant:
         Steps that are too large overshoot every minimum: the weights blow up, ReLU units die or sigmoid/
@@ -69,7 +96,7 @@ class LossDiverged(Check):
         Lower the learning rate (to the LR range test's suggestion, or 10x lower), e.g.
         ``torch.optim.Adam(model.parameters(), lr=1e-3)``, and clip the gradients with
         ``torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`` between ``loss.backward()`` and
-        ``optimizer.step()``.
+        ``optimizer.step()``. With SGD momentum of 0.99 or more, lower the momentum to 0.9 first.
     """
 
     code = "DP401"
@@ -101,7 +128,7 @@ class LossDiverged(Check):
             )
             evidence["first_nonfinite_loss_step"] = tr.first_nonfinite_loss_step
 
-        _, loss = loss_curve(tr)
+        loss_steps, loss = loss_curve(tr)
         if len(loss) >= 5:
             start, end = head(loss, TAIL_FRACTION), tail(loss, TAIL_FRACTION)
             first = loss[: max(1, int(len(loss) * TAIL_FRACTION))]
@@ -118,6 +145,24 @@ class LossDiverged(Check):
                     f"the loss jumped from {float(loss[0]):.4g} at the first step to {end:.4g} and never "
                     "came back down"
                 )
+            if "rose" not in signals and len(loss) >= MIN_OSCILLATION_POINTS:
+                window = max(1, int(len(loss) * RELAPSE_WINDOW))
+                medians = [
+                    float(np.median(loss[i : i + window]))
+                    for i in range(0, len(loss) - window + 1, max(1, window // 2))
+                ]
+                begin, best, last = medians[0], min(medians), float(np.median(loss[-window:]))
+                if (
+                    best > 0
+                    and begin > best
+                    and last >= ROSE_FACTOR * best
+                    and last - best >= RELAPSE_SHARE * (begin - best)
+                ):
+                    signals["relapsed"] = STRENGTH_RELAPSED
+                    evidence["loss_lowest"] = best
+                    reasons.append(
+                        f"the loss fell from {begin:.4g} to {best:.4g}, then climbed back to {last:.4g}"
+                    )
             second = loss[len(loss) // 2 :]
             if start > 0 and len(loss) >= MIN_OSCILLATION_POINTS:
                 high = float(np.mean(second > start))
@@ -130,6 +175,19 @@ class LossDiverged(Check):
                         f"{OSCILLATION_LOW:g}x and above its starting value {start:.4g} ({100 * high:.0f}% "
                         "of the points above it)"
                     )
+
+        if "rose" not in signals and len(loss) >= 3 and loss[0] > 0:
+            pairs = np.minimum(loss[:-1], loss[1:])
+            peak = int(np.argmax(pairs))
+            if pairs[peak] > SPIKE_FACTOR * float(loss[0]):
+                signals["spiked"] = STRENGTH_SPIKED
+                initial, top = float(loss[0]), float(pairs[peak])
+                evidence["loss_first_step"], evidence["loss_peak"] = initial, top
+                reasons.append(
+                    f"the loss exploded from {initial:.4g} at the first step to {top:.4g} around step "
+                    f"{int(loss_steps[peak])}"
+                    + (f" before it settled at {float(tail(loss)):.4g}" if peak < len(loss) // 2 else "")
+                )
 
         lr = user_lr(ev)
         rr = ev.probes.lr_range
@@ -147,6 +205,19 @@ class LossDiverged(Check):
             )
             evidence["diverge_lr"] = rr.diverge_lr
 
+        if (
+            lr is not None
+            and rr is not None
+            and rr.suggested_lr is not None
+            and lr >= ABOVE_SUGGESTED_FACTOR * rr.suggested_lr
+        ):
+            signals["above_suggested_lr"] = STRENGTH_ABOVE_SUGGESTED
+            reasons.append(
+                f"the learning rate {lr:.3g} is {lr / rr.suggested_lr:.0f}x the LR range test's suggestion "
+                f"{rr.suggested_lr:.3g}"
+            )
+            evidence["suggested_lr"] = rr.suggested_lr
+
         ratios = np.asarray(tr.update_ratio, dtype=float)
         ratios = ratios[np.isfinite(ratios)]
         if len(ratios):
@@ -160,6 +231,8 @@ class LossDiverged(Check):
 
         if not signals or not (nonfinite or misbehaving(ev)):
             return None
+        if set(signals) == {"above_suggested_lr"}:
+            return None  # corroboration only: a noisy range test on a broken task suggests tiny rates
         strength = 1.0 - float(np.prod([1.0 - s for s in signals.values()]))
         evidence.update(symptom_evidence(ev))
         evidence["signals"] = sorted(signals)
@@ -171,7 +244,24 @@ class LossDiverged(Check):
             new_lr, source = f"{lr / FALLBACK_LR_DIVISOR:.2g}", f"{FALLBACK_LR_DIVISOR:g}x lower"
         else:
             new_lr, source = "1e-3", "a safe default for Adam"
-        if is_keras(ev):
+        opt = tr.optimizer
+        momentum = opt.momentum if opt is not None and "adam" not in opt.name.lower() else 0.0
+        if momentum >= HIGH_MOMENTUM:
+            # Heavy-ball momentum m multiplies the step by up to 1 / (1 - m): lowering it is the fix.
+            reasons.append(
+                f"momentum {momentum:g} multiplies each step by up to {1 / max(1 - momentum, 1e-12):.0f}x"
+            )
+            kw = {"lr": f"{lr:g}"} if lr is not None else {}
+            if is_keras(ev):
+                call = keras_compile_call(
+                    ev,
+                    **{"learning_rate" if k == "lr" else k: v for k, v in kw.items()},
+                    momentum=USUAL_MOMENTUM,
+                )
+            else:
+                call = optimizer_call(ev, **kw, momentum=USUAL_MOMENTUM)
+            fix = f"lower the momentum to {USUAL_MOMENTUM}: `{call}`"
+        elif is_keras(ev):
             call = keras_compile_call(ev, learning_rate=new_lr, clipnorm="1.0")
             fix = f"lower the learning rate to {new_lr} ({source}) and clip the gradients: `{call}`"
         else:

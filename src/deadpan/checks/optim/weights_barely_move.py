@@ -16,12 +16,21 @@ from deadpan.checks.symptoms import (
     tail,
     user_lr,
 )
-from deadpan.evidence import Evidence
+from deadpan.evidence import Evidence, TrainingStats
 from deadpan.findings import Finding
 
 #: Update-to-weight norm ratio per step: about 1e-3 is healthy (Karpathy, CS231n); below 1e-5 the weights
 #: need 100,000 steps to change by their own size.
 LOW_UPDATE_RATIO = 1e-5
+#: Steps below the healthy ratio of about 1e-3 (Karpathy, CS231n) are small; whether they are too small
+#: depends on how many there were. ``SMALL_TRAVEL`` bounds their sum: median ratio x steps is the distance
+#: the weights travelled, as a multiple of their norm (an upper bound on how far they moved from the
+#: initialisation). Below a tenth of their norm the network is still (to first order) its initialisation,
+#: whose output hardly depends on the input. Healthy zoo runs travel 2 to 6 norms; SGD at a learning rate
+#: 100x too low travels a few hundredths. A short run at healthy step sizes also travels little, but its
+#: steps are not small: that is ``train.too_short``, not this.
+HEALTHY_UPDATE_RATIO = 1e-3
+SMALL_TRAVEL = 0.1
 #: The loss dropped by less than this fraction of its starting value over the whole run: it barely moved.
 SMALL_LOSS_DROP = 0.1
 #: The LR range test's steepest-descent learning rate is at least this many times the user's: the user's
@@ -30,8 +39,24 @@ SUGGESTED_LR_FACTOR = 30.0
 #: Gradient norms below this are "no gradient at all": a vanishing-gradient or detached-loss problem that
 #: a larger learning rate would not fix, so this check leaves it to those checks.
 VANISHED_GRAD_NORM = 1e-8
+#: Gradient clipping (``clip_grad_norm_(params, max_norm)``) rescales every larger gradient to exactly
+#: ``max_norm``: at least ``CLIPPED_SHARE`` of the sampled global gradient norms within ``CLIPPED_TOLERANCE``
+#: (relative) of their median. Unclipped gradient norms vary from batch to batch by 10% or more, unless the
+#: batch itself never changes (the same batch every step with weights that do not move): so the minibatch
+#: losses must vary while the gradient norm does not.
+CLIPPED_SHARE = 0.9
+CLIPPED_TOLERANCE = 0.01
+#: Fewest sampled gradient norms to call them constant.
+MIN_CLIP_SAMPLES = 5
+#: A usual clipping norm to suggest instead (the PyTorch and Keras examples use 1.0).
+USUAL_MAX_NORM = "1.0"
+#: Initial weights this many times the std a standard initialiser gives (median over the layers): every
+#: update is then small next to them, whatever the learning rate, and the cause is the initialisation
+#: (``init.scale``, which the bad-init-scale check reports), not the step size.
+LARGE_INIT_FACTOR = 10.0
 STRENGTH = 0.6
-#: Added when the LR range test confirms a much larger learning rate works.
+#: Added when the LR range test confirms a much larger learning rate works, or when the gradients were
+#: clipped to a constant norm (the reason the steps are small is then observed directly).
 STRENGTH_LR_RANGE_BONUS = 0.15
 #: Taken off when no loss curve was recorded to confirm the loss barely moved.
 STRENGTH_NO_CURVE_PENALTY = 0.15
@@ -39,14 +64,40 @@ STRENGTH_NO_CURVE_PENALTY = 0.15
 FALLBACK_LR_FACTOR = 30.0
 
 
+def clipped_norm(tr: TrainingStats) -> float | None:
+    """The norm the gradients were clipped to, when (nearly) every sampled gradient norm equals it."""
+    grads = np.asarray(tr.grad_norm, dtype=float)
+    grads = grads[np.isfinite(grads)]
+    if len(grads) < MIN_CLIP_SAMPLES:
+        return None
+    median = float(np.median(grads))
+    if median <= 0:
+        return None
+    if _share_near_median(grads) < CLIPPED_SHARE:
+        return None
+    _, loss = loss_curve(tr)
+    if len(loss) >= MIN_CLIP_SAMPLES and _share_near_median(loss) >= CLIPPED_SHARE:
+        return None  # the loss is as constant as the gradient: the same batch, not clipping
+    return median
+
+
+def _share_near_median(values: np.ndarray) -> float:
+    median = float(np.median(values))
+    if median == 0:
+        return float(np.mean(values == 0))
+    return float(np.mean(np.abs(values / median - 1.0) <= CLIPPED_TOLERANCE))
+
+
 @register
 class WeightsBarelyMove(Check):
     """The learning rate is too low: the weights barely move within the training budget.
 
     What it detects:
-        Updates that change the weights by less than 1e-5 of their norm per step (about 1e-3 is healthy)
-        while the loss drops by less than 10%, the model misbehaves, and (when the LR range test ran) a
-        learning rate at least 30x larger descends fastest.
+        Steps that change the weights by less than 1e-5 of their norm (about 1e-3 is healthy), or steps
+        below 1e-3 that add up to less than a tenth of the weights' norm over the whole run, while the loss
+        drops by less than 10% and the model misbehaves; when the LR range test ran, a learning rate at
+        least 30x larger must descend fastest, unless the gradients were clipped to a constant (tiny) norm,
+        which makes the steps small whatever the learning rate.
 
     Why it makes the output constant:
         A freshly initialised network often outputs nearly the same thing for every input, and the first
@@ -55,7 +106,9 @@ class WeightsBarelyMove(Check):
 
     Fix:
         Raise the learning rate towards the LR range test's suggestion, e.g.
-        ``torch.optim.Adam(model.parameters(), lr=1e-3)`` (``SGD`` usually needs 1e-2 to 1e-1).
+        ``torch.optim.Adam(model.parameters(), lr=1e-3)`` (``SGD`` usually needs 1e-2 to 1e-1); when the
+        gradients are clipped to a tiny norm, clip to a larger one:
+        ``torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)``.
     """
 
     code = "DP402"
@@ -71,13 +124,21 @@ class WeightsBarelyMove(Check):
         if tr.steps <= 0 or len(ratios) == 0 or tr.first_nonfinite_loss_step is not None:
             return None
         median_ratio = float(np.median(ratios))
-        if median_ratio >= LOW_UPDATE_RATIO:
+        travel = median_ratio * tr.steps
+        tiny_steps = median_ratio < LOW_UPDATE_RATIO
+        short_travel = median_ratio < HEALTHY_UPDATE_RATIO and travel < SMALL_TRAVEL
+        if not (tiny_steps or short_travel):
             return None
+        if ev.model is not None and ev.model.initial_weights:
+            scale = np.median([w.std / max(w.expected_std, 1e-12) for w in ev.model.initial_weights])
+            if scale >= LARGE_INIT_FACTOR:
+                return None
+        clip = clipped_norm(tr)
         grads = np.asarray(tr.grad_norm, dtype=float)
         grads = grads[np.isfinite(grads)]
-        if len(grads) and float(np.median(grads)) < VANISHED_GRAD_NORM:
+        if clip is None and len(grads) and float(np.median(grads)) < VANISHED_GRAD_NORM:
             return None
-        evidence: dict[str, object] = {"median_update_ratio": median_ratio}
+        evidence: dict[str, object] = {"median_update_ratio": median_ratio, "weight_travel": travel}
         strength = STRENGTH
 
         _, loss = loss_curve(tr)
@@ -95,7 +156,11 @@ class WeightsBarelyMove(Check):
         rr = ev.probes.lr_range
         suggested = rr.suggested_lr if rr is not None else None
         evidence["lr"] = lr
-        if suggested is not None and lr is not None and lr > 0:
+        if clip is not None:
+            # The LR range test steps without the user's clipping, so it cannot speak to these steps.
+            evidence["clipped_grad_norm"] = clip
+            strength += STRENGTH_LR_RANGE_BONUS
+        elif suggested is not None and lr is not None and lr > 0:
             evidence["suggested_lr"] = suggested
             if suggested < SUGGESTED_LR_FACTOR * lr:
                 return None
@@ -103,6 +168,37 @@ class WeightsBarelyMove(Check):
         if not misbehaving(ev):
             return None
         evidence.update(symptom_evidence(ev))
+
+        moved = (
+            f"each step changes the weights by {median_ratio:.2g} of their norm (about 1e-3 is healthy)"
+            if tiny_steps
+            else f"each step changes the weights by {median_ratio:.2g} of their norm (about 1e-3 is "
+            f"healthy), {travel:.2g} of it over all {tr.steps} steps"
+        )
+        fell = (
+            ""
+            if drop is None
+            else " and the loss did not fall"
+            if drop <= 0
+            else f" and the loss fell only {100 * drop:.1f}%"
+        )
+        if clip is not None:
+            if is_keras(ev):
+                call = keras_compile_call(ev, clipnorm=USUAL_MAX_NORM)
+                fix = f"clip to a larger norm or not at all: `{call}`"
+            else:
+                fix = (
+                    "clip to a larger norm or not at all: "
+                    f"`torch.nn.utils.clip_grad_norm_(model.parameters(), {USUAL_MAX_NORM})`"
+                )
+            return self.finding(
+                message=f"the weights barely move: the gradients are clipped to norm {clip:.2g} at every "
+                f"step, so {moved}{fell}; the clipping makes the steps far smaller than the learning rate "
+                "intends.",
+                fix=fix,
+                evidence=evidence,
+                strength=strength,
+            )
 
         if suggested is not None:
             new_lr, source = f"{suggested:.2g}", "the LR range test's steepest descent"
@@ -112,16 +208,8 @@ class WeightsBarelyMove(Check):
             new_lr, source = "1e-3", "a usual starting point for Adam"
         lr_text = f"{lr:.3g}" if lr is not None else "the learning rate"
         return self.finding(
-            message=f"the weights barely move: each step changes them by {median_ratio:.2g} of their norm "
-            "(about 1e-3 is healthy)"
-            + (
-                ""
-                if drop is None
-                else " and the loss did not fall"
-                if drop <= 0
-                else f" and the loss fell only {100 * drop:.1f}%"
-            )
-            + f"; {lr_text} is too small a learning rate for this model.",
+            message=f"the weights barely move: {moved}{fell}; {lr_text} is too small a learning rate for "
+            "this model.",
             fix=f"raise the learning rate to {new_lr} ({source}): "
             + (
                 f"`{keras_compile_call(ev, learning_rate=new_lr)}`"

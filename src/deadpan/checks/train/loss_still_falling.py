@@ -103,7 +103,7 @@ class LossStillFalling(Check):
             return None
         steps, loss = loss_curve(tr)
         if len(loss) < MIN_POINTS:
-            return None
+            return self._few_steps(ev, loss)
         # Halves, not quarters: minibatch noise makes a slope over a quarter of a short run meaningless.
         half = (steps[-1] - steps[0]) / 2
         if half <= 0:
@@ -131,6 +131,46 @@ class LossStillFalling(Check):
             return None
 
         run = float(tr.steps) if tr.steps > 0 else float(steps[-1] - steps[0])
+        return self._report(ev, start, end, share, flattening, t_stat, run, half / 2, slope_last, half)
+
+    def _few_steps(self, ev: Evidence, loss: np.ndarray) -> Finding | None:
+        """A run of fewer optimizer steps than a curve needs (e.g. full-batch training for a few epochs)
+        whose loss fell: a network is not trained in a handful of steps, so the run was too short."""
+        tr = ev.training
+        assert tr is not None
+        if len(loss) < 2 or tr.steps >= MIN_POINTS:
+            return None
+        start, end = float(loss[0]), float(loss[-1])
+        if start - end < MIN_TOTAL_DROP * max(abs(start), 1e-12):
+            return None
+        run = float(max(tr.steps, 1))
+        more = max(100.0, 10 * run)
+        longer = (run + more) / run
+        what = "batches, i.e. more `epochs` or a smaller `batch_size`" if is_keras(ev) else "optimizer steps"
+        return self.finding(
+            message=f"the whole training took only {tr.steps} optimizer steps and the loss was still falling "
+            f"({start:.4g} -> {end:.4g}): a network is not trained in a handful of steps (full-batch "
+            "training for a few epochs does this).",
+            fix=f"train for many more steps: about {more:,.0f} more {what} (~{longer:.0f}x); with the whole "
+            "data set in one batch, use mini-batches (e.g. 32-256 samples) so each epoch makes many steps",
+            evidence={"loss_start": start, "loss_end": end, "steps": tr.steps, **symptom_evidence(ev)},
+            strength=STRENGTH,
+            severity=Severity.WARNING,
+        )
+
+    def _report(
+        self,
+        ev: Evidence,
+        start: float,
+        end: float,
+        share: float,
+        flattening: float,
+        t_stat: float,
+        run: float,
+        quarter: float,
+        slope_last: float,
+        half: float,
+    ) -> Finding:
         if flattening < 1:
             tau = half / math.log(1 / flattening)
             more = TIME_CONSTANTS_AHEAD * tau
