@@ -219,6 +219,9 @@ def bench_accuracy(
         bool, typer.Option("--exclude-holdout", help="Leave out the held-out task (for tuning runs).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the base tasks and mutation operators, then exit.")
+    ] = False,
 ) -> None:
     """Diagnose the fault zoo: base tasks x mutation operators, kill test, then deadpan on every killed
     mutant through the same capture `deadpan run` uses. Prints top-1/top-3 accuracy, per-category recall
@@ -236,6 +239,9 @@ def bench_accuracy(
     if framework not in ("torch", "keras", "all"):
         typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
         raise typer.Exit(2)
+    if list_:
+        bench_report.print_zoo(Console(highlight=False, width=max(120, Console().width)))
+        return
     unknown = [t for t in task or [] if t not in tasks.TASKS]
     if unknown:
         typer.echo(f"deadpan: unknown task(s) {unknown}; known: {', '.join(tasks.TASKS)}", err=True)

@@ -74,3 +74,30 @@ def test_keras_fix_speaks_keras() -> None:
     assert found is not None
     assert "`layers.Dense(1)`" in found.fix
     assert_no_torch(found.fix)
+
+
+def test_constant_output_from_a_linear_head_is_silent() -> None:
+    # A diverged run stuck on one value inside [0, 1]: no bounded activation on the head, so the bound is
+    # a coincidence of the constant, not a clipping head.
+    ev = regression_healthy()
+    assert ev.model is not None and ev.probes.train_output is not None
+    stuck = replace(
+        ev.probes.train_output,
+        score=0.0,
+        outputs_nonnegative=True,
+        outputs_in_unit_interval=True,
+        output_spread_ratio=0.0,
+        distinct_predictions=1,
+    )
+    ev = replace(ev, probes=replace(ev.probes, train_output=stuck))
+    assert ClippingOutputHead().judge(ev) is None
+    with_sigmoid = with_head("Sigmoid", "sigmoid", outputs_nonnegative=True, outputs_in_unit_interval=True)
+    assert with_sigmoid.probes.train_output is not None
+    ev = replace(
+        with_sigmoid,
+        probes=replace(
+            with_sigmoid.probes,
+            train_output=replace(with_sigmoid.probes.train_output, output_spread_ratio=0.0),
+        ),
+    )
+    assert ClippingOutputHead().judge(ev) is not None

@@ -72,6 +72,26 @@ def render(s: dict[str, Any], console: Console) -> None:
         )
 
 
+def print_zoo(console: Console) -> None:
+    """The base tasks and the mutation operators with the category each injects."""
+    from deadpan.zoo.operators import OPERATORS
+    from deadpan.zoo.tasks import TASKS
+
+    tasks = Table(title="base tasks")
+    for col in ("task", "framework", "kind", "description"):
+        tasks.add_column(col)
+    for t in TASKS.values():
+        tasks.add_row(t.name, t.framework, t.kind, t.description)
+    console.print(tasks)
+    ops = Table(title="mutation operators")
+    for col in ("operator", "injects", "parameters", "what it does"):
+        ops.add_column(col)
+    for op in OPERATORS.values():
+        params = ", ".join(f"{p:g}" for p in op.params) if op.params != (0.0,) else ""
+        ops.add_row(op.name, op.category, params, op.description)
+    console.print(ops)
+
+
 def markdown(s: dict[str, Any]) -> str:
     """The README's table: headline figures and per-category recall/precision."""
     lines = [

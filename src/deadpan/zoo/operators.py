@@ -88,7 +88,7 @@ def _change_labels(task: Task, p: float) -> Config | None:
 
 
 @operator(
-    "noisy-inputs", "data.no_signal", "Gaussian noise (in feature std units) added to the inputs", (3.0, 10.0)
+    "noisy-inputs", "data.no_signal", "Gaussian noise on train and test inputs, in feature stds", (3.0, 10.0)
 )
 def _noisy_inputs(task: Task, p: float) -> Config | None:
     return _data(task, ("input_noise", p)) if _dense(task) else None

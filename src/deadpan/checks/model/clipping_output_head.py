@@ -6,7 +6,7 @@ import numpy as np
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
-from deadpan.checks.symptoms import is_keras, is_regression, numeric
+from deadpan.checks.symptoms import collapsed, is_keras, is_regression, numeric
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -73,6 +73,10 @@ class ClippingOutputHead(Check):
             acts = [layer for layer in tail if activation(layer) is not None]
             if acts:
                 name = f"`{acts[-1].name}` ({acts[-1].activation})"
+        if name is None and ev.model is not None and collapsed(out):
+            # A constant output lies inside any bound: with no bounded activation on the head (a functional
+            # one would not show among the layers), the bound says nothing about the head.
+            return None
         where = name or f"a {head}-like activation"
         frac = min(1.0, (share - MEANINGFUL_SHARE) / (MAJORITY_SHARE - MEANINGFUL_SHARE))
         strength = STRENGTH_LOW + (STRENGTH_HIGH - STRENGTH_LOW) * frac
