@@ -135,12 +135,14 @@ def _subclassed() -> Any:
 def test_subclassed_model_without_get_config() -> None:
     x, y = _data()
 
+    # Trained to convergence (8 epochs): two epochs leave the loss still falling, which deadpan rightly
+    # reports as too short on some backends' initialisations.
     def fit(model: Any, callbacks: list[Any]) -> Any:
-        return model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=callbacks)
+        return model.fit(x, y, batch_size=32, epochs=8, verbose=0, callbacks=callbacks)
 
     from_fit, model = _assert_same_training(_subclassed, fit)
     assert _no_internal_errors(from_fit).verdict == "healthy", str(from_fit)
-    assert from_fit.metrics["steps"] == 16
+    assert from_fit.metrics["steps"] == 64
     with pytest.raises(NotImplementedError):
         keras.models.clone_model(model)
     report = _no_internal_errors(deadpan.diagnose(model, x, y))
