@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
@@ -219,7 +219,3 @@ def run(
     mutants.sort(key=lambda r: order[r.id])
     healthy.sort(key=lambda r: (r.task, r.seed))
     return mutants, healthy
-
-
-def to_dict(obj: Any) -> Any:
-    return asdict(obj)

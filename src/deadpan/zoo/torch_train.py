@@ -38,6 +38,20 @@ def output_activation(name: str | None) -> list[nn.Module]:
     return [ACTIVATIONS[name]()]
 
 
+def dense_stack(cfg: Config, width: int, hidden: tuple[int, ...], outputs: int) -> list[nn.Module]:
+    """Hidden Linear + activation (+ dropout) layers, the output dropout, the output layer and its
+    activation: the dense part every zoo model ends in."""
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(width, h, bias=cfg.bias), ACTIVATIONS[cfg.activation]()]
+        if cfg.dropout:
+            layers.append(nn.Dropout(cfg.dropout))
+        width = h
+    if cfg.output_dropout:
+        layers.append(nn.Dropout(cfg.output_dropout))
+    return [*layers, nn.Linear(width, outputs, bias=cfg.bias), *output_activation(cfg.output_activation)]
+
+
 class SequenceNet(nn.Module):
     """Embedding -> GRU -> last state -> dense layers."""
 
@@ -45,17 +59,7 @@ class SequenceNet(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(data.SEQ_VOCAB, 16)
         self.gru = nn.GRU(16, cfg.hidden[0], batch_first=True, bias=cfg.bias)
-        layers: list[nn.Module] = []
-        width = cfg.hidden[0]
-        for h in cfg.hidden[1:]:
-            layers += [nn.Linear(width, h, bias=cfg.bias), ACTIVATIONS[cfg.activation]()]
-            if cfg.dropout:
-                layers.append(nn.Dropout(cfg.dropout))
-            width = h
-        if cfg.output_dropout:
-            layers.append(nn.Dropout(cfg.output_dropout))
-        layers += [nn.Linear(width, outputs, bias=cfg.bias), *output_activation(cfg.output_activation)]
-        self.head = nn.Sequential(*layers)
+        self.head = nn.Sequential(*dense_stack(cfg, cfg.hidden[0], cfg.hidden[1:], outputs))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         states, _ = self.gru(self.embed(tokens.long()))
@@ -81,17 +85,9 @@ def build_model(task: Task, cfg: Config) -> nn.Module:
                     layers.append(nn.Dropout(cfg.dropout))
                 channels, size = c, size // 2
             layers.append(nn.Flatten())
-            width = channels * size * size
+            layers += dense_stack(cfg, channels * size * size, (), outputs)
         else:
-            width = _input_width(task)
-            for h in cfg.hidden:
-                layers += [nn.Linear(width, h, bias=cfg.bias), ACTIVATIONS[cfg.activation]()]
-                if cfg.dropout:
-                    layers.append(nn.Dropout(cfg.dropout))
-                width = h
-        if cfg.output_dropout:
-            layers.append(nn.Dropout(cfg.output_dropout))
-        layers += [nn.Linear(width, outputs, bias=cfg.bias), *output_activation(cfg.output_activation)]
+            layers += dense_stack(cfg, _input_width(task), cfg.hidden, outputs)
         model = nn.Sequential(*layers)
     _initialise(model, cfg)
     return model
