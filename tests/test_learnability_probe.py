@@ -149,3 +149,25 @@ def test_plain_features_are_not_token_ids() -> None:
     p = learnability(x, y, THREE_CLASSES)
     assert p is not None and not p.token_counts and p.labels == 1
     assert not no_signal(p)
+
+
+# --- tiny data sets -----------------------------------------------------------------------------------------
+
+
+def test_tiny_data_set_scores_the_classes_it_can() -> None:
+    # 40 samples over 10 classes, two of them with fewer samples than CV folds: those two are left out and the
+    # other eight still show their signal.
+    x, y = blobs(n=40, classes=10, features=6)
+    y = y.copy()
+    y[[8, 18, 28, 9, 19, 29]] = 7  # classes 8 and 9 keep one sample each (38 and 39)
+    p = learnability(x, y, Task("multiclass", 10, 10))
+    assert p is not None
+    assert p.n_samples == 38 and p.chance_score == 1 / 8
+    assert not no_signal(p)
+    assert p.linear_score > 0.6
+
+
+def test_tiny_data_set_without_two_scorable_classes_gives_none() -> None:
+    x, y = blobs(n=40, classes=10, features=6)
+    y = np.where(np.arange(40) < 30, 0, np.arange(40) % 10)  # one class of 30, the rest one sample each
+    assert learnability(x, y, Task("multiclass", 10, 10)) is None

@@ -44,7 +44,8 @@ class DataStats:
     #: Distinct input-batch fingerprints among the training batches fingerprinted.
     distinct_batches: int | None = None
     batches_fingerprinted: int = 0
-    #: Size of the dataset behind the DataLoader, when one was used; None when unknown.
+    #: Size of the dataset behind the DataLoader (PyTorch), or of the arrays given to ``fit`` (Keras);
+    #: None when unknown.
     dataset_size: int | None = None
     batch_size: int | None = None
     #: New DataLoader iterators created per optimizer step (1.0 for ``next(iter(loader))`` each step).
@@ -140,6 +141,9 @@ class OptimizerInfo:
     momentum: float = 0.0
     #: Weight decay decoupled from the gradient (AdamW) rather than added to it as L2.
     decoupled_weight_decay: bool = False
+    #: Gradient-norm clipping the optimizer itself applies (Keras' ``clipnorm`` / ``global_clipnorm``);
+    #: None when it clips nothing. PyTorch clips outside the optimizer: seen in the gradient norms instead.
+    clip_norm: float | None = None
 
 
 @dataclass(frozen=True)

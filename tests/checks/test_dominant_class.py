@@ -8,9 +8,15 @@ from deadpan.evidence import Evidence, LossCall, Task
 from deadpan.findings import Severity
 
 
-def imbalanced(share: float = 0.9, predicted_share: float = 0.98, score: float = 1 / 3) -> Evidence:
+def imbalanced(
+    share: float = 0.9, predicted_share: float = 0.98, score: float = 1 / 3, simple_model: float = 0.45
+) -> Evidence:
+    """``share`` of the targets in class 0 of 3, the model predicting class 0 for ``predicted_share`` of the
+    inputs, and class-weighted simple models reaching balanced accuracy ``simple_model`` (weak signal by
+    default: the classic imbalance collapse)."""
     ev = healthy()
-    assert ev.data is not None
+    assert ev.data is not None and ev.probes.learnability is not None
+    learn = replace(ev.probes.learnability, linear_score=simple_model, nonlinear_score=simple_model)
     n = 300
     n_major = int(share * n)
     y = np.concatenate([np.zeros(n_major, int), np.arange(n - n_major) % 2 + 1])
@@ -22,6 +28,7 @@ def imbalanced(share: float = 0.9, predicted_share: float = 0.98, score: float =
             train_output=output_probe(
                 distinct_predictions=2, majority_share=predicted_share, predicted_majority=0, score=score
             ),
+            learnability=learn,
         ),
     )
 
@@ -140,3 +147,25 @@ def test_good_classifier_on_imbalanced_data_is_silent() -> None:
     assert DominantClass().judge(imbalanced(share=0.9, predicted_share=0.92, score=0.7)) is None
     # The same prediction share with a score near chance is the collapse the check is for.
     assert DominantClass().judge(imbalanced(share=0.9, predicted_share=0.96, score=0.4)) is not None
+
+
+def test_moderate_imbalance_on_separable_data_is_a_weak_warning() -> None:
+    # 90% majority, but class-weighted simple models reach balanced accuracy 0.9 (chance 1/3): networks learn
+    # such data without weights, so the collapse more likely has another cause; the finding stays, weaker.
+    found = DominantClass().judge(imbalanced(simple_model=0.9))
+    assert found is not None
+    assert found.severity is Severity.WARNING and found.strength < 0.5
+    assert found.evidence["simple_model_balanced_accuracy"] == 0.9
+    assert "look first at the other findings" in found.message
+    assert "weight=torch.tensor([" in found.fix
+
+
+def test_extreme_imbalance_stays_an_error_on_separable_data() -> None:
+    found = DominantClass().judge(imbalanced(share=0.97, predicted_share=1.0, simple_model=0.9))
+    assert found is not None and found.severity is Severity.ERROR and found.strength >= 0.7
+
+
+def test_without_a_learnability_probe_the_imbalance_stays_an_error() -> None:
+    ev = imbalanced(simple_model=0.9)
+    found = DominantClass().judge(replace(ev, probes=replace(ev.probes, learnability=None)))
+    assert found is not None and found.severity is Severity.ERROR

@@ -64,3 +64,50 @@ def test_keras_fix_speaks_keras() -> None:
     assert "model.fit" in found.fix
     assert_no_torch(found.fix)
     assert "transforms." not in found.fix
+
+
+def whole_small_set(dataset_size: int | None) -> Evidence:
+    """Keras' ``fit`` on 15 examples of 3 classes, every row once in the sample: fits them, not new inputs."""
+    ev = keras(healthy())
+    assert ev.data is not None
+    return replace(
+        ev,
+        data=replace(ev.data, x=ev.data.x[:15], y=ev.data.y[:15], dataset_size=dataset_size),
+        probes=replace(
+            ev.probes,
+            train_output=output_probe(score=1.0),
+            heldout_output=output_probe(score=0.6),
+        ),
+    )
+
+
+def test_whole_small_training_set_is_found() -> None:
+    found = FewDistinctSamples().judge(whole_small_set(dataset_size=15))
+    assert found is not None
+    assert found.evidence["distinct_samples"] == 15
+    assert "training set holds only 15 examples" in found.message
+
+
+def test_unrepeated_sample_of_unknown_size_is_silent() -> None:
+    # Without the data set's size, 15 rows seen once may be a slice of a large data set.
+    assert FewDistinctSamples().judge(whole_small_set(dataset_size=None)) is None
+
+
+def test_a_class_with_a_handful_of_examples_is_found() -> None:
+    # 60 distinct examples over 3 classes (20 per class on average, enough), but class 2 holds only 4, each
+    # repeated over the epochs: that class cannot be learnt.
+    ev = healthy()
+    assert ev.data is not None
+    base = np.concatenate([np.flatnonzero(ev.data.y == 0)[:28], np.flatnonzero(ev.data.y == 1)[:28]])
+    idx = np.concatenate([base, np.flatnonzero(ev.data.y == 2)[:4]])
+    idx = np.tile(idx, 5)
+    probe = output_probe(score=0.4, majority_share=0.6)
+    ev = replace(
+        ev,
+        data=replace(ev.data, x=ev.data.x[idx], y=ev.data.y[idx]),
+        probes=replace(ev.probes, train_output=probe, heldout_output=probe),
+    )
+    found = FewDistinctSamples().judge(ev)
+    assert found is not None
+    assert found.evidence["rarest_class"] == {"class": 2, "distinct_samples": 4}
+    assert "class 2 only 4" in found.message

@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from factory import healthy, output_probe, regression_healthy
 
@@ -55,8 +56,45 @@ def test_silent_when_the_lr_range_test_finds_no_better_lr() -> None:
     assert WeightsBarelyMove().judge(_stuck(healthy(), suggested=1e-5)) is None
 
 
-def test_silent_when_the_loss_fell() -> None:
-    assert WeightsBarelyMove().judge(_stuck(healthy(), drop=0.5)) is None
+def test_silent_when_the_loss_fell_and_no_range_test_asks_for_more() -> None:
+    ev = _stuck(healthy(), drop=0.5)
+    assert WeightsBarelyMove().judge(replace(ev, probes=replace(ev.probes, lr_range=None))) is None
+
+
+def test_a_fallen_loss_is_no_alibi_when_the_weights_went_nowhere() -> None:
+    # Weights that travelled 2e-5 of their norm, a range test asking for a rate 3,000x larger, a model at
+    # chance: the 50% fall is the output bias learning the prior, not the network learning the inputs.
+    found = WeightsBarelyMove().judge(_stuck(healthy(), drop=0.5))
+    assert found is not None and found.category == "optim.lr_too_low"
+
+
+def _falling(ev: Evidence, curve: tuple[float, ...]) -> Evidence:
+    assert ev.training is not None
+    return replace(ev, training=replace(ev.training, loss=curve))
+
+
+STILL_FALLING = tuple(1.1 - 0.02 * i + 0.005 * (-1) ** i for i in range(20))
+FLATTENED = tuple(0.5 + 0.6 * float(np.exp(-i / 2)) + 0.005 * (-1) ** i for i in range(20))
+
+
+def test_fires_on_slow_steps_while_the_loss_still_falls() -> None:
+    # Plain SGD at 1e-3 over 2,000 steps: 2e-4 of the weights' norm per step (0.4 in all), the loss fell
+    # 35% and still falls at the end, and the range test descends fastest at 0.3.
+    ev = _falling(
+        _stuck(healthy(), lr=1e-3, suggested=0.3, ratio=2e-4, steps=2000, optimizer="SGD"), STILL_FALLING
+    )
+    found = WeightsBarelyMove().judge(ev)
+    assert found is not None and found.category == "optim.lr_too_low"
+    assert found.evidence["loss_still_falling"] is True
+    assert "still falling when training stopped" in found.message
+    assert "torch.optim.SGD(model.parameters(), lr=0.3)" in found.fix
+
+
+def test_slow_steps_are_fine_when_the_loss_flattened_or_the_rate_is_near_the_range() -> None:
+    slow = _stuck(healthy(), lr=1e-3, suggested=0.3, ratio=2e-4, steps=2000, optimizer="SGD")
+    assert WeightsBarelyMove().judge(_falling(slow, FLATTENED)) is None
+    near = _stuck(healthy(), lr=1e-3, suggested=3e-3, ratio=2e-4, steps=2000, optimizer="SGD")
+    assert WeightsBarelyMove().judge(_falling(near, STILL_FALLING)) is None
 
 
 def test_fires_on_small_steps_that_add_up_to_little() -> None:
@@ -150,3 +188,17 @@ def test_keras_clipping_fix_speaks_keras() -> None:
     assert found is not None
     assert "model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), ...)" in found.fix
     assert_no_torch(found.fix)
+
+
+def test_keras_clipnorm_too_tiny_is_the_reason() -> None:
+    # Keras clips inside the optimizer and deadpan records no gradient norms there: the configured
+    # ``clipnorm`` is the evidence.
+    ev = keras(_stuck(healthy(), lr=0.01, suggested=0.016, ratio=2e-6, grads=()))
+    assert ev.training is not None and ev.training.optimizer is not None
+    clipped = replace(ev.training, optimizer=replace(ev.training.optimizer, clip_norm=1e-4))
+    found = WeightsBarelyMove().judge(replace(ev, training=clipped))
+    assert found is not None and found.evidence["clipped_grad_norm"] == 1e-4
+    assert "clipnorm=1.0" in found.fix
+    # A usual clipping norm is not blamed: the range test finds no better rate, so nothing fires.
+    usual = replace(ev.training, optimizer=replace(ev.training.optimizer, clip_norm=1.0))
+    assert WeightsBarelyMove().judge(replace(ev, training=usual)) is None

@@ -184,6 +184,7 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
         nonfinite_input_step=nonfinite_step(sample.x),
         nonfinite_target_step=nonfinite_step(np.asarray(sample.y)),
         batch_size=run.batch_size,
+        dataset_size=sample.total,
     )
     lc = None
     if loss is not None and loss.known:

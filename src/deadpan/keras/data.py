@@ -32,6 +32,9 @@ class Sample:
     x: np.ndarray
     y: np.ndarray
     weights: np.ndarray | None = None
+    #: Rows in the arrays the sample was drawn from (the whole training set, for arrays given to ``fit``);
+    #: None for datasets and generators, whose length deadpan does not read.
+    total: int | None = None
 
 
 def _array(a: Any, what: str) -> np.ndarray:
@@ -73,7 +76,7 @@ def from_arrays(x: Any, y: Any, sample_weight: Any = None, rows: slice | None = 
     if sample_weight is not None:
         wa = np.asarray(_array(sample_weight, "sample weights"))
         w = wa[rows][idx] if rows is not None else wa[idx]
-    return Sample(np.array(xa[idx]), np.array(ya[idx]), w)
+    return Sample(np.array(xa[idx]), np.array(ya[idx]), w, total=len(xa))
 
 
 def _split(item: Any) -> tuple[Any, Any, Any]:

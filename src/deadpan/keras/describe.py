@@ -258,12 +258,14 @@ def optimizer_info(optimizer: Any) -> OptimizerInfo | None:
         cfg = {}
     momentum = cfg.get("momentum", cfg.get("beta_1", 0.0)) or 0.0
     wd = cfg.get("weight_decay") or 0.0
+    clips = [float(v) for k in ("clipnorm", "global_clipnorm") if (v := cfg.get(k)) is not None]
     return OptimizerInfo(
         name=name,
         lr=lr,
         weight_decay=float(wd),
         momentum=float(momentum),
         decoupled_weight_decay=True,  # Keras 3 optimizers apply weight_decay to the weights, decoupled
+        clip_norm=min(clips) if clips else None,
     )
 
 

@@ -18,6 +18,9 @@ Two input kinds get more than the raw feature vector:
   over labels of its per-label balanced accuracy, the network's multi-label score in
   :func:`deadpan.capture.probes.task.score`, so the two compare directly.
 
+Classes with fewer samples than CV folds are left out of a classification probe (the rest are scored), so a
+tiny data set still gets a figure.
+
 Whatever the models, the label-permuted baseline runs every one of them on the same permuted targets (for
 multi-label targets whole label rows are permuted together), and the best of them is the bar: picking the best
 of more models on no signal scores higher, and the baseline sees that same choice.
@@ -236,7 +239,14 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
         if len(target) != len(x):
             return None
         classes, counts = np.unique(target, return_counts=True)
-        if len(classes) < 2 or counts.min() < FOLDS:
+        if counts.min() < FOLDS:
+            # A class with fewer samples than folds cannot be in every fold. On a tiny data set (a few
+            # dozen samples over ten classes) that is common, and the probe is most needed there: score the
+            # classes that can be scored rather than none.
+            kept = np.isin(target, classes[counts >= FOLDS])
+            x, target = x[kept], target[kept]
+            classes, counts = np.unique(target, return_counts=True)
+        if len(classes) < 2 or len(target) < 3 * FOLDS * 2:
             return None
         targets, metric, chance = target[None, :], "balanced_accuracy", 1.0 / len(classes)
     views, tokens = _views(x)

@@ -25,6 +25,13 @@ PILED_SHARE = 0.9
 PILED_SHARE_OF_REST = 0.5
 #: ... or predicts it most while recovering less than this of the gap between chance and perfect.
 LOW_NORMALIZED_SCORE = 0.3
+#: A moderate imbalance (the dominant class under this share: up to 19:1 between two classes) ...
+MODERATE_SHARE = 0.95
+#: ... on data where a class-weighted simple model recovers at least this share of the chance-to-perfect
+#: balanced accuracy (the learnability probe) rarely holds a network on the majority class by itself: networks
+#: learn such data at 9:1 without weights. The finding then stays, weaker, below the other findings.
+SEPARABLE_SCORE = 0.5
+STRENGTH_SEPARABLE = 0.45
 #: Up to this many classes the fix spells the weight tensor out.
 MAX_CLASSES_SPELLED = 10
 
@@ -45,7 +52,10 @@ class DominantClass(Check):
     What it detects:
         Classification targets where one class holds at least 75% of the samples (with many classes: at least
         max(50%, 3/C)), while the trained model predicts that class for at least 90% of the probe batch and
-        for more than half of the inputs of the other classes, or scores little above chance.
+        for more than half of the inputs of the other classes, or scores little above chance. At a moderate
+        imbalance (under 95%) on data a class-weighted simple model separates well (the learnability probe
+        recovers half the chance-to-perfect balanced accuracy or more) the finding is a weak warning: such
+        data is learnt without weights, so a collapse there usually has another cause.
 
     Why it makes the output constant:
         Predicting the majority class for every input already reaches that class's share in accuracy and a low
@@ -96,6 +106,43 @@ class DominantClass(Check):
             kind = ev.task.kind
             loss_fix, sampler_fix = _torch_fixes(kind, loss_fn, counts, class_weight, n_classes, dominant)
         weighted = ev.loss is not None and ev.loss.has_class_weights
+        learn = ev.probes.learnability
+        separable = (
+            learn is not None
+            and learn.metric == "balanced_accuracy"
+            and share < MODERATE_SHARE
+            and learn.normalized(max(learn.linear_score, learn.nonlinear_score)) >= SEPARABLE_SCORE
+        )
+        message = (
+            f"class {dominant} makes up {share:.0%} of the training targets and the model predicts it for "
+            f"{out.majority_share:.0%} of the inputs: it has settled on the majority class, which already "
+            f"scores {share:.0%} accuracy without looking at the input."
+        )
+        if separable and not weighted:
+            assert learn is not None
+            best = max(learn.linear_score, learn.nonlinear_score)
+            what = "the classes" if is_keras(ev) else "the loss"
+            return self.finding(
+                message=f"{message} Yet a class-weighted simple model on the same inputs reaches balanced "
+                f"accuracy {best:.2f}: at this moderate imbalance the classes are learnable, so the "
+                "imbalance alone rarely holds a network on the majority class; look first at the other "
+                "findings.",
+                fix=f"if nothing else is wrong, weight {what} by inverse class frequency: {loss_fix}; "
+                f"{sampler_fix}",
+                evidence={
+                    "dominant_class": dominant,
+                    "dominant_share": share,
+                    "dominance_threshold": threshold,
+                    "class_counts": [int(c) for c in counts[: MAX_CLASSES_SPELLED * 10]],
+                    "predicted_majority": out.predicted_majority,
+                    "predicted_majority_share": out.majority_share,
+                    "normalized_score": out.normalized_score,
+                    "simple_model_balanced_accuracy": best,
+                    "has_class_weights": weighted,
+                },
+                strength=STRENGTH_SEPARABLE,
+                severity=Severity.WARNING,
+            )
         if weighted:
             already = (
                 "the classes are already weighted (`class_weight`/`sample_weight`)"
@@ -113,9 +160,7 @@ class DominantClass(Check):
             strength = 0.7 + 0.15 * min(1.0, (share - threshold) / max(1.0 - threshold, 1e-12))
             severity = Severity.ERROR
         return self.finding(
-            message=f"class {dominant} makes up {share:.0%} of the training targets and the model predicts "
-            f"it for {out.majority_share:.0%} of the inputs: it has settled on the majority class, which "
-            f"already scores {share:.0%} accuracy without looking at the input.",
+            message=message,
             fix=fix,
             evidence={
                 "dominant_class": dominant,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, misbehaving, numeric, probe_misbehaves, rows, symptom_evidence
+from deadpan.checks.symptoms import (
+    class_labels,
+    is_keras,
+    misbehaving,
+    numeric,
+    probe_misbehaves,
+    rows,
+    symptom_evidence,
+)
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -59,7 +67,8 @@ class FewDistinctSamples(Check):
     What it detects:
         The sampled training inputs contain few distinct rows: under 5% of a sample of 100 or more and fewer
         than 50 in all, or fewer than two per class, or a whole data set (the sample repeats every example)
-        of fewer than 10 examples per class (10 per input feature for regression), while the batches
+        of fewer than 10 examples per class, or a class with fewer than 10 (10 per input feature for
+        regression), while the batches
         themselves differ (one repeated batch is a loop bug, judged by the training-loop checks). Gated on
         the symptom: silent when the model does well on the training and held-out probes (for a small data
         set: unless the held-out score trails the training score).
@@ -88,7 +97,12 @@ class FewDistinctSamples(Check):
         if not numeric(data.x):
             return None
         x = rows(data.x)
-        x = x[np.isfinite(x).all(axis=1)]
+        finite = np.isfinite(x).all(axis=1)
+        labels = class_labels(ev, data.y)
+        rarest = (
+            _rarest_class(x[finite], labels[finite]) if labels is not None and len(labels) == len(x) else None
+        )
+        x = x[finite]
         n = len(x)
         if n < 2:
             return None
@@ -105,12 +119,16 @@ class FewDistinctSamples(Check):
             and distinct < MIN_DISTINCT_PER_CLASS * n_classes
         )
         # A small data set: the sample went over every example several times and there are too few of them.
-        spans_data = distinct * MIN_REPEATS <= n
+        # Keras' ``fit`` on arrays tells the data set's size, and a sample as large holds all of it.
+        spans_data = distinct * MIN_REPEATS <= n or (data.dataset_size is not None and n >= data.dataset_size)
         if n_classes is not None:
             needed = MIN_EXAMPLES_PER_CLASS * n_classes
         else:
             needed = MIN_EXAMPLES_PER_FEATURE * int(x.shape[1])
-        small_set = spans_data and distinct < needed
+        # The rule of thumb holds per class: a class with a handful of examples cannot be learnt, however
+        # many the others have (a 9:1 binary set of 40 examples holds 4 of the rare class).
+        small_class = spans_data and rarest is not None and rarest[1] < MIN_EXAMPLES_PER_CLASS
+        small_set = spans_data and (distinct < needed or small_class)
         if not (low_share or per_class or small_set):
             return None
 
@@ -130,23 +148,44 @@ class FewDistinctSamples(Check):
         else:
             strength, severity = STRENGTH_UNPROBED, Severity.WARNING
         per = f" ({distinct / n_classes:.2g} per class)" if n_classes else ""
+        if small_class and distinct >= needed and rarest is not None:
+            per = f", class {rarest[0]} only {rarest[1]}"
         evidence: dict[str, object] = {
             "n_samples": n,
             "distinct_samples": distinct,
             "distinct_share": distinct / n,
             "n_classes": n_classes,
             "distinct_needed": needed,
+            "rarest_class": None if rarest is None else {"class": rarest[0], "distinct_samples": rarest[1]},
             "dataset_size": data.dataset_size,
             "distinct_batches": data.distinct_batches,
             **symptom_evidence(ev),
         }
         if ev.probes.heldout_output is not None:
             evidence["heldout_normalized_score"] = ev.probes.heldout_output.normalized_score
+        if distinct == n:
+            message = (
+                f"the training set holds only {n} examples{per}: too few for the network to learn anything "
+                "general from."
+            )
+        else:
+            message = (
+                f"the training sample of {n} inputs holds only {distinct} distinct examples{per}: the "
+                "network sees the same few points over and over and has nothing general to learn."
+            )
         return self.finding(
-            message=f"the training sample of {n} inputs holds only {distinct} distinct examples{per}: the "
-            "network sees the same few points over and over and has nothing general to learn.",
+            message=message,
             fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
             evidence=evidence,
             strength=strength,
             severity=severity,
         )
+
+
+def _rarest_class(x: np.ndarray, labels: np.ndarray) -> tuple[int, int] | None:
+    """The class with the fewest distinct inputs among those present, and that count."""
+    present = np.unique(labels)
+    if len(present) < 2:
+        return None
+    counts = [(int(c), len(np.unique(x[labels == c], axis=0))) for c in present]
+    return min(counts, key=lambda t: t[1])

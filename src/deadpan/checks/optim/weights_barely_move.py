@@ -50,6 +50,10 @@ CLIPPED_TOLERANCE = 0.01
 MIN_CLIP_SAMPLES = 5
 #: A usual clipping norm to suggest instead (the PyTorch and Keras examples use 1.0).
 USUAL_MAX_NORM = "1.0"
+#: Where the gradient norms are not recorded (Keras) but the optimizer clips them (``clipnorm``), a clipping
+#: norm this far below the usual 1.0 is taken as the reason the steps are small: typical gradient norms
+#: are 0.1 to 10, so a norm under 0.01 clips every step to a sliver of it.
+TINY_CONFIGURED_CLIP = 0.01
 #: Initial weights this many times the std a standard initialiser gives (median over the layers): every
 #: update is then small next to them, whatever the learning rate, and the cause is the initialisation
 #: (``init.scale``, which the bad-init-scale check reports), not the step size.
@@ -81,6 +85,13 @@ def clipped_norm(tr: TrainingStats) -> float | None:
     return median
 
 
+def _still_falling(ev: Evidence) -> bool:
+    """The loss was still falling when training stopped, by DP510's test (one meaning of "still falling")."""
+    from deadpan.checks.train.loss_still_falling import LossStillFalling
+
+    return LossStillFalling().judge(ev) is not None
+
+
 def _share_near_median(values: np.ndarray) -> float:
     median = float(np.median(values))
     if median == 0:
@@ -97,7 +108,11 @@ class WeightsBarelyMove(Check):
         below 1e-3 that add up to less than a tenth of the weights' norm over the whole run, while the loss
         drops by less than 10% and the model misbehaves; when the LR range test ran, a learning rate at
         least 30x larger must descend fastest, unless the gradients were clipped to a constant (tiny) norm,
-        which makes the steps small whatever the learning rate.
+        which makes the steps small whatever the learning rate. Steps below 1e-3 also count, however far the
+        loss fell, when the LR range test puts the learning rate 30x or more below its steepest descent and
+        the loss was still falling when training stopped (DP510's test): the learning rate set the pace.
+        Weights that travel under a tenth of their norm count however far the loss fell, when the range test
+        puts the learning rate 30x or more below its steepest descent: that fall is the output bias alone.
 
     Why it makes the output constant:
         A freshly initialised network often outputs nearly the same thing for every input, and the first
@@ -127,13 +142,30 @@ class WeightsBarelyMove(Check):
         travel = median_ratio * tr.steps
         tiny_steps = median_ratio < LOW_UPDATE_RATIO
         short_travel = median_ratio < HEALTHY_UPDATE_RATIO and travel < SMALL_TRAVEL
-        if not (tiny_steps or short_travel):
+        lr = user_lr(ev)
+        rr = ev.probes.lr_range
+        suggested = rr.suggested_lr if rr is not None else None
+        # Small steps, a learning rate far below the range test's steepest descent, and a loss still falling
+        # when training stopped: the loss moves, but the learning rate sets its pace and the run ends first.
+        far_below_range = (
+            suggested is not None and lr is not None and lr > 0 and suggested >= SUGGESTED_LR_FACTOR * lr
+        )
+        slow_steps = median_ratio < HEALTHY_UPDATE_RATIO and far_below_range and _still_falling(ev)
+        if not (tiny_steps or short_travel or slow_steps):
             return None
         if ev.model is not None and ev.model.initial_weights:
             scale = np.median([w.std / max(w.expected_std, 1e-12) for w in ev.model.initial_weights])
             if scale >= LARGE_INIT_FACTOR:
                 return None
         clip = clipped_norm(tr)
+        configured = tr.optimizer.clip_norm if tr.optimizer is not None else None
+        if (
+            clip is None
+            and not len(tr.grad_norm)
+            and configured is not None
+            and configured < TINY_CONFIGURED_CLIP
+        ):
+            clip = configured
         grads = np.asarray(tr.grad_norm, dtype=float)
         grads = grads[np.isfinite(grads)]
         if clip is None and len(grads) and float(np.median(grads)) < VANISHED_GRAD_NORM:
@@ -147,15 +179,15 @@ class WeightsBarelyMove(Check):
             start, end = head(loss), tail(loss)
             drop = (start - end) / max(abs(start), 1e-12)
             evidence["loss_start"], evidence["loss_end"], evidence["relative_loss_drop"] = start, end, drop
-            if drop >= SMALL_LOSS_DROP:
+            # A loss that fell is no alibi when the weights went (nearly) nowhere and the range test wants
+            # a far larger rate: the fall is the output bias learning the target mean or the class prior.
+            if drop >= SMALL_LOSS_DROP and not (slow_steps or (short_travel and far_below_range)):
                 return None
         else:
             strength -= STRENGTH_NO_CURVE_PENALTY
 
-        lr = user_lr(ev)
-        rr = ev.probes.lr_range
-        suggested = rr.suggested_lr if rr is not None else None
         evidence["lr"] = lr
+        evidence["loss_still_falling"] = slow_steps
         if clip is not None:
             # The LR range test steps without the user's clipping, so it cannot speak to these steps.
             evidence["clipped_grad_norm"] = clip
@@ -182,6 +214,8 @@ class WeightsBarelyMove(Check):
             if drop <= 0
             else f" and the loss fell only {100 * drop:.1f}%"
         )
+        if slow_steps and drop is not None and drop >= SMALL_LOSS_DROP:
+            fell = f", and the loss was still falling when training stopped (it fell {100 * drop:.0f}%)"
         if clip is not None:
             if is_keras(ev):
                 call = keras_compile_call(ev, clipnorm=USUAL_MAX_NORM)
