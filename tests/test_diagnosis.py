@@ -8,7 +8,7 @@ import numpy as np
 from factory import healthy, output_probe, regression_healthy
 
 from deadpan.diagnosis import diagnose_evidence, rank_causes
-from deadpan.evidence import Probes
+from deadpan.evidence import Evidence, Probes
 from deadpan.findings import Finding, Severity
 
 
@@ -78,3 +78,31 @@ def test_findings_in_one_category_combine() -> None:
     assert len(causes) == 1
     assert np.isclose(causes[0].confidence, 0.75)
     assert set(causes[0].findings) == {"DP501", "DP502"}
+
+
+def _learns_little(learnability: bool) -> Evidence:
+    """A model that learns a little (train 0.57, held-out 0.53 on three classes) on data whose best simple
+    model reaches balanced accuracy 0.5 (a quarter of the way from chance to perfect), or with no
+    learnability probe."""
+    ev = healthy()
+    assert ev.probes.learnability is not None
+    learn = replace(ev.probes.learnability, linear_score=0.5, nonlinear_score=0.48) if learnability else None
+    probes = replace(
+        ev.probes,
+        train_output=output_probe(score=0.57),
+        heldout_output=output_probe(score=0.53),
+        learnability=learn,
+    )
+    return replace(ev, probes=probes)
+
+
+def test_weak_signal_and_a_poor_heldout_score_is_degraded() -> None:
+    report = diagnose_evidence(_learns_little(learnability=True))
+    assert report.verdict == "degraded"
+    assert "scores poorly on held-out data" in report.summary
+    assert report.causes[0].category == "data.no_signal"
+
+
+def test_a_poor_heldout_score_without_a_cause_is_not_degraded() -> None:
+    # The held-out bar is lowered only when a check names a cause: the score alone says nothing of why.
+    assert diagnose_evidence(_learns_little(learnability=False)).verdict == "healthy"

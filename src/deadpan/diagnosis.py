@@ -39,6 +39,10 @@ DEGRADED_BEHIND_BASELINE = 0.35
 DEGRADED_BEHIND_BASELINE_WITH_CAUSE = 0.15
 #: Likewise a smaller train/held-out gap counts when a check names a cause.
 DEGRADED_GAP_WITH_CAUSE = 0.15
+#: With a cause named, a held-out score recovering less than this share of chance-to-perfect is degraded
+#: too (the checks' "scores poorly", :data:`deadpan.checks.symptoms.POOR_SCORE`): a model that learns, but
+#: generalises this little, is what the finding explains.
+DEGRADED_HELDOUT_WITH_CAUSE = 0.5
 #: No-signal data: the best simple model is within this of the label-permuted baseline (or within the
 #: sampling noise of the learnability probe's scores, :meth:`LearnabilityProbe.noise_gap`, when larger).
 NO_SIGNAL_MARGIN = 0.1
@@ -157,6 +161,11 @@ def degradation(ev: Evidence, cause_found: bool = False) -> str | None:
     gap = DEGRADED_GAP_WITH_CAUSE if cause_found else DEGRADED_GAP
     if held is not None and train.normalized_score - held.normalized_score > gap:
         return f"it fits the training data (score {train.score:.2f}) but not held-out data ({held.score:.2f})"
+    if cause_found and held is not None and held.normalized_score < DEGRADED_HELDOUT_WITH_CAUSE:
+        return (
+            f"it scores poorly on held-out data ({held.score:.2f}; chance {held.chance_score:.2f}, "
+            "perfect 1.00)"
+        )
     learn = ev.probes.learnability
     if learn is not None:
         best = max(learn.linear_score, learn.nonlinear_score)

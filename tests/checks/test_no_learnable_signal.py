@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 import numpy as np
-from factory import healthy, regression_healthy
+from factory import healthy, output_probe, regression_healthy
 
 from deadpan.checks.data.no_learnable_signal import NoLearnableSignal
 from deadpan.evidence import Evidence, LearnabilityProbe
@@ -113,3 +113,35 @@ def test_token_ids_read_as_counts_are_named() -> None:
     assert found is not None and "bag-of-tokens" in found.message
     signal = replace(probe, linear_score=1.0, nonlinear_score=0.99)  # marker-gru's counts: plain signal
     assert NoLearnableSignal().judge(replace(ev, probes=replace(ev.probes, learnability=signal))) is None
+
+
+def poor_model(ev: Evidence) -> Evidence:
+    return replace(ev, probes=replace(ev.probes, train_output=output_probe(score=0.5)))
+
+
+def test_low_ceiling_with_a_failing_model_is_found() -> None:
+    # Signal (gap 0.25 of chance-to-perfect over the shuffled labels) but weak: the best simple model gets
+    # 0.5 balanced accuracy on three classes, a quarter of the way to perfect, and the network fails too.
+    found = NoLearnableSignal().judge(poor_model(with_learnability(0.5, 0.45)))
+    assert found is not None
+    assert found.severity is Severity.WARNING and found.strength >= 0.5
+    assert found.evidence["normalized_ceiling"] == 0.25
+    assert "weak signal" in found.message and "memorising the noise" in found.message
+    assert "labels" in found.fix
+
+
+def test_low_ceiling_with_a_good_model_is_silent() -> None:
+    # The network does well where simple models do not (images, sequences): no reason to blame the data.
+    assert NoLearnableSignal().judge(with_learnability(0.5, 0.45)) is None
+
+
+def test_high_ceiling_is_silent_whatever_the_model() -> None:
+    assert NoLearnableSignal().judge(poor_model(with_learnability(0.8, 0.75))) is None
+
+
+def test_low_ceiling_on_imbalanced_data_is_left_to_dp101() -> None:
+    # Rare classes drag a balanced score down by themselves.
+    ev = poor_model(with_learnability(0.5, 0.45))
+    assert ev.data is not None
+    y = np.where(np.arange(len(ev.data.y)) % 10 == 0, 1, 0)
+    assert NoLearnableSignal().judge(replace(ev, data=replace(ev.data, y=y))) is None
