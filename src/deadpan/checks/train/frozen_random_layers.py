@@ -1,0 +1,115 @@
+"""DP507 frozen-random-layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deadpan.checks.base import Check, register
+from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding, Severity
+
+#: Frozen layers hold at least this share of the model's parameters: most of the network cannot learn.
+FROZEN_SHARE = 0.5
+#: A frozen layer's weights "look freshly initialised" when their std is within this factor of the std a
+#: standard initialiser gives at their fan-in (He or Glorot): random weights, not learnt ones. Learnt
+#: weights can look the same, so this raises the strength rather than deciding.
+INIT_LIKE_FACTOR = 3.0
+#: Or the network trails the learnability probe's best simple model by this much (normalised): a frozen
+#: feature extractor that works on this task does not leave the network behind logistic regression.
+TRAILS_SIMPLE_MODELS = 0.15
+#: Layers named in the message at most.
+MAX_NAMES = 5
+STRENGTH = 0.5
+#: Added when every frozen layer's weights look freshly initialised.
+STRENGTH_INIT_LIKE = 0.15
+
+
+@register
+class FrozenRandomLayers(Check):
+    """Most of the model is frozen, and the frozen weights look like a fresh random initialisation.
+
+    What it detects:
+        Layers that cannot train (Keras ``layer.trainable = False``, PyTorch ``requires_grad=False``) holding
+        at least half of the model's parameters, while the model misbehaves or trails simple models on the
+        same inputs. Stronger when the frozen layers'
+        weight std is within 3x of a standard initialiser's: random features, not pretrained ones.
+
+    Why it makes the output constant:
+        Only the unfrozen layers (often just the output layer) learn, on top of fixed random features. Random
+        features of a deep stack carry little of the input's structure, so the trainable head learns mostly
+        its bias: the class prior or the target mean, the same answer for every input.
+
+    Fix:
+        Unfreeze the layers (``layer.trainable = True`` and compile again in Keras;
+        ``p.requires_grad_(True)`` for their parameters in PyTorch, and give them to the optimizer). Freezing
+        is for pretrained weights: check that they were loaded before freezing.
+    """
+
+    code = "DP507"
+    name = "frozen-random-layers"
+    category = "train.loop"
+    requires = ("model",)
+
+    def judge(self, ev: Evidence) -> Finding | None:
+        model = ev.model
+        assert model is not None
+        frozen = [layer for layer in model.layers if layer.n_params > 0 and not layer.trainable]
+        frozen_params = sum(layer.n_params for layer in frozen)
+        if not frozen or model.n_params <= 0 or frozen_params < FROZEN_SHARE * model.n_params:
+            return None
+        if not (misbehaving(ev) or _trails_simple_models(ev)):
+            return None
+        initial = {w.name: w for w in model.initial_weights}
+        ratios = [
+            initial[layer.name].std / initial[layer.name].expected_std
+            for layer in frozen
+            if layer.name in initial and initial[layer.name].expected_std > 0
+        ]
+        init_like = bool(ratios) and all(1 / INIT_LIKE_FACTOR <= r <= INIT_LIKE_FACTOR for r in ratios)
+        share = frozen_params / model.n_params
+        names = ", ".join(f"`{layer.name}`" for layer in frozen[:MAX_NAMES])
+        if len(frozen) > MAX_NAMES:
+            names += f" and {len(frozen) - MAX_NAMES} more"
+        looks = (
+            " Their weights look like a fresh random initialisation (std within "
+            f"{INIT_LIKE_FACTOR:g}x of a standard initialiser's): random features, not pretrained ones."
+            if init_like
+            else ""
+        )
+        if is_keras(ev):
+            fix = (
+                "unfreeze them: `for layer in model.layers: layer.trainable = True`, then `model.compile(...)` "
+                "again (a change of `trainable` takes effect at compile); freeze only layers that hold "
+                "pretrained weights, loaded before freezing"
+            )
+        else:
+            fix = (
+                "unfreeze them: `for p in model.parameters(): p.requires_grad_(True)`, then build the optimizer "
+                "from `model.parameters()`; freeze only layers that hold pretrained weights, loaded before "
+                "freezing"
+            )
+        return self.finding(
+            message=f"{len(frozen)} layer(s) cannot train ({names}): {100 * share:.0f}% of the model's "
+            f"{model.n_params} parameters are frozen, so only the rest learns.{looks}",
+            fix=fix,
+            evidence={
+                "frozen_layers": [layer.name for layer in frozen],
+                "frozen_params": frozen_params,
+                "n_params": model.n_params,
+                "frozen_share": share,
+                "init_std_ratio": float(np.median(ratios)) if ratios else None,
+                "init_like": init_like,
+                **symptom_evidence(ev),
+            },
+            strength=STRENGTH + (STRENGTH_INIT_LIKE if init_like else 0.0),
+            severity=Severity.WARNING,
+        )
+
+
+def _trails_simple_models(ev: Evidence) -> bool:
+    learn, train = ev.probes.learnability, ev.probes.train_output
+    if learn is None or train is None:
+        return False
+    best = learn.normalized(max(learn.linear_score, learn.nonlinear_score))
+    return best - train.normalized_score >= TRAILS_SIMPLE_MODELS
