@@ -79,15 +79,15 @@ class FrozenRandomLayers(Check):
         )
         if is_keras(ev):
             fix = (
-                "unfreeze them: `for layer in model.layers: layer.trainable = True`, then `model.compile(...)` "
-                "again (a change of `trainable` takes effect at compile); freeze only layers that hold "
-                "pretrained weights, loaded before freezing"
+                "unfreeze them: `for layer in model.layers: layer.trainable = True`, then "
+                "`model.compile(...)` again (a change of `trainable` takes effect at compile); freeze only "
+                "layers that hold pretrained weights, loaded before freezing"
             )
         else:
             fix = (
-                "unfreeze them: `for p in model.parameters(): p.requires_grad_(True)`, then build the optimizer "
-                "from `model.parameters()`; freeze only layers that hold pretrained weights, loaded before "
-                "freezing"
+                "unfreeze them: `for p in model.parameters(): p.requires_grad_(True)`, then build the "
+                "optimizer from `model.parameters()`; freeze only layers that hold pretrained weights, "
+                "loaded before freezing"
             )
         return self.finding(
             message=f"{len(frozen)} layer(s) cannot train ({names}): {100 * share:.0f}% of the model's "
