@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from deadpan.checks.base import run_checks
+from deadpan.checks.symptoms import TRAILS_SIMPLE_MODELS
 from deadpan.evidence import Evidence, OutputProbe
 from deadpan.findings import Cause, Collapse, Finding, Report, Severity
 
@@ -36,7 +37,7 @@ DEGRADED_BEHIND_BASELINE = 0.35
 #: an error finding): the symptom and the evidence for a cause then agree. Half the bare threshold: a network
 #: that trails logistic regression by 15% of the reachable score on data both see has lost a large part of
 #: what it could learn.
-DEGRADED_BEHIND_BASELINE_WITH_CAUSE = 0.15
+DEGRADED_BEHIND_BASELINE_WITH_CAUSE = TRAILS_SIMPLE_MODELS
 #: Likewise a smaller train/held-out gap counts when a check names a cause.
 DEGRADED_GAP_WITH_CAUSE = 0.15
 #: With a cause named, a held-out score recovering less than this share of chance-to-perfect is degraded

@@ -17,6 +17,12 @@ from deadpan.evidence import Evidence, OutputProbe, TrainingStats
 #: Normalized score (0 = the input-independent baseline, 1 = perfect) below which the model is "degraded":
 #: it recovers less than half of what separates chance from perfect (DESIGN.md section 5, verdict degraded).
 POOR_SCORE = 0.5
+#: The network also misbehaves when it trails the learnability probe's best simple model (on the same
+#: inputs) by this much of the chance-to-perfect range: it failed to learn what is plainly learnable. The
+#: same figure as the verdict's lag for a degraded model once a check names a cause
+#: (:data:`deadpan.diagnosis.DEGRADED_BEHIND_BASELINE_WITH_CAUSE`), so a check that fires on it also makes
+#: the verdict degraded.
+TRAILS_SIMPLE_MODELS = 0.15
 #: Output spread relative to the targets' spread below which the output is (nearly) the same for every input.
 COLLAPSED_SPREAD = 0.1
 
@@ -38,11 +44,22 @@ def probe_misbehaves(probe: OutputProbe, poor_score: float = POOR_SCORE) -> bool
 
 
 def misbehaving(ev: Evidence, poor_score: float = POOR_SCORE) -> bool:
-    """The model's output is collapsed or scores poorly; False when no output was probed."""
+    """The model's output is collapsed, scores poorly, or trails simple models on the same inputs; False
+    when no output was probed."""
     probe = output_probe(ev)
     if probe is None:
         return False
-    return probe_misbehaves(probe, poor_score)
+    return probe_misbehaves(probe, poor_score) or trails_simple_models(ev)
+
+
+def trails_simple_models(ev: Evidence) -> bool:
+    """The network's training score trails the learnability probe's best simple model by
+    :data:`TRAILS_SIMPLE_MODELS` or more (both normalised, chance 0 and perfect 1)."""
+    learn, train = ev.probes.learnability, ev.probes.train_output
+    if learn is None or train is None or not np.isfinite(train.score):
+        return False
+    best = learn.normalized(max(learn.linear_score, learn.nonlinear_score))
+    return best - train.normalized_score >= TRAILS_SIMPLE_MODELS
 
 
 def symptom_evidence(ev: Evidence) -> dict[str, Any]:

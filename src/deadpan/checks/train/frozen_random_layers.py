@@ -15,9 +15,6 @@ FROZEN_SHARE = 0.5
 #: standard initialiser gives at their fan-in (He or Glorot): random weights, not learnt ones. Learnt
 #: weights can look the same, so this raises the strength rather than deciding.
 INIT_LIKE_FACTOR = 3.0
-#: Or the network trails the learnability probe's best simple model by this much (normalised): a frozen
-#: feature extractor that works on this task does not leave the network behind logistic regression.
-TRAILS_SIMPLE_MODELS = 0.15
 #: Layers named in the message at most.
 MAX_NAMES = 5
 STRENGTH = 0.5
@@ -58,7 +55,7 @@ class FrozenRandomLayers(Check):
         frozen_params = sum(layer.n_params for layer in frozen)
         if not frozen or model.n_params <= 0 or frozen_params < FROZEN_SHARE * model.n_params:
             return None
-        if not (misbehaving(ev) or _trails_simple_models(ev)):
+        if not misbehaving(ev):
             return None
         initial = {w.name: w for w in model.initial_weights}
         ratios = [
@@ -105,11 +102,3 @@ class FrozenRandomLayers(Check):
             strength=STRENGTH + (STRENGTH_INIT_LIKE if init_like else 0.0),
             severity=Severity.WARNING,
         )
-
-
-def _trails_simple_models(ev: Evidence) -> bool:
-    learn, train = ev.probes.learnability, ev.probes.train_output
-    if learn is None or train is None:
-        return False
-    best = learn.normalized(max(learn.linear_score, learn.nonlinear_score))
-    return best - train.normalized_score >= TRAILS_SIMPLE_MODELS

@@ -6,10 +6,10 @@ import numpy as np
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import (
-    POOR_SCORE,
     collapsed,
     is_keras,
     keras_compile_call,
+    misbehaving,
     optimizer_call,
     output_probe,
     symptom_evidence,
@@ -85,7 +85,7 @@ class WeightDecayCollapse(Check):
         if probe is None:
             return None
         flat = collapsed(probe) or probe.output_spread_ratio < NEAR_CONSTANT_SPREAD
-        if not (flat or probe.normalized_score < POOR_SCORE):
+        if not (flat or misbehaving(ev)):
             return None
 
         median = float(np.median(values))
