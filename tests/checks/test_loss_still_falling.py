@@ -100,3 +100,17 @@ def test_a_handful_of_steps_with_a_falling_loss_is_too_short() -> None:
 def test_a_handful_of_steps_is_silent_when_the_model_does_well_or_the_loss_is_flat() -> None:
     assert LossStillFalling().judge(_few_steps((1.10, 1.08, 1.05, 1.03, 1.01, 1.0), score=0.99)) is None
     assert LossStillFalling().judge(_few_steps((1.0, 1.0, 1.0, 1.0))) is None
+
+
+def test_a_short_run_is_too_short_whatever_its_noisy_curve() -> None:
+    # 40 steps of minibatch losses that fell and then bounce: the curve test cannot tell a trend from noise,
+    # the step count can.
+    rng = np.random.default_rng(0)
+    loss = tuple(float(0.4 + 0.9 * np.exp(-i / 5) + 0.1 * rng.normal()) for i in range(40))
+    found = LossStillFalling().judge(_few_steps(loss))
+    assert found is not None and found.evidence["steps"] == 40
+    assert found.evidence["loss_start"] > found.evidence["loss_end"]
+    # The same curve over a run of 400 steps has flattened: nothing to say.
+    ev = _few_steps(loss)
+    assert ev.training is not None
+    assert LossStillFalling().judge(replace(ev, training=replace(ev.training, steps=400))) is None

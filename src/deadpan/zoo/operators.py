@@ -272,7 +272,11 @@ def _nll(task: Task, p: float) -> Config | None:
 
 @operator("regression-loss-on-class-ids", "loss.mismatch", "one output unit and MSE on the class ids")
 def _mse_ids(task: Task, p: float) -> Config | None:
-    return replace(task.base, loss="mse_ids", output_units=1) if task.kind == "multiclass" else None
+    # One linear unit, as a user treating the ids as numbers writes it: a softmax or sigmoid kept from the
+    # classifier would be a second fault (softmax over one unit, model.output) on top of the injected one.
+    if task.kind != "multiclass":
+        return None
+    return replace(task.base, loss="mse_ids", output_units=1, output_activation=None)
 
 
 @operator("categorical-loss-on-one-unit", "loss.mismatch", "cross-entropy over a single output unit")
