@@ -120,9 +120,6 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     # A few examples give few steps per epoch, and nothing general to learn however long the training.
     # A few dozen examples are too few for the learnability probe to find the signal in, too.
     "data.diversity": ("train.overfit", "train.too_short", "data.no_signal"),
-    # Cross-entropy learns the class prior first: stopped while the loss still falls fast, a model still
-    # answers the majority class (DP101's own explanation), so the unfinished training is the root.
-    "train.too_short": ("data.imbalance",),
 }
 
 

@@ -111,3 +111,20 @@ def test_a_class_with_a_handful_of_examples_is_found() -> None:
     assert found is not None
     assert found.evidence["rarest_class"] == {"class": 2, "distinct_samples": 4}
     assert "class 2 only 4" in found.message
+
+
+def test_a_class_starved_by_an_imbalance_is_left_to_dp101() -> None:
+    # Class 2 holds 4 examples next to 140 of class 0 (35:1): an imbalance, not a small data set.
+    ev = healthy()
+    assert ev.data is not None
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(184, 4))
+    y = np.concatenate([np.zeros(140, int), np.ones(40, int), np.full(4, 2)])
+    idx = np.tile(np.arange(184), 3)
+    probe = output_probe(score=0.4, majority_share=0.8)
+    ev = replace(
+        ev,
+        data=replace(ev.data, x=x[idx], y=y[idx]),
+        probes=replace(ev.probes, train_output=probe, heldout_output=probe),
+    )
+    assert FewDistinctSamples().judge(ev) is None

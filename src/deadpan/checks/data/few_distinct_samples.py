@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
+from deadpan.checks.data.dominant_class import MODERATE_SHARE
 from deadpan.checks.symptoms import (
     class_labels,
     is_keras,
@@ -38,6 +39,10 @@ MIN_EXAMPLES_PER_CLASS = 10
 #: ... or, for regression and multi-label targets, this many per input feature (the "one in ten" rule for
 #: regression models, Harrell, *Regression Modeling Strategies*).
 MIN_EXAMPLES_PER_FEATURE = 10
+#: The per-class rule also holds for one class (a class with fewer than 10 examples cannot be learnt) while
+#: it is fewer than this many times rarer than the largest class (19:1, DP101's extreme imbalance between
+#: two classes, a 95% majority); a class rarer than that is starved by an imbalance, DP101's finding.
+EXTREME_IMBALANCE_RATIO = MODERATE_SHARE / (1 - MODERATE_SHARE)
 #: The distinct count is the data set's size only when the sample spans it: each distinct example appears
 #: in the sample at least this many times on average (the training went over the data repeatedly).
 MIN_REPEATS = 2.0
@@ -127,7 +132,13 @@ class FewDistinctSamples(Check):
             needed = MIN_EXAMPLES_PER_FEATURE * int(x.shape[1])
         # The rule of thumb holds per class: a class with a handful of examples cannot be learnt, however
         # many the others have (a 9:1 binary set of 40 examples holds 4 of the rare class).
-        small_class = spans_data and rarest is not None and rarest[1] < MIN_EXAMPLES_PER_CLASS
+        # ... unless that class is rare next to the largest one: a starved class is an imbalance, DP101's.
+        small_class = (
+            spans_data
+            and rarest is not None
+            and rarest[1] < MIN_EXAMPLES_PER_CLASS
+            and rarest[2] * EXTREME_IMBALANCE_RATIO > rarest[3]
+        )
         small_set = spans_data and (distinct < needed or small_class)
         if not (low_share or per_class or small_set):
             return None
@@ -182,10 +193,15 @@ class FewDistinctSamples(Check):
         )
 
 
-def _rarest_class(x: np.ndarray, labels: np.ndarray) -> tuple[int, int] | None:
-    """The class with the fewest distinct inputs among those present, and that count."""
-    present = np.unique(labels)
+def _rarest_class(x: np.ndarray, labels: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The class with the fewest distinct inputs among those present, that count, and the sample rows of
+    that class and of the largest class."""
+    present, rows_per_class = np.unique(labels, return_counts=True)
     if len(present) < 2:
         return None
-    counts = [(int(c), len(np.unique(x[labels == c], axis=0))) for c in present]
-    return min(counts, key=lambda t: t[1])
+    counts = [
+        (int(c), len(np.unique(x[labels == c], axis=0)), int(r))
+        for c, r in zip(present, rows_per_class, strict=True)
+    ]
+    c, distinct, rows_ = min(counts, key=lambda t: t[1])
+    return c, distinct, rows_, int(rows_per_class.max())
