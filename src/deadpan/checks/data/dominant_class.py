@@ -25,8 +25,11 @@ PILED_SHARE = 0.9
 PILED_SHARE_OF_REST = 0.5
 #: ... or predicts it most while recovering less than this of the gap between chance and perfect.
 LOW_NORMALIZED_SCORE = 0.3
-#: A moderate imbalance (the dominant class under this share: up to 19:1 between two classes) ...
+#: A moderate imbalance: the dominant class under this share between two classes (19:1) ...
 MODERATE_SHARE = 0.95
+#: ... and, with any number of classes, the largest class fewer than this many times the rarest one (the
+#: same 19:1; with ten classes a 72% majority can hold 70 times the rarest class: extreme) ...
+EXTREME_IMBALANCE_RATIO = MODERATE_SHARE / (1 - MODERATE_SHARE)
 #: ... on data where a class-weighted simple model recovers at least this share of the chance-to-perfect
 #: balanced accuracy (the learnability probe) rarely holds a network on the majority class by itself: networks
 #: learn such data at 9:1 without weights. The finding then stays, weaker, below the other findings.
@@ -53,8 +56,9 @@ class DominantClass(Check):
         Classification targets where one class holds at least 75% of the samples (with many classes: at least
         max(50%, 3/C)), while the trained model predicts that class for at least 90% of the probe batch and
         for more than half of the inputs of the other classes, or scores little above chance. At a moderate
-        imbalance (under 95%) on data a class-weighted simple model separates well (the learnability probe
-        recovers half the chance-to-perfect balanced accuracy or more) the finding is a weak warning: such
+        imbalance (the largest class under 19 times the rarest: a 95% majority of two) on data a
+        class-weighted simple model separates well (the learnability probe recovers half the
+        chance-to-perfect balanced accuracy or more) the finding is a weak warning: such
         data is learnt without weights, so a collapse there usually has another cause.
 
     Why it makes the output constant:
@@ -110,7 +114,7 @@ class DominantClass(Check):
         separable = (
             learn is not None
             and learn.metric == "balanced_accuracy"
-            and share < MODERATE_SHARE
+            and counts[dominant] < EXTREME_IMBALANCE_RATIO * counts[counts > 0].min()
             and learn.normalized(max(learn.linear_score, learn.nonlinear_score)) >= SEPARABLE_SCORE
         )
         message = (

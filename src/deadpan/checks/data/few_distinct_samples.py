@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data.dominant_class import MODERATE_SHARE
+from deadpan.checks.data.dominant_class import EXTREME_IMBALANCE_RATIO
 from deadpan.checks.symptoms import (
     class_labels,
     is_keras,
@@ -40,9 +40,8 @@ MIN_EXAMPLES_PER_CLASS = 10
 #: regression models, Harrell, *Regression Modeling Strategies*).
 MIN_EXAMPLES_PER_FEATURE = 10
 #: The per-class rule also holds for one class (a class with fewer than 10 examples cannot be learnt) while
-#: it is fewer than this many times rarer than the largest class (19:1, DP101's extreme imbalance between
-#: two classes, a 95% majority); a class rarer than that is starved by an imbalance, DP101's finding.
-EXTREME_IMBALANCE_RATIO = MODERATE_SHARE / (1 - MODERATE_SHARE)
+#: the largest class holds fewer than DP101's ``EXTREME_IMBALANCE_RATIO`` (19) times its rows; a class rarer
+#: than that is starved by an imbalance, DP101's finding.
 #: The distinct count is the data set's size only when the sample spans it: each distinct example appears
 #: in the sample at least this many times on average (the training went over the data repeatedly).
 MIN_REPEATS = 2.0
