@@ -175,7 +175,8 @@ def test_many_classes_with_a_starved_class_stay_an_error_on_separable_data() -> 
     # Ten classes, the largest 72% of the data and 70 times the rarest: extreme, however separable.
     ev = imbalanced(simple_model=0.9)
     assert ev.data is not None and ev.task is not None
-    y = np.concatenate([np.zeros(700, int), np.repeat(np.arange(1, 10), [60, 40, 40, 40, 30, 20, 20, 20, 10])])
+    rest = np.repeat(np.arange(1, 10), [60, 40, 40, 40, 30, 20, 20, 20, 10])
+    y = np.concatenate([np.zeros(700, int), rest])
     ev = replace(ev, data=replace(ev.data, y=y), task=replace(ev.task, n_classes=10, n_outputs=10))
     found = DominantClass().judge(ev)
     assert found is not None and found.severity is Severity.ERROR
