@@ -100,3 +100,17 @@ def test_keras_fix_speaks_keras() -> None:
     assert found.evidence["layer"] == "dense_1"
     assert 'layers.Dense(64, activation="relu")' in found.fix
     assert_no_torch(found.fix)
+
+
+def test_single_unit_recurrent_state_is_a_bottleneck() -> None:
+    # Embedding -> GRU with one unit -> Linear: the whole sequence is summarised in one number.
+    ev = narrow(units=1, n_classes=3, score=0.5)
+    assert ev.model is not None
+    layers = (
+        LayerInfo("emb", "Embedding", units=16, n_params=320),
+        LayerInfo("gru", "GRU", units=1, n_params=57),
+        LayerInfo("out", "Linear", units=3, n_params=6),
+    )
+    found = BottleneckLayer().judge(replace(ev, model=replace(ev.model, layers=layers)))
+    assert found is not None and found.evidence["layer"] == "gru"
+    assert "nn.GRU(input_size, hidden_size=" in found.fix

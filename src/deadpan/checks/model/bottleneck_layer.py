@@ -12,6 +12,9 @@ from deadpan.findings import Finding
 #: fewer directions than classes, which a softmax readout separates only with finely tuned weights. Judged
 #: only from this many classes, since a single unit carries a binary decision well.
 MIN_CLASSES = 3
+#: Recurrent layers: their state (``hidden_size`` / ``units``) is everything the rest of the model learns of
+#: the sequence, a bottleneck like a narrow dense layer.
+RECURRENT_KINDS = ("GRU", "LSTM", "RNN", "SimpleRNN")
 #: A single hidden unit carries one number, and behind a ReLU it is switched off for half the inputs or dies.
 SINGLE_UNIT = 1
 #: Strengths: a single-unit layer, and a layer narrower than the classes (more the narrower).
@@ -27,8 +30,9 @@ class BottleneckLayer(Check):
     """A hidden layer too narrow for the output it feeds.
 
     What it detects:
-        A hidden fully connected layer (not the last) with fewer units than there are classes (from 3
-        classes), or a single unit, while the model's output is collapsed or scores poorly.
+        A hidden fully connected or recurrent layer (not the last) with fewer units than there are classes
+        (from 3 classes), or a single unit, while the model misbehaves (collapsed, scoring poorly, or
+        trailing simple models).
 
     Why it makes the output constant:
         Everything later layers know about the input passes through that layer. With fewer units than classes
@@ -60,7 +64,7 @@ class BottleneckLayer(Check):
         narrow: list[tuple[int, int]] = []  # (units, index)
         for i in weights[:-1]:
             layer = layers[i]
-            if not is_dense(layer) or layer.units is None:
+            if not (is_dense(layer) or layer.kind in RECURRENT_KINDS) or layer.units is None:
                 continue
             too_few = n_classes is not None and n_classes >= MIN_CLASSES and layer.units < n_classes
             if too_few or layer.units <= SINGLE_UNIT:
@@ -80,12 +84,15 @@ class BottleneckLayer(Check):
         if is_keras(ev):
             act = next((x.activation for x in layers[index + 1 : index + 2] if x.kind == "Activation"), None)
             keep = f', activation="{act}"' if act else ""
-            fix = f"widen layer `{layer.name}`: e.g. `layers.Dense({width}{keep})`"
+            kind = layer.kind if layer.kind in RECURRENT_KINDS else "Dense"
+            fix = f"widen layer `{layer.name}`: e.g. `layers.{kind}({width}{keep})`"
         else:
-            fix = (
-                f"widen layer `{layer.name}`: e.g. `nn.Linear(in_features, {width})` and "
-                f"`in_features={width}` in the layer after it"
+            call = (
+                f"nn.{layer.kind}(input_size, hidden_size={width}, batch_first=True)"
+                if layer.kind in RECURRENT_KINDS
+                else f"nn.Linear(in_features, {width})"
             )
+            fix = f"widen layer `{layer.name}`: e.g. `{call}` and `in_features={width}` in the layer after it"
         return self.finding(
             message=f"hidden layer `{layer.name}` ({layer.kind}) has {units} unit(s), {what}: everything the "
             "later layers learn about the input must pass through it, which is too narrow to keep the "
