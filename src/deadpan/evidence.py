@@ -199,6 +199,9 @@ class OutputProbe:
     rows_sum_to_one: bool = False
     #: Largest loss-input-to-target dimension: the width the output layer has.
     n_outputs: int = 1
+    #: Single-label classification: recall of each class id on the probe batch (NaN for a class absent from
+    #: its targets); empty otherwise.
+    class_recall: tuple[float, ...] = ()
 
     @property
     def normalized_score(self) -> float:

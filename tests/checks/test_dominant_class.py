@@ -180,3 +180,24 @@ def test_many_classes_with_a_starved_class_stay_an_error_on_separable_data() -> 
     ev = replace(ev, data=replace(ev.data, y=y), task=replace(ev.task, n_classes=10, n_outputs=10))
     found = DominantClass().judge(ev)
     assert found is not None and found.severity is Severity.ERROR
+
+
+def favouring(recall: tuple[float, ...], score: float = 0.55) -> Evidence:
+    """90% in class 0 (weak signal: the simple models reach 0.45), the model predicting class 0 for 90% of the
+    inputs, as often as the data holds it (not piling on it), with per-class ``recall``."""
+    ev = imbalanced(share=0.9, predicted_share=0.9, score=score)
+    assert ev.probes.train_output is not None
+    probe = replace(ev.probes.train_output, class_recall=recall)
+    return replace(ev, probes=replace(ev.probes, train_output=probe))
+
+
+def test_a_model_favouring_the_majority_is_found() -> None:
+    found = DominantClass().judge(favouring((1.0, 0.4, 0.3)))
+    assert found is not None
+    assert found.severity is Severity.WARNING and found.strength == 0.6
+    assert "recall 1.00 on it, 0.35 on average on the other classes" in found.message
+
+
+def test_even_recall_or_a_good_model_is_silent() -> None:
+    assert DominantClass().judge(favouring((0.9, 0.8, 0.75))) is None
+    assert DominantClass().judge(favouring((1.0, 0.4, 0.3), score=0.95)) is None

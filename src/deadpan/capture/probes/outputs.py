@@ -53,6 +53,20 @@ def _distinct(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[int, floa
     return len(values), float(counts.max() / len(pred)), int(values[counts.argmax()])
 
 
+def _class_recall(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[float, ...]:
+    """Per-class recall for single-label classification (NaN where a class has no target), else ()."""
+    if task.kind not in ("multiclass", "binary") or pred.ndim != 1 or true.ndim != 1 or len(true) == 0:
+        return ()
+    if not (np.isfinite(true).all() and np.array_equal(true, np.round(true)) and true.min() >= 0):
+        return ()
+    labels = true.astype(np.int64)
+    hits = pred.astype(np.int64) == labels
+    total = np.bincount(labels)
+    correct = np.bincount(labels, weights=hits.astype(np.float64), minlength=len(total))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return tuple(float(v) for v in np.where(total > 0, correct / np.maximum(total, 1), np.nan))
+
+
 def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputProbe:
     nonfinite = not bool(torch.isfinite(out).all())
     p = predictions(task, torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6), target)
@@ -84,6 +98,7 @@ def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputP
     if finite and o.shape[0] > 1 and (o >= 0).all():
         cols = bool(torch.allclose(o.sum(0), torch.ones(o.shape[1]), atol=1e-3))
     return OutputProbe(
+        class_recall=_class_recall(task, p.pred, p.true),
         n_samples=int(out.shape[0]),
         distinct_predictions=int(distinct),
         majority_share=share,

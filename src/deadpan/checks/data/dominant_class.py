@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import class_labels, is_keras
+from deadpan.checks.symptoms import class_labels, is_keras, misbehaving
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Severity
 
@@ -35,6 +35,11 @@ EXTREME_IMBALANCE_RATIO = MODERATE_SHARE / (1 - MODERATE_SHARE)
 #: learn such data at 9:1 without weights. The finding then stays, weaker, below the other findings.
 SEPARABLE_SCORE = 0.5
 STRENGTH_SEPARABLE = 0.45
+#: A model that does not pile on the majority class but favours it: its recall on the dominant class exceeds
+#: its mean recall on the other classes by this much (the rare classes are learnt worst), while the model
+#: misbehaves. A warning: the answer is not one class for every input.
+FAVOURED_RECALL_GAP = 0.3
+STRENGTH_FAVOURED = 0.6
 #: Up to this many classes the fix spells the weight tensor out.
 MAX_CLASSES_SPELLED = 10
 
@@ -98,7 +103,8 @@ class DominantClass(Check):
         piled = (
             out.majority_share >= PILED_SHARE and over_predicted
         ) or out.normalized_score < LOW_NORMALIZED_SCORE
-        if out.predicted_majority != dominant or not piled:
+        favoured = _favoured(out.class_recall, dominant) if not piled else None
+        if out.predicted_majority != dominant or not (piled or (favoured is not None and misbehaving(ev))):
             return None
 
         # sklearn's class_weight="balanced": n / (C * n_c); absent classes counted once to stay finite.
@@ -117,11 +123,18 @@ class DominantClass(Check):
             and counts[dominant] < EXTREME_IMBALANCE_RATIO * counts[counts > 0].min()
             and learn.normalized(max(learn.linear_score, learn.nonlinear_score)) >= SEPARABLE_SCORE
         )
-        message = (
-            f"class {dominant} makes up {share:.0%} of the training targets and the model predicts it for "
-            f"{out.majority_share:.0%} of the inputs: it has settled on the majority class, which already "
-            f"scores {share:.0%} accuracy without looking at the input."
-        )
+        if favoured is not None:
+            message = (
+                f"class {dominant} makes up {share:.0%} of the training targets and the model favours it: "
+                f"recall {favoured[0]:.2f} on it, {favoured[1]:.2f} on average on the other classes, which "
+                "it learnt from too few examples to tell apart."
+            )
+        else:
+            message = (
+                f"class {dominant} makes up {share:.0%} of the training targets and the model predicts it "
+                f"for {out.majority_share:.0%} of the inputs: it has settled on the majority class, which "
+                f"already scores {share:.0%} accuracy without looking at the input."
+            )
         if separable and not weighted:
             assert learn is not None
             best = max(learn.linear_score, learn.nonlinear_score)
@@ -163,6 +176,8 @@ class DominantClass(Check):
             fix = f"weight {what} by inverse class frequency: {loss_fix}; {sampler_fix}"
             strength = 0.7 + 0.15 * min(1.0, (share - threshold) / max(1.0 - threshold, 1e-12))
             severity = Severity.ERROR
+            if favoured is not None:
+                strength, severity = STRENGTH_FAVOURED, Severity.WARNING
         return self.finding(
             message=message,
             fix=fix,
@@ -231,3 +246,17 @@ def _torch_fixes(
         "num_samples=len(y_train))` with `DataLoader(..., sampler=sampler)` (no `shuffle=True`)"
     )
     return loss_fix, sampler_fix
+
+
+def _favoured(recall: tuple[float, ...], dominant: int) -> tuple[float, float] | None:
+    """(recall on the dominant class, mean recall on the others) when the first beats the second by
+    ``FAVOURED_RECALL_GAP`` or more; None otherwise or without per-class recall."""
+    r = np.asarray(recall, dtype=float)
+    if dominant >= len(r) or not np.isfinite(r[dominant]):
+        return None
+    rest = np.delete(r, dominant)
+    rest = rest[np.isfinite(rest)]
+    if not len(rest):
+        return None
+    top, others = float(r[dominant]), float(rest.mean())
+    return (top, others) if top - others >= FAVOURED_RECALL_GAP else None
