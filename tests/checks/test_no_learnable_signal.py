@@ -154,3 +154,10 @@ def test_low_ceiling_on_extremely_imbalanced_data_is_left_to_dp101() -> None:
 def test_low_ceiling_on_moderately_imbalanced_data_is_found() -> None:
     # 9:1: the probe's class-weighted models are not held back by the imbalance, the signal is weak.
     assert NoLearnableSignal().judge(_minority_every(10)) is not None
+
+
+def test_low_ceiling_on_a_small_sample_is_left_to_the_overfitting_checks() -> None:
+    # 200 samples: the simple models' score is held down by the sample size itself.
+    ev = poor_model(with_learnability(0.5, 0.45, n_samples=200))
+    found = NoLearnableSignal().judge(ev)
+    assert found is None or found.strength < 0.5

@@ -25,6 +25,11 @@ MIN_SAMPLES = 30
 #: labels cap what any model learns from the data; when the network misbehaves too, the data is the first
 #: suspect. Clean data sits far above it (scikit-learn's digits: 0.91 with the probe's linear model).
 LOW_CEILING = 0.4
+#: ... judged only on this many probe samples or more: on fewer, the simple models' cross-validated score is
+#: held down by the sample's size itself (their learning curves are not flat yet: 120 samples of 20 features
+#: with a 79%-accurate feature give a linear model 0.69), so a low score says "small data", the overfitting
+#: DP520 and DP115 speak to, not "weak signal".
+LOW_CEILING_MIN_SAMPLES = 500
 #: Strong enough to rank above the symptoms weak signal produces (a training loss still falling as the
 #: network memorises noise, a held-out gap), below the definite bugs.
 STRENGTH_LOW_CEILING = 0.55
@@ -152,7 +157,7 @@ class NoLearnableSignal(Check):
     def _low_ceiling(self, ev: Evidence, lp: LearnabilityProbe, best: float) -> Finding | None:
         """Signal, but weak: the simple models stay far from perfect and the network does poorly too."""
         ceiling = lp.normalized(best)
-        if ceiling >= LOW_CEILING:
+        if ceiling >= LOW_CEILING or lp.n_samples < LOW_CEILING_MIN_SAMPLES:
             return None
         probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
         if not any(probe_misbehaves(p) for p in probes):
