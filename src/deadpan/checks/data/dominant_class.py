@@ -135,32 +135,33 @@ class DominantClass(Check):
                 f"for {out.majority_share:.0%} of the inputs: it has settled on the majority class, which "
                 f"already scores {share:.0%} accuracy without looking at the input."
             )
+        evidence: dict[str, object] = {
+            "dominant_class": dominant,
+            "dominant_share": share,
+            "dominance_threshold": threshold,
+            "class_counts": [int(c) for c in counts[: MAX_CLASSES_SPELLED * 10]],
+            "predicted_majority": out.predicted_majority,
+            "predicted_majority_share": out.majority_share,
+            "normalized_score": out.normalized_score,
+            "has_class_weights": weighted,
+            "suggested_class_weight": [float(w) for w in class_weight[: MAX_CLASSES_SPELLED * 10]],
+        }
+        if favoured is not None:
+            evidence["dominant_recall"], evidence["other_classes_recall"] = favoured
+        what = "the classes" if is_keras(ev) else "the loss"
         if separable and not weighted:
             assert learn is not None
             best = max(learn.linear_score, learn.nonlinear_score)
-            what = "the classes" if is_keras(ev) else "the loss"
-            return self.finding(
-                message=f"{message} Yet a class-weighted simple model on the same inputs reaches balanced "
-                f"accuracy {best:.2f}: at this moderate imbalance the classes are learnable, so the "
-                "imbalance alone rarely holds a network on the majority class; look first at the other "
-                "findings.",
-                fix=f"if nothing else is wrong, weight {what} by inverse class frequency: {loss_fix}; "
-                f"{sampler_fix}",
-                evidence={
-                    "dominant_class": dominant,
-                    "dominant_share": share,
-                    "dominance_threshold": threshold,
-                    "class_counts": [int(c) for c in counts[: MAX_CLASSES_SPELLED * 10]],
-                    "predicted_majority": out.predicted_majority,
-                    "predicted_majority_share": out.majority_share,
-                    "normalized_score": out.normalized_score,
-                    "simple_model_balanced_accuracy": best,
-                    "has_class_weights": weighted,
-                },
-                strength=STRENGTH_SEPARABLE,
-                severity=Severity.WARNING,
+            evidence["simple_model_balanced_accuracy"] = best
+            message += (
+                " Yet a class-weighted simple model on the same inputs reaches balanced accuracy "
+                f"{best:.2f}: at this moderate imbalance the classes are learnable, so the imbalance alone "
+                "rarely holds a network on the majority class; look first at the other findings."
             )
-        if weighted:
+            fix = f"if nothing else is wrong, weight {what} by inverse class frequency: {loss_fix}; "
+            fix += sampler_fix
+            strength, severity = STRENGTH_SEPARABLE, Severity.WARNING
+        elif weighted:
             already = (
                 "the classes are already weighted (`class_weight`/`sample_weight`)"
                 if is_keras(ev)
@@ -172,29 +173,12 @@ class DominantClass(Check):
             )
             strength, severity = 0.4, Severity.WARNING
         else:
-            what = "the classes" if is_keras(ev) else "the loss"
             fix = f"weight {what} by inverse class frequency: {loss_fix}; {sampler_fix}"
             strength = 0.7 + 0.15 * min(1.0, (share - threshold) / max(1.0 - threshold, 1e-12))
             severity = Severity.ERROR
             if favoured is not None:
                 strength, severity = STRENGTH_FAVOURED, Severity.WARNING
-        return self.finding(
-            message=message,
-            fix=fix,
-            evidence={
-                "dominant_class": dominant,
-                "dominant_share": share,
-                "dominance_threshold": threshold,
-                "class_counts": [int(c) for c in counts[: MAX_CLASSES_SPELLED * 10]],
-                "predicted_majority": out.predicted_majority,
-                "predicted_majority_share": out.majority_share,
-                "normalized_score": out.normalized_score,
-                "has_class_weights": weighted,
-                "suggested_class_weight": [float(w) for w in class_weight[: MAX_CLASSES_SPELLED * 10]],
-            },
-            strength=strength,
-            severity=severity,
-        )
+        return self.finding(message=message, fix=fix, evidence=evidence, strength=strength, severity=severity)
 
 
 def _keras_fixes(counts: np.ndarray, class_weight: np.ndarray, dominant: int) -> tuple[str, str]:
