@@ -82,11 +82,12 @@ def test_findings_in_one_category_combine() -> None:
 
 def _learns_little(learnability: bool) -> Evidence:
     """A model that learns a little (train 0.57, held-out 0.53 on three classes) on data whose best simple
-    model reaches balanced accuracy 0.5 (a quarter of the way from chance to perfect), or with no
-    learnability probe."""
+    model reaches balanced accuracy 0.5 on 800 samples (a quarter of the way from chance to perfect), or
+    with no learnability probe."""
     ev = healthy()
     assert ev.probes.learnability is not None
-    learn = replace(ev.probes.learnability, linear_score=0.5, nonlinear_score=0.48) if learnability else None
+    weak = replace(ev.probes.learnability, linear_score=0.5, nonlinear_score=0.48, n_samples=800)
+    learn = weak if learnability else None
     probes = replace(
         ev.probes,
         train_output=output_probe(score=0.57),
