@@ -44,6 +44,13 @@ STRENGTH_FAVOURED = 0.6
 MAX_CLASSES_SPELLED = 10
 
 
+def extreme_imbalance(counts: np.ndarray) -> bool:
+    """The largest class holds ``EXTREME_IMBALANCE_RATIO`` times the rarest present class's samples or more
+    (``counts``: samples per class id, zeros for absent classes)."""
+    present = counts[counts > 0]
+    return len(present) >= 2 and present.max() >= EXTREME_IMBALANCE_RATIO * present.min()
+
+
 def dominance_threshold(n_classes: int) -> float:
     """The share one class needs to count as dominant among ``n_classes``."""
     return min(DOMINANT_SHARE, max(MANY_CLASS_FLOOR, DOMINANCE_RATIO / max(n_classes, 1)))
@@ -120,7 +127,7 @@ class DominantClass(Check):
         separable = (
             learn is not None
             and learn.metric == "balanced_accuracy"
-            and counts[dominant] < EXTREME_IMBALANCE_RATIO * counts[counts > 0].min()
+            and not extreme_imbalance(counts)
             and learn.normalized(max(learn.linear_score, learn.nonlinear_score)) >= SEPARABLE_SCORE
         )
         if favoured is not None:

@@ -112,7 +112,7 @@ class NoLearnableSignal(Check):
         weak = max(WEAK_SIGNAL_GAP, no_signal + (WEAK_SIGNAL_GAP - NO_SIGNAL_GAP))
         if gap >= weak:
             return self._low_ceiling(ev, lp, best)
-        weak_and_failing = self._low_ceiling(ev, lp, best) is not None
+        weak_and_failing = _weak_and_failing(ev, lp, best)
         evidence = {
             "metric": lp.metric,
             "linear_score": lp.linear_score,
@@ -156,14 +156,9 @@ class NoLearnableSignal(Check):
 
     def _low_ceiling(self, ev: Evidence, lp: LearnabilityProbe, best: float) -> Finding | None:
         """Signal, but weak: the simple models stay far from perfect and the network does poorly too."""
+        if not _weak_and_failing(ev, lp, best):
+            return None
         ceiling = lp.normalized(best)
-        if ceiling >= LOW_CEILING or lp.n_samples < LOW_CEILING_MIN_SAMPLES:
-            return None
-        probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
-        if not any(probe_misbehaves(p) for p in probes):
-            return None
-        if _extreme_imbalance(ev):
-            return None  # a class with a handful of examples drags a balanced score down by itself: DP101's
         noisy = "noisy labels (mislabelled examples)" if lp.metric != "r2" else "noisy targets"
         return self.finding(
             message=f"the inputs carry only weak signal about the targets: the best simple model scores "
@@ -187,17 +182,24 @@ class NoLearnableSignal(Check):
         )
 
 
+def _weak_and_failing(ev: Evidence, lp: LearnabilityProbe, best: float) -> bool:
+    """The best simple model stays under ``LOW_CEILING`` on enough samples to trust it, the network
+    misbehaves on its training or held-out probe, and no extreme imbalance explains the low balanced score."""
+    if lp.normalized(best) >= LOW_CEILING or lp.n_samples < LOW_CEILING_MIN_SAMPLES:
+        return False
+    probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
+    if not any(probe_misbehaves(p) for p in probes):
+        return False
+    return not _extreme_imbalance(ev)
+
+
 def _extreme_imbalance(ev: Evidence) -> bool:
-    """The largest class holds DP101's extreme ratio (19x) of the rarest one's samples or more. The probe's
-    models are class-weighted, so a moderate imbalance does not lower their balanced score; a starved class
-    does (a handful of examples to learn it from)."""
-    from deadpan.checks.data.dominant_class import EXTREME_IMBALANCE_RATIO
+    """DP101's extreme imbalance (19:1) in the training targets. The probe's models are class-weighted, so a
+    moderate imbalance does not lower their balanced score; a starved class does (a handful of examples to
+    learn it from)."""
+    from deadpan.checks.data.dominant_class import extreme_imbalance
 
     if ev.data is None:
         return False
     labels = class_labels(ev, ev.data.y)
-    if labels is None or len(labels) == 0:
-        return False
-    counts = np.bincount(labels)
-    counts = counts[counts > 0]
-    return len(counts) >= 2 and counts.max() >= EXTREME_IMBALANCE_RATIO * counts.min()
+    return labels is not None and len(labels) > 0 and extreme_imbalance(np.bincount(labels))
