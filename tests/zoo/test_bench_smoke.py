@@ -29,7 +29,17 @@ def test_smoke_mutants_are_killed_and_diagnosed(results: tuple) -> None:
         assert m.crashed is None, m.crashed
         assert m.kill is not None and m.kill.killed, (m.id, m.scores)
         assert m.diagnosis is not None and m.diagnosis.ranked[:1] == [m.category], (m.id, m.diagnosis)
+        # The diagnosed run is the median seed, trained again under capture: same seed, same score.
+        assert m.diagnosis.seed == bench.representative_seed(m.scores)
+        assert m.diagnosis.score == pytest.approx(m.scores[m.diagnosis.seed], abs=1e-6), m.id
     assert all(h.diagnosis is not None and h.diagnosis.verdict == "healthy" for h in healthy)
+
+
+def test_representative_seed_is_the_lower_median() -> None:
+    assert bench.representative_seed([0.9, 0.3, 0.5]) == 2
+    assert bench.representative_seed([0.93, 0.33, 0.34, 0.35]) == 2  # lower of the middle two
+    assert bench.representative_seed([0.5, 0.5, 0.5, 0.5]) == 1  # ties: the lower seed
+    assert bench.representative_seed([0.7]) == 0
 
 
 def test_figures(results: tuple) -> None:

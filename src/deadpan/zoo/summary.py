@@ -138,4 +138,5 @@ def _record(m: MutantResult) -> dict[str, Any]:
         rec["verdict"] = m.diagnosis.verdict
         rec["ranked"] = m.diagnosis.ranked
         rec["seconds"] = round(m.diagnosis.seconds, 2)
+        rec["diagnosed_seed"] = m.diagnosis.seed
     return rec
