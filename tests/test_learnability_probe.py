@@ -171,3 +171,18 @@ def test_tiny_data_set_without_two_scorable_classes_gives_none() -> None:
     x, y = blobs(n=40, classes=10, features=6)
     y = np.where(np.arange(40) < 30, 0, np.arange(40) % 10)  # one class of 30, the rest one sample each
     assert learnability(x, y, Task("multiclass", 10, 10)) is None
+
+
+def test_class_id_targets_are_also_scored_as_classes() -> None:
+    # Regression targets that are class ids (0..4 from clusters unordered along the inputs): the probe also
+    # reports what a classifier reaches, for DP305 to compare with the network's rounded outputs.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 4, size=(5, 6))
+    ids = rng.integers(0, 5, 400)
+    x = centres[ids] + rng.normal(0, 1, size=(400, 6))
+    probe = learnability(x, ids.astype(np.float64), Task("regression", None, 1))
+    assert probe is not None and probe.metric == "r2"
+    assert probe.class_id_score is not None and probe.class_id_score > 0.9
+    # Continuous targets have no class reading.
+    cont = learnability(x, x[:, 0] * 2.0 + 0.5, Task("regression", None, 1))
+    assert cont is not None and cont.class_id_score is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 import torch
 
 from deadpan.capture.probes.outputs import output_probe
@@ -23,3 +25,18 @@ def test_class_recall_per_class_id() -> None:
 def test_no_class_recall_for_regression() -> None:
     out = torch.randn(8, 1)
     assert output_probe(Task("regression", None, 1), out, torch.randn(8, 1)).class_recall == ()
+
+
+def test_rounded_score_reads_one_regression_output_as_class_ids() -> None:
+    from deadpan.capture.probes.task import rounded_score
+
+    true = np.array([0, 1, 2, 3, 4] * 20, dtype=np.float64)
+    assert rounded_score((true + 0.3)[:, None], true) == 1.0
+    # Everything predicted as the mean id 2: one class in five right.
+    assert rounded_score(np.full((100, 1), 2.2), true) == pytest.approx(0.2)
+    # Outputs past the id range clip to its ends.
+    assert rounded_score(np.full((100, 1), 9.0), true) == pytest.approx(0.2)
+    # Not class ids (continuous, two values) or several outputs: no score.
+    assert rounded_score(true[:, None], true + 0.5) is None
+    assert rounded_score(np.zeros((100, 1)), true % 2) is None
+    assert rounded_score(np.zeros((100, 2)), true) is None

@@ -202,6 +202,9 @@ class OutputProbe:
     #: Single-label classification: recall of each class id on the probe batch (NaN for a class absent from
     #: its targets); empty otherwise.
     class_recall: tuple[float, ...] = ()
+    #: Regression with one output on targets that look like class ids: balanced accuracy of the outputs
+    #: rounded to the nearest id (:func:`deadpan.capture.probes.task.rounded_score`); None otherwise.
+    rounded_score: float | None = None
 
     @property
     def normalized_score(self) -> float:
@@ -278,6 +281,9 @@ class LearnabilityProbe:
     labels: int = 1
     #: The inputs were read as token ids, and the models also ran on bag-of-tokens counts of each row.
     token_counts: bool = False
+    #: Regression targets that look like class ids: the best simple model's CV balanced accuracy with the
+    #: ids taken as classes (what a classifier gets where the user regresses), None otherwise.
+    class_id_score: float | None = None
 
     def normalized(self, score: float) -> float:
         return (score - self.chance_score) / max(1.0 - self.chance_score, 1e-12)

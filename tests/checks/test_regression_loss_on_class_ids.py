@@ -45,6 +45,31 @@ def test_silent_when_integer_targets_are_fitted_well() -> None:
     assert RegressionLossOnClassIds().judge(_class_ids(regression_healthy(), score=0.85)) is None
 
 
+def _measured(ev: Evidence, classifier: float, rounded: float) -> Evidence:
+    """Add what the probes measure: simple classifiers on the ids as classes, the rounded outputs."""
+    assert ev.probes.train_output is not None and ev.probes.learnability is not None
+    learn = replace(ev.probes.learnability, class_id_score=classifier)
+    out = replace(ev.probes.train_output, rounded_score=rounded)
+    return replace(ev, probes=replace(ev.probes, learnability=learn, train_output=out))
+
+
+def test_fires_when_classifiers_beat_the_rounded_outputs() -> None:
+    # R^2 0.85 is no symptom, but read as classes the outputs are far behind what a classifier reaches.
+    ev = _measured(_class_ids(regression_healthy(), score=0.85), classifier=0.94, rounded=0.34)
+    found = RegressionLossOnClassIds().judge(ev)
+    assert found is not None and found.strength >= 0.9 and found.severity is Severity.ERROR
+    assert found.evidence["classifier_score"] == 0.94 and found.evidence["rounded_score"] == 0.34
+    assert "0.34" in found.message and "0.94" in found.message
+
+
+def test_silent_when_rounding_does_as_well_as_classifiers() -> None:
+    # An ordinal target: rounding a good regression beats a classifier that ignores the order.
+    ev = _measured(_class_ids(regression_healthy(), score=0.85), classifier=0.59, rounded=0.78)
+    assert RegressionLossOnClassIds().judge(ev) is None
+    ev = _measured(_class_ids(regression_healthy(), score=0.85), classifier=0.80, rounded=0.60)
+    assert RegressionLossOnClassIds().judge(ev) is None  # a gap below 0.3
+
+
 def test_silent_on_two_values_and_on_counts() -> None:
     assert RegressionLossOnClassIds().judge(_class_ids(regression_healthy(), classes=2)) is None
     assert RegressionLossOnClassIds().judge(_class_ids(regression_healthy(), classes=200)) is None

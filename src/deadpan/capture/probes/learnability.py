@@ -18,6 +18,10 @@ Two input kinds get more than the raw feature vector:
   over labels of its per-label balanced accuracy, the network's multi-label score in
   :func:`deadpan.capture.probes.task.score`, so the two compare directly.
 
+A regression target that looks like class ids (integers 0..C-1) is also scored as classes
+(``class_id_score``), so a classification problem trained with a regression loss shows what a classifier
+would reach.
+
 Classes with fewer samples than CV folds are left out of a classification probe (the rest are scored), so a
 tiny data set still gets a figure.
 
@@ -32,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from deadpan.capture.probes.task import balanced_accuracy, r2
+from deadpan.capture.probes.task import balanced_accuracy, class_ids, r2
 from deadpan.evidence import LearnabilityProbe, Task
 
 #: Rows and (after projection) features used: keeps the probe to a few tenths of a second on 2 cores.
@@ -202,6 +206,21 @@ def _usable(target: np.ndarray) -> bool:
     return len(counts) >= 2 and counts.min() >= FOLDS
 
 
+def _class_id_score(views: list[View], target: np.ndarray) -> float | None:
+    """A regression target that looks like class ids, scored as classes: the best model's CV balanced
+    accuracy (classes with fewer samples than folds left out), or None. Compared with the network's rounded
+    outputs it tells a classification problem solved as regression from an ordinal target."""
+    if class_ids(target) is None:
+        return None
+    labels = target.astype(np.int64)
+    classes, counts = np.unique(labels, return_counts=True)
+    kept = np.isin(labels, classes[counts >= FOLDS])
+    if len(np.unique(labels[kept])) < 2 or kept.sum() < 3 * FOLDS * 2:
+        return None
+    sub = [(f[kept], rf[kept]) for f, rf in views]
+    return max(_all_scores(sub, [labels[kept]], regression=False).values())
+
+
 def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe | None:
     if len(x) < 3 * FOLDS * 2:
         return None
@@ -263,6 +282,7 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
         # The same models on permuted labels: the best of them is what picking the best of the models
         # "learns" from no signal at all, the bar the best real score must clear.
         perm = _all_scores(views, list(permuted), regression)
+        as_classes = _class_id_score(views, targets[0]) if regression else None
     return LearnabilityProbe(
         metric=metric,
         linear_score=max(s for (_, name), s in real.items() if name == "linear"),
@@ -272,4 +292,5 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
         n_samples=targets.shape[1],
         labels=labels,
         token_counts=tokens,
+        class_id_score=as_classes,
     )

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deadpan.capture.probes.task import predictions, score
+from deadpan.capture.probes.task import predictions, rounded_score, score
 from deadpan.capture.tensors import first_tensor
 from deadpan.evidence import InputDependence, OutputProbe, Task
 
@@ -112,6 +112,7 @@ def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputP
         columns_sum_to_one=cols,
         rows_sum_to_one=rows,
         n_outputs=int(o.shape[1]),
+        rounded_score=rounded_score(p.pred, p.true) if task.kind == "regression" and not nonfinite else None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deadpan.capture.probes.task import class_ids
 from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import is_keras, loss_name, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
@@ -16,32 +17,39 @@ REGRESSION_LOSSES: dict[str, str] = {
     "smooth_l1_loss": "SmoothL1Loss",
     "huber_loss": "HuberLoss",
 }
-#: Distinct integer target values that look like class ids: two values are a binary problem that a
-#: regression loss fits tolerably; more than ~50 integer values is more likely a count than a class.
-MIN_CLASSES = 3
-MAX_CLASSES = 50
-#: Class ids are (nearly) contiguous: the id range is at most this many times the number of distinct ids.
-MAX_ID_SPAN_RATIO = 2.0
 #: Strength with one output unit (the class id regressed as a number; ordinal targets are sometimes meant so)
 #: and with several output units (one unit per class, each regressing the id: certainly a classification).
 STRENGTH_ONE_UNIT = 0.6
 STRENGTH_SEVERAL_UNITS = 0.75
+#: A model that is not misbehaving by its regression score still fails as a classifier when simple models,
+#: given the ids as classes, beat its rounded outputs by this much balanced accuracy (0.3: three in ten
+#: inputs of every class). An ordinal target that regression suits shows no such gap: a classifier ignores
+#: the order and gains little over rounding a good regression.
+CLASSIFIER_GAP = 0.3
+#: That evidence is measured, not inferred from the symptom: a definite bug.
+STRENGTH_CLASSIFIER_GAP = 0.9
 
 
 def _class_ids(ev: Evidence) -> np.ndarray | None:
-    """The distinct target values when they are all integers, from the data sample else the loss range."""
+    """The distinct target values when they look like class ids, from the data sample else the loss range."""
     if ev.data is not None and np.size(ev.data.y) > 0:
-        y = np.asarray(ev.data.y, dtype=float).ravel()
-        y = y[np.isfinite(y)]
-        if y.size == 0 or not np.all(y == np.round(y)):
-            return None
-        return np.unique(y)
+        return class_ids(np.asarray(ev.data.y))
     loss = ev.loss
     if loss is None or not loss.target_is_integer:
         return None
     if not (np.isfinite(loss.target_min) and np.isfinite(loss.target_max)):
         return None
-    return np.arange(int(loss.target_min), int(loss.target_max) + 1, dtype=float)
+    return class_ids(np.arange(int(loss.target_min), int(loss.target_max) + 1, dtype=float))
+
+
+def _classifier_gap(ev: Evidence) -> tuple[float, float] | None:
+    """(simple classifiers' balanced accuracy on the ids as classes, the network's rounded outputs' on
+    held-out data, else on the probe batch), when both were measured."""
+    learn = ev.probes.learnability
+    out = ev.probes.heldout_output or ev.probes.train_output
+    if learn is None or out is None or learn.class_id_score is None or out.rounded_score is None:
+        return None
+    return learn.class_id_score, out.rounded_score
 
 
 @register
@@ -50,7 +58,9 @@ class RegressionLossOnClassIds(Check):
 
     What it detects:
         ``MSELoss`` / ``L1Loss`` / ``SmoothL1Loss`` / ``HuberLoss`` on integer targets with a handful of
-        distinct values (3 to 50, nearly contiguous, like class ids 0..C-1), while the model scores poorly.
+        distinct values (3 to 50, nearly contiguous, like class ids 0..C-1), while the model scores poorly,
+        or while its outputs rounded to the nearest id classify far worse than simple classifiers do on the
+        same inputs (a regression that fits the ids' mean trend well can still be a poor classifier).
 
     Why it makes the output constant:
         A regression loss treats class 2 as "between" classes 1 and 3 and penalises a wrong guess by how far
@@ -74,12 +84,11 @@ class RegressionLossOnClassIds(Check):
         if cls is None:
             return None
         ids = _class_ids(ev)
-        if ids is None or not MIN_CLASSES <= len(ids) <= MAX_CLASSES:
+        if ids is None:
             return None
-        span = float(ids[-1] - ids[0] + 1)
-        if ids[0] < 0 or span > MAX_ID_SPAN_RATIO * len(ids):
-            return None
-        if not misbehaving(ev):
+        gap = _classifier_gap(ev)
+        fails_as_classifier = gap is not None and gap[0] - gap[1] >= CLASSIFIER_GAP
+        if not misbehaving(ev) and not fails_as_classifier:
             return None
         n_classes = len(ids)
         units = loss.input_shape[-1] if len(loss.input_shape) >= 2 else 1
@@ -99,10 +108,20 @@ class RegressionLossOnClassIds(Check):
                 f"(`nn.Linear(hidden, {n_classes})`), use `nn.CrossEntropyLoss()` with integer targets "
                 f"`loss_fn(out, y.long())`{shift} and predict with `out.argmax(dim=1)`"
             )
+        if fails_as_classifier and gap is not None:
+            poorly = (
+                f"read as classes its outputs are poor: rounded to the nearest id they reach a balanced "
+                f"accuracy of {gap[1]:.2f}, while simple classifiers on the same inputs reach {gap[0]:.2f}"
+            )
+            strength = STRENGTH_CLASSIFIER_GAP
+        else:
+            poorly = "the model scores poorly"
+            strength = STRENGTH_SEVERAL_UNITS if several else STRENGTH_ONE_UNIT
+        gap_evidence = {"rounded_score": gap[1], "classifier_score": gap[0]} if gap is not None else {}
         return self.finding(
             message=f"`{cls}` is trained on integer targets with only {n_classes} distinct values "
-            f"({ids[0]:g}..{ids[-1]:g}), which look like class ids, and the model scores poorly: a "
-            "regression loss on class ids is minimised by predicting the mean id for every input.",
+            f"({ids[0]:g}..{ids[-1]:g}), which look like class ids, and {poorly}: a regression loss on "
+            "class ids is minimised by predicting the mean id for every input.",
             fix=fix,
             evidence={
                 "loss": loss.function,
@@ -110,7 +129,8 @@ class RegressionLossOnClassIds(Check):
                 "target_min": float(ids[0]),
                 "target_max": float(ids[-1]),
                 "output_units": units,
+                **gap_evidence,
                 **symptom_evidence(ev),
             },
-            strength=STRENGTH_SEVERAL_UNITS if several else STRENGTH_ONE_UNIT,
+            strength=strength,
         )
