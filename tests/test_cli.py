@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from deadpan.cli import _exit_code, app
@@ -154,3 +156,80 @@ def test_ctrl_c_diagnoses_what_was_captured(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert report["verdict"] == "collapsed"
     assert report["causes"][0]["category"] == "init.symmetry"
+
+
+SCRIPT_CLASS = textwrap.dedent(
+    """
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):  # defined in the script: the trial workers get it by value
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+            for m in self.body:
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.weight)
+                    nn.init.zeros_(m.bias)
+
+        def forward(self, x):
+            return self.body(x)
+
+
+    torch.manual_seed(0)
+    x = torch.randn(512, 8)
+    y = (x[:, 0] > 0).long()
+    model = Net()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(4):
+        for i in range(0, 512, 64):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[i : i + 64]), y[i : i + 64]).backward()
+            opt.step()
+    print("trained")
+    """
+)
+
+
+def test_run_verify_in_a_local_pool(tmp_path: Path) -> None:
+    script = tmp_path / "zero_init.py"
+    script.write_text(SCRIPT_CLASS)
+    out = tmp_path / "r.json"
+    res = _deadpan("run", "--verify", "--workers", "2", "--json", str(out), str(script))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "trained\n"
+    report = json.loads(out.read_text())
+    top = report["causes"][0]
+    assert top["category"] == "init.symmetry", report["summary"]
+    assert top["verified"]["improved"] is True and top["verified"]["fix"] == "reinitialize"
+    assert report["metrics"]["verification"]["runner"] == "2 local processes"
+    assert "verified: re-initialising the weights" in res.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
+def test_run_verify_on_a_local_ray_instance(tmp_path: Path) -> None:
+    script = tmp_path / "zero_init.py"
+    script.write_text(SCRIPT_CLASS)
+    out = tmp_path / "r.json"
+    res = _deadpan("run", "--verify", "--ray", "local", "--quiet", "--json", str(out), str(script))
+    assert res.returncode == 0, res.stderr
+    report = json.loads(out.read_text())
+    assert report["metrics"]["verification"]["runner"] == "Ray at local"
+    assert report["causes"][0]["verified"]["improved"] is True
+
+
+def test_an_unreachable_ray_address_stops_before_the_script_runs(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("print('x')\n")
+    res = _deadpan("run", "--verify", "--ray", "127.0.0.1:9", str(script))
+    assert res.returncode == 2 and res.stdout == ""
+    assert "could not reach the Ray cluster at '127.0.0.1:9'" in res.stderr or "pip install" in res.stderr
+
+
+def test_workers_without_verify_is_an_error(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("print('x')\n")
+    res = _deadpan("run", "--workers", "2", str(script))
+    assert res.returncode == 2 and "--verify" in res.stderr
+    assert res.stdout == ""  # the script did not run

@@ -24,6 +24,7 @@ from deadpan.capture.tensors import first_tensor
 from deadpan.diagnosis import diagnose_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report
+from deadpan.fixes.options import VerifyOptions, not_verifiable, verified
 
 BATCH = 256
 #: A layer whose across-sample spread is below this fraction of its mean magnitude carries no information
@@ -34,12 +35,24 @@ Batch = tuple[Any, Any, Any]
 
 def report_from(pi: ProbeInputs) -> Report:
     """Probes, checks and diagnosis; a failure anywhere becomes an inconclusive report, not an exception."""
-    return report_of(lambda: build_evidence(pi), pi.recorder.step_seconds if pi.recorder is not None else ())
+    return evidence_and_report(pi)[1]
+
+
+def evidence_and_report(pi: ProbeInputs) -> tuple[Evidence | None, Report]:
+    """:func:`report_from`, also returning the evidence (None when building it failed): fix trials need
+    both."""
+    return _diagnosed(lambda: build_evidence(pi), pi.recorder.step_seconds if pi.recorder is not None else ())
 
 
 def report_of(build: Callable[[], Evidence], step_seconds: Sequence[float] = ()) -> Report:
     """Build the evidence with ``build``, then diagnose; never raises (a failure is an inconclusive report).
     Shared by every framework: the metrics (probe timings and headline numbers) are added here."""
+    return _diagnosed(build, step_seconds)[1]
+
+
+def _diagnosed(
+    build: Callable[[], Evidence], step_seconds: Sequence[float] = ()
+) -> tuple[Evidence | None, Report]:
     t0 = time.perf_counter()
     try:
         ev = build()
@@ -47,7 +60,7 @@ def report_of(build: Callable[[], Evidence], step_seconds: Sequence[float] = ())
     except Exception as exc:  # deadpan must never break the caller
         import traceback
 
-        return Report(
+        return None, Report(
             verdict="inconclusive",
             summary=f"Inconclusive: deadpan failed while diagnosing ({type(exc).__name__}: {exc}).",
             collapse=Collapse(),
@@ -59,7 +72,7 @@ def report_of(build: Callable[[], Evidence], step_seconds: Sequence[float] = ())
     metrics["probes"] = probe_summary(ev)
     if step_seconds:
         metrics["median_step_seconds"] = float(np.median(step_seconds))
-    return _with_metrics(report, metrics)
+    return ev, _with_metrics(report, metrics)
 
 
 def probe_summary(ev: Evidence) -> dict[str, Any]:
@@ -178,6 +191,7 @@ def diagnose(
     optimizer: torch.optim.Optimizer | Any | None = None,
     *,
     heldout: tuple[Any, Any] | None = None,
+    verify: bool | VerifyOptions = False,
 ) -> Report:
     """Probe a (trained) model and its data without the training loop, for notebooks.
 
@@ -188,13 +202,20 @@ def diagnose(
 
     Keras models are accepted too: ``loss_fn``/``optimizer`` then default to the compiled loss and
     optimizer (pass a Keras loss and optimizer for a model that was never compiled).
+
+    ``verify=True`` (or a :class:`~deadpan.fixes.options.VerifyOptions`) proves the top causes: each fix
+    trains on a copy next to an untouched control, both continuing from the model as given, in a local
+    process pool (PyTorch models).
     """
     from deadpan.keras.backend import is_keras_model
 
     if is_keras_model(model):
         from deadpan.keras.diagnose import diagnose_keras
 
-        return diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout)
+        report = diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout)
+        if verify and report.verdict in ("collapsed", "degraded"):
+            report = not_verifiable(report, "fix trials run on PyTorch models only so far")
+        return report
     try:
         dtype = _float_dtype(model)
         train = _batches_from(inputs, targets, dtype)
@@ -238,7 +259,11 @@ def diagnose(
         errors=errors,
         adapt_outputs=False,
     )
-    return report_from(pi)
+    ev, report = evidence_and_report(pi)
+    if verify:
+        options = verify if isinstance(verify, VerifyOptions) else VerifyOptions()
+        report = verified(report, ev, pi, options)
+    return report
 
 
 # --- watch ---------------------------------------------------------------------------------------------

@@ -56,6 +56,31 @@ def run(
         FailOn | None,
         typer.Option("--fail-on", help="Exit 1 when the verdict is this (or worse), e.g. in CI."),
     ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Prove the top causes: train each one's fix on a copy next to an untouched control, then "
+            "re-rank (PyTorch runs).",
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Local processes for --verify's trials (default: one per core; 1: in this process).",
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run --verify's trials as Ray tasks on the cluster at ADDRESS ('auto', 'ray://host:10001', "
+            "or 'local' to start one here). Needs pip install 'deadpan[ray]'.",
+        ),
+    ] = None,
 ) -> None:
     """Run an unmodified training script with deadpan attached, then diagnose it.
 
@@ -70,7 +95,21 @@ def run(
     if not script.is_file():
         typer.echo(f"deadpan: no such script: {script}", err=True)
         raise typer.Exit(2)
-    result = run_script(script, list(script_args or []), max_steps=max_steps)
+    from deadpan.fixes.options import VerifyOptions
+
+    if (workers is not None or ray is not None) and not verify:
+        typer.echo("deadpan: --workers and --ray apply to --verify's fix trials; add --verify.", err=True)
+        raise typer.Exit(2)
+    options = None
+    if verify:
+        from deadpan.fixes.runner import RunnerUnavailable
+
+        try:
+            options = VerifyOptions(workers=workers, ray=ray, progress=not quiet).connect()
+        except RunnerUnavailable as exc:
+            typer.echo(f"deadpan: {exc}", err=True)
+            raise typer.Exit(2) from None
+    result = run_script(script, list(script_args or []), max_steps=max_steps, verify=options)
     report = result.report
     if json is not None:
         report.to_json(json)

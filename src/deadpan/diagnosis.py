@@ -9,7 +9,7 @@ its confidence.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from deadpan.checks.base import run_checks
 from deadpan.checks.symptoms import TRAILS_SIMPLE_MODELS
@@ -235,6 +235,21 @@ def _describe_collapse(probe: OutputProbe, regression: bool) -> str:
     return f"the model predicts class {probe.predicted_majority} for {probe.majority_share:.0%} of inputs"
 
 
+def summary_of(verdict: str, symptom: str, causes: Sequence[Cause]) -> str:
+    """The sentence a person reads first, for a collapsed or degraded verdict: the symptom, then the first
+    cause and its fix (with what its fix trial showed, when it was verified)."""
+    if not causes:
+        return f"{verdict.capitalize()}: {symptom}. No check pinpointed a cause; see the evidence below."
+    top = causes[0]
+    proof = ""
+    if top.verified is not None and top.verified.get("improved"):
+        proof = f" (verified: {top.verified.get('headline', 'its fix trial improved on the control')})"
+    return (
+        f"{verdict.capitalize()}: {symptom}. Most likely cause: {top.category} — {top.summary} "
+        f"Fix{proof}: {top.fix}."
+    )
+
+
 def diagnose_evidence(ev: Evidence) -> Report:
     """Run every check on ``ev`` and build the report."""
     findings, skipped, errors = run_checks(ev)
@@ -286,14 +301,8 @@ def diagnose_evidence(ev: Evidence) -> Report:
         warnings = [f for f in findings if f.severity is not Severity.INFO]
         if warnings:
             summary += f" {len(warnings)} warning(s) below."
-    elif causes:
-        top = causes[0]
-        summary = (
-            f"{verdict.capitalize()}: {symptom}. Most likely cause: {top.category} — {top.summary} "
-            f"Fix: {top.fix}."
-        )
     else:
-        summary = f"{verdict.capitalize()}: {symptom}. No check pinpointed a cause; see the evidence below."
+        summary = summary_of(verdict, symptom, causes)
     return Report(
         verdict=verdict,
         summary=summary,
@@ -304,4 +313,5 @@ def diagnose_evidence(ev: Evidence) -> Report:
         internal_errors=tuple(errors),
         metrics=metrics,
         missing=ev.missing,
+        symptom=symptom,
     )

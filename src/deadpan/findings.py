@@ -196,12 +196,16 @@ class Report:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     #: What deadpan could not observe, for an ``inconclusive`` verdict.
     missing: tuple[str, ...] = ()
+    #: What is wrong with the outputs, in words ("the model predicts class 0 for every input"); "" when
+    #: healthy or inconclusive. The summary is built from it and the first cause.
+    symptom: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "verdict": self.verdict,
             "summary": self.summary,
+            "symptom": self.symptom,
             "collapse": self.collapse.to_dict(),
             "causes": [c.to_dict() for c in self.causes],
             "findings": [f.to_dict() for f in self.findings],
@@ -233,6 +237,7 @@ class Report:
             internal_errors=tuple(d.get("internal_errors", ())),
             metrics=dict(d.get("metrics", {})),
             missing=tuple(d.get("missing", ())),
+            symptom=d.get("symptom", ""),
         )
 
     @property

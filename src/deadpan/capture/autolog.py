@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deadpan.api import report_from
+from deadpan.api import evidence_and_report
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs
 from deadpan.capture.recorder import Recorder
+from deadpan.evidence import Evidence
 from deadpan.findings import Report
+from deadpan.fixes.options import VerifyOptions, not_verifiable, verified
 
 
 def _with_other_models(report: Report, main: Any, others: list[Any]) -> Report:
@@ -46,6 +48,10 @@ class RunResult:
     status: int
     #: How the script ended: "finished", "max-steps", "exception", "exit", "interrupted".
     ended: str
+    #: What the PyTorch diagnosis worked from, and the evidence it built (None for Keras runs, or when
+    #: building the evidence failed): for fix trials and benchmarks run after the fact.
+    inputs: ProbeInputs | None = None
+    evidence: Evidence | None = None
 
 
 #: Frames from deadpan's instrumentation (wrappers around torch calls) are not the user's and are hidden.
@@ -79,8 +85,26 @@ def _print_user_traceback(exc: BaseException, script: Path | None) -> None:
     sys.stderr.flush()
 
 
-def run_script(script: str | Path, args: list[str], max_steps: int | None = None) -> RunResult:
-    """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]``, then diagnose."""
+def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
+    """Copies of the trained model and of the model before training. A model that cannot be deep-copied
+    (it holds a lock, a file, a generator) is probed as it is, since the training has ended; there is then no
+    copy before training, so the probes and fix trials that need one are skipped with the reason."""
+    if rec.model is None:
+        return None, None, []
+    try:
+        final = rec.model_copy()
+        initial = rec.model_copy(initial=True) if rec.initial_state is not None else None
+        return final, initial, []
+    except Exception as exc:
+        why = f"the model cannot be deep-copied ({type(exc).__name__}: {exc})"
+        return rec.model, None, [f"copy: {why}; probed the trained model itself"]
+
+
+def run_script(
+    script: str | Path, args: list[str], max_steps: int | None = None, verify: VerifyOptions | None = None
+) -> RunResult:
+    """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]``, then diagnose (and, with
+    ``verify``, run the fix trials)."""
     path = Path(script).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no such script: {script}")
@@ -88,15 +112,19 @@ def run_script(script: str | Path, args: list[str], max_steps: int | None = None
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(path.parent))
     try:
-        return run_callable(lambda: runpy.run_path(str(path), run_name="__main__"), max_steps, path)
+        return run_callable(lambda: runpy.run_path(str(path), run_name="__main__"), max_steps, path, verify)
     finally:
         sys.argv, sys.path[:] = old_argv, old_path
 
 
 def run_callable(
-    train: Callable[[], object], max_steps: int | None = None, script: Path | None = None
+    train: Callable[[], object],
+    max_steps: int | None = None,
+    script: Path | None = None,
+    verify: VerifyOptions | None = None,
 ) -> RunResult:
-    """Run an unmodified training function with instrumentation attached, then diagnose what it did."""
+    """Run an unmodified training function with instrumentation attached, then diagnose what it did; with
+    ``verify``, prove the top causes' fixes by trials on copies (PyTorch runs)."""
     from deadpan.keras import patch as keras_patch
 
     rec = Recorder(discover=True, max_steps=max_steps)
@@ -132,6 +160,8 @@ def run_callable(
         from deadpan.keras.build import report_for_run
 
         report = report_for_run(main_keras, source="run")
+        if verify is not None and report.verdict in ("collapsed", "degraded"):
+            report = not_verifiable(report, "fix trials run on PyTorch models only so far")
         return RunResult(_with_other_models(report, main_keras, keras_session.others()), status, ended)
     missing = []
     observed_training = rec.step > 0 or rec.backward_calls > 0
@@ -139,10 +169,12 @@ def run_callable(
         missing.append("a model (no optimizer was created over an nn.Module's parameters)")
     elif not observed_training:
         missing.append("a training step (no backward() or optimizer.step() call)")
+    final, initial, errors = _copies(rec)
     pi = ProbeInputs(
         source="run",
-        final=rec.model_copy() if rec.model is not None else None,
-        initial=rec.model_copy(initial=True) if rec.initial_state is not None else None,
+        final=final,
+        initial=initial,
+        errors=errors,
         train=list(rec.train_store.batches) if observed_training else [],
         heldout=list(rec.heldout_store.batches),
         loss=rec.loss,
@@ -150,5 +182,7 @@ def run_callable(
         recorder=rec,
         missing=missing,
     )
-    report = report_from(pi)
-    return RunResult(report, status, ended)
+    ev, report = evidence_and_report(pi)
+    if verify is not None:
+        report = verified(report, ev, pi, verify)
+    return RunResult(report, status, ended, pi, ev)

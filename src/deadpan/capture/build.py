@@ -124,6 +124,35 @@ def _to(obj: Any, device: torch.device) -> Any:
     return obj
 
 
+@dataclass(frozen=True)
+class OutputAdapter:
+    """Maps the model's raw output to what the loss received (see :func:`make_adapter`). A class rather than
+    a closure so that fix trials can send it to worker processes."""
+
+    #: The loss input's shape per row, and whether it is floating point.
+    rows: tuple[int, ...]
+    floating: bool
+
+    def _fit(self, out: torch.Tensor) -> torch.Tensor:
+        shape = tuple(int(s) for s in out.shape[1:])
+        if shape == self.rows:
+            return out
+        if sorted(shape) == sorted(self.rows) and len(set(self.rows)) == len(self.rows):
+            return out.permute(0, *(shape.index(r) + 1 for r in self.rows))
+        return out.reshape(out.shape[0], *self.rows)
+
+    def __call__(self, raw: Any) -> torch.Tensor:
+        kind = [t for t in tensors_in(raw) if t.dim() > 0 and t.is_floating_point() == self.floating]
+        for t in kind:
+            if tuple(t.shape[1:]) == self.rows:
+                return t
+        per_row = math.prod(self.rows)
+        for t in kind:
+            if math.prod(t.shape[1:]) == per_row:
+                return self._fit(t)
+        return main_output(raw)
+
+
 def make_adapter(loss: LossRecord | None) -> Adapter:
     """Map the model's raw output to what the loss received.
 
@@ -135,44 +164,40 @@ def make_adapter(loss: LossRecord | None) -> Adapter:
     """
     if loss is None:
         return main_output
-    rows = tuple(int(s) for s in loss.input.shape[1:])
-    per_row = math.prod(rows)
-    floating = loss.input.is_floating_point()
+    return OutputAdapter(tuple(int(s) for s in loss.input.shape[1:]), loss.input.is_floating_point())
 
-    def fit(out: torch.Tensor) -> torch.Tensor:
-        shape = tuple(int(s) for s in out.shape[1:])
-        if shape == rows:
-            return out
-        if sorted(shape) == sorted(rows) and len(set(rows)) == len(rows):
-            return out.permute(0, *(shape.index(r) + 1 for r in rows))
-        return out.reshape(out.shape[0], *rows)
 
-    def adapt(raw: Any) -> torch.Tensor:
-        kind = [t for t in tensors_in(raw) if t.dim() > 0 and t.is_floating_point() == floating]
-        for t in kind:
-            if tuple(t.shape[1:]) == rows:
-                return t
-        for t in kind:
-            if math.prod(t.shape[1:]) == per_row:
-                return fit(t)
-        return main_output(raw)
+@dataclass(frozen=True)
+class RecordedLoss:
+    """The user's ``torch.nn.functional`` loss with the keyword arguments of the recorded call."""
 
-    return adapt
+    function: str
+    kwargs: dict[str, Any]
+
+    def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return getattr(F, self.function)(out, target, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class TaskLoss:
+    """The standard loss of a task, for a run whose loss deadpan did not see: cross-entropy, binary
+    cross-entropy on logits, or MSE."""
+
+    kind: str
+
+    def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.kind == "multiclass":
+            return F.cross_entropy(out, target.long())
+        if self.kind in ("binary", "multilabel"):
+            return F.binary_cross_entropy_with_logits(out.reshape(target.shape), target.float())
+        return F.mse_loss(out.reshape(target.shape).float(), target.float())
 
 
 def make_loss_fn(loss: LossRecord | None, task: Task) -> LossFn:
     """The user's loss function rebuilt from the recorded call, or a standard one for the task."""
     if loss is not None and hasattr(F, loss.function):
-        fn = getattr(F, loss.function)
-        kwargs = dict(loss.kwargs)
-        return lambda out, target: fn(out, target, **kwargs)
-    if task.kind == "multiclass":
-        return lambda out, target: F.cross_entropy(out, target.long())
-    if task.kind in ("binary", "multilabel"):
-        return lambda out, target: F.binary_cross_entropy_with_logits(
-            out.reshape(target.shape), target.float()
-        )
-    return lambda out, target: F.mse_loss(out.reshape(target.shape).float(), target.float())
+        return RecordedLoss(loss.function, dict(loss.kwargs))
+    return TaskLoss(task.kind)
 
 
 def loss_call(loss: LossRecord) -> LossCall:

@@ -67,6 +67,30 @@ def _probe_line(report: Report) -> str | None:
     return "; ".join(parts) or None
 
 
+#: Style of a fix trial's line by its status.
+TRIAL_STYLE = {"improved": "green", "no_improvement": "yellow", "failed": "red", "not_verifiable": "dim"}
+TRIAL_WORD = {
+    "improved": "verified",
+    "no_improvement": "tried, no better than the control",
+    "failed": "trial failed",
+    "not_verifiable": "not verifiable",
+}
+
+
+def _verified_lines(verified: Any) -> list[tuple[str, str]]:
+    """One line per fix trial of a cause: the best first, as the report ranks them."""
+    trials = verified.get("trials") or [verified]
+    out = []
+    for t in sorted(trials, key=lambda t: t is not verified and t.get("fix") != verified.get("fix")):
+        status = str(t.get("status", ""))
+        word = TRIAL_WORD.get(status, status)
+        text = t.get("headline") or ""
+        if status in ("not_verifiable", "failed"):
+            text = f"{t.get('title', t.get('fix'))}: {t.get('reason')}"
+        out.append((TRIAL_STYLE.get(status, ""), f"   {word}: {text}"))
+    return out
+
+
 def lines(report: Report) -> list[tuple[str, str]]:
     """(style, text) pairs shared by the plain and rich renderers."""
     out: list[tuple[str, str]] = [
@@ -90,7 +114,22 @@ def lines(report: Report) -> list[tuple[str, str]]:
                 out.append(("dim", f"   evidence: {ev}"))
         out.append(("cyan", f"   fix: {cause.fix}"))
         if cause.verified is not None:
-            out.append(("green", f"   verified: {cause.verified}"))
+            out += _verified_lines(cause.verified)
+    trials = report.metrics.get("verification")
+    if isinstance(trials, dict):
+        out.append(("", ""))
+        if trials.get("not_verifiable"):
+            out.append(("dim", f"fix trials: not verifiable: {trials['not_verifiable']}"))
+        else:
+            control = trials.get("control") or {}
+            out.append(
+                (
+                    "dim",
+                    f"fix trials: each fix trained on a copy for the control's {control.get('steps')} steps "
+                    f"(judged on {control.get('heldout_rows')} held-out rows) in {trials.get('runner')}, "
+                    f"{trials.get('seconds')} s",
+                )
+            )
     probes = _probe_line(report)
     if probes and report.verdict != "healthy":
         out.append(("", ""))

@@ -1,0 +1,71 @@
+"""Wall time of ``--verify``'s fix trials by runner, on one built-in scenario.
+
+The scenario's training is captured and diagnosed once; then the same fix trials (the control plus every
+fix of the top three causes) run through each runner in turn, several rounds in alternating order, and the
+median wall time per runner is reported. Pool start-up (fresh ``spawn`` processes importing torch) is part of
+every pool round, as it is for a user; Ray's own start-up (``ray.init``) is timed once and reported apart,
+since a cluster is started once and then serves many runs.
+
+    .venv/bin/python benchmarks/verify_runners.py [--scenario zero-grad-missing] [--rounds 3] [--no-ray]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+import warnings
+
+from deadpan.capture.autolog import run_callable
+from deadpan.fixes.runner import InProcess, LocalPool, RayRunner, Runner
+from deadpan.fixes.verify import verify
+from deadpan.scenarios.registry import get
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="zero-grad-missing")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-ray", action="store_true")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+
+    result = run_callable(get(args.scenario).train)
+    assert result.inputs is not None and result.evidence is not None, "a PyTorch scenario is needed"
+    runners: dict[str, Runner] = {
+        "in process": InProcess(),
+        "local pool, 1 worker": LocalPool(1),
+        "local pool, 2 workers": LocalPool(2),
+    }
+    ray_start = None
+    if not args.no_ray and importlib.util.find_spec("ray") is not None:
+        t0 = time.perf_counter()
+        runners["Ray (local, 2 CPUs)"] = RayRunner("local", num_cpus=2)
+        ray_start = time.perf_counter() - t0
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    trials = 0
+    for r in range(args.rounds):
+        order = list(runners) if r % 2 == 0 else list(reversed(runners))
+        for name in order:
+            t0 = time.perf_counter()
+            report = verify(result.report, result.evidence, result.inputs, runners[name])
+            times[name].append(time.perf_counter() - t0)
+            trials = 1 + sum(len((c.verified or {}).get("trials", [])) for c in report.causes)
+    base = statistics.median(times["in process"])
+    print(
+        f"scenario {args.scenario}: {trials} trials (control included), {args.rounds} rounds, "
+        "median wall time"
+    )
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(
+            f"  {name:24s} {med:6.2f} s  ({base / med:4.2f}x in-process speed; "
+            f"range {min(ts):.2f}-{max(ts):.2f})"
+        )
+    if ray_start is not None:
+        print(f"  Ray start-up (once): {ray_start:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""Every fix deadpan can trial, one per module; importing this package registers them all."""
+
+from deadpan.fixes.catalog import (  # noqa: F401
+    correct_loop,
+    lighter_regularization,
+    logits_into_loss,
+    lr_from_range_test,
+    more_steps,
+    reinitialize,
+    relu_activations,
+    resample_classes,
+    scale_lr,
+    standardize_inputs,
+)

@@ -1,0 +1,50 @@
+"""Take out the regularisation that pushes the model to a constant."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from torch import nn
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+
+
+@register
+class LighterRegularization(Fix):
+    """Set the optimizer's weight decay to 0 and every dropout probability to 0 on a copy. Regularisation so
+    strong that it outweighs the data term drives the weights to zero and the output to the same constant
+    for every input; without it the trial shows whether that is what held the model back."""
+
+    name = "lighter-regularization"
+    title = "removing weight decay and dropout"
+    categories = ("train.over_regularized",)
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        hyper = dict(setup.optimizer.hyper)
+        decay = float(hyper.get("weight_decay", 0.0) or 0.0)
+        model = setup.model_copy()
+        dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+        if decay <= 0 and not dropouts:
+            raise NotApplicable(
+                "no weight decay in the optimizer and no dropout module to remove (an L2 penalty added to "
+                "the loss by hand is not rewritten)"
+            )
+        for m in dropouts:
+            m.p = 0.0
+        if decay > 0:
+            hyper["weight_decay"] = 0.0
+        return setup.but(self.name, model=model, optimizer=dataclasses.replace(setup.optimizer, hyper=hyper))
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        if is_keras(ev):
+            return (
+                "lower the regularisation: a `kernel_regularizer` of 1e-4 or less, `Dropout(rate)` of 0.5 or "
+                "less, no `weight_decay` above 1e-2 in the optimizer"
+            )
+        return (
+            "lower the regularisation: `weight_decay` around 1e-4 (1e-2 for AdamW), dropout `p` of 0.5 or "
+            "less, and a hand-written L2 term scaled so it stays well below the data loss"
+        )

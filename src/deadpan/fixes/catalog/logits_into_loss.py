@@ -1,0 +1,78 @@
+"""Give the loss what it expects: logits (or log-probabilities), not probabilities or raw scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+
+#: Probabilities below this are clamped before the log, so a probability that underflowed to 0 gives a large
+#: negative logit instead of -inf.
+TINY = 1e-30
+
+
+@dataclass(frozen=True)
+class ProbabilitiesToLogits:
+    """Wraps the output adapter: probabilities back to logits. For a softmax over classes ``log p`` is the
+    logits up to a per-row constant, which a softmax-based loss ignores: ``CE(log softmax z) == CE(z)``,
+    so this is exactly the training without the extra softmax. For one sigmoid unit, ``log(p / (1 - p))``
+    is the logit itself."""
+
+    inner: Any
+    binary: bool
+
+    def __call__(self, raw: Any) -> torch.Tensor:
+        p = self.inner(raw).clamp(TINY, 1.0)
+        if self.binary:
+            return torch.log(p) - torch.log((1.0 - p).clamp(min=TINY))
+        return torch.log(p)
+
+
+@dataclass(frozen=True)
+class LogSoftmax:
+    """Wraps the output adapter: raw scores to log-probabilities over the class axis (for ``nll_loss``)."""
+
+    inner: Any
+
+    def __call__(self, raw: Any) -> torch.Tensor:
+        return torch.log_softmax(self.inner(raw), dim=1)
+
+
+@register
+class LogitsIntoLoss(Fix):
+    """Feed the loss the kind of output it expects. A softmax (or sigmoid) before a loss that applies its
+    own squashes the outputs twice: the gradient shrinks to almost nothing and the model settles on the
+    prior. Raw scores into ``nll_loss`` need the log-softmax that loss assumes. The trial undoes the extra
+    step on the model's outputs, exactly as removing it from the model would."""
+
+    name = "logits-into-loss"
+    title = "giving the loss logits"
+    categories = ("loss.mismatch",)
+    finding_names = ("softmax-into-cross-entropy", "probabilities-into-logits-loss", "nll-on-raw-outputs")
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        names = {f.name for f in findings}
+        if "nll-on-raw-outputs" in names:
+            return setup.but(self.name, adapt=LogSoftmax(setup.adapt))
+        if setup.task.kind == "multilabel":
+            raise NotApplicable("multi-label outputs: deadpan does not rewrite their loss input")
+        return setup.but(self.name, adapt=ProbabilitiesToLogits(setup.adapt, setup.task.kind == "binary"))
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        if is_keras(ev):
+            return (
+                "let the loss see logits: remove the last layer's softmax/sigmoid activation and compile "
+                "with `from_logits=True` (e.g. `keras.losses.SparseCategoricalCrossentropy(from_logits="
+                "True)`), or keep the activation and a loss with `from_logits=False`"
+            )
+        return (
+            "return logits from `forward` (remove the final `softmax`/`sigmoid`) and keep "
+            "`nn.CrossEntropyLoss()` / `nn.BCEWithLogitsLoss()`; apply the softmax only when you need "
+            "probabilities at inference. With `nn.NLLLoss`, end the model with `nn.LogSoftmax(dim=1)`"
+        )

@@ -1,0 +1,76 @@
+"""Re-initialise the weights with the standard scheme for each layer's activation."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+
+WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6)
+
+
+def _followed_by_relu(modules: list[nn.Module], i: int) -> bool:
+    """Is the next activation module after ``modules[i]`` (before the next weight layer) ReLU-like?"""
+    for m in modules[i + 1 :]:
+        if isinstance(m, WEIGHTED):
+            return False
+        if isinstance(m, RELU_LIKE):
+            return True
+    return False
+
+
+def reinitialize(model: nn.Module) -> int:
+    """He-normal weights before ReLU-family activations, Glorot-uniform elsewhere, zero biases; returns the
+    number of layers re-initialised. Embedding and recurrent layers keep their own initialisers' scheme."""
+    modules = list(model.modules())
+    done = 0
+    for i, m in enumerate(modules):
+        if isinstance(m, WEIGHTED):
+            if _followed_by_relu(modules, i):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+            done += 1
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight)
+            done += 1
+        elif isinstance(m, nn.RNNBase):
+            m.reset_parameters()
+            done += 1
+    return done
+
+
+@register
+class Reinitialize(Fix):
+    """Draw every weight afresh: He initialisation for layers feeding a ReLU, Glorot elsewhere, biases zero
+    (PyTorch's own ``reset_parameters`` for embeddings and recurrent layers). Weights that start equal keep
+    their units identical, too large or too small ones saturate, explode or kill the signal; a standard
+    initialisation keeps every layer's output at the scale of its input."""
+
+    name = "reinitialize"
+    title = "re-initialising the weights (He/Glorot)"
+    categories = ("init.symmetry", "init.scale", "model.dead_units")
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        model = setup.model_copy()
+        if reinitialize(model) == 0:
+            raise NotApplicable("the model has no Linear, Conv, Embedding or recurrent layer to reset")
+        return setup.but(self.name, model=model)
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        if is_keras(ev):
+            return (
+                'drop the custom initialisers: keep `kernel_initializer="glorot_uniform"` (the default), or '
+                '`"he_normal"` for layers with `activation="relu"`, and `bias_initializer="zeros"`'
+            )
+        return (
+            "remove the custom initialisation, or use `nn.init.kaiming_normal_(layer.weight, "
+            'nonlinearity="relu")` for layers followed by ReLU and `nn.init.xavier_uniform_(layer.weight)` '
+            "elsewhere, with `nn.init.zeros_(layer.bias)`"
+        )

@@ -1,0 +1,56 @@
+"""Replace saturating hidden activations by ReLU."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.catalog.reinitialize import WEIGHTED, reinitialize
+
+SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Hardtanh, nn.Softsign)
+
+
+def _hidden_saturating(model: nn.Module) -> list[tuple[nn.Module, str]]:
+    """(parent, attribute) of every saturating activation module before the last weight layer."""
+    order = list(model.named_modules())
+    last_weight = max((i for i, (_, m) in enumerate(order) if isinstance(m, WEIGHTED)), default=-1)
+    found = []
+    for i, (name, m) in enumerate(order):
+        if i < last_weight and isinstance(m, SATURATING) and name:
+            parent_name, _, attr = name.rpartition(".")
+            found.append((model.get_submodule(parent_name) if parent_name else model, attr))
+    return found
+
+
+@register
+class ReluActivations(Fix):
+    """Swap every sigmoid/tanh module between the input and the last weight layer for ``nn.ReLU`` and
+    re-initialise (He) on a copy. A ReLU's slope is 1 wherever it is active, so the gradient reaches the
+    first layers at full strength, while a sigmoid's is at most 1/4 and nearly 0 when saturated."""
+
+    name = "relu-activations"
+    title = "ReLU instead of sigmoid/tanh in hidden layers"
+    categories = ("model.saturation",)
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        model = setup.model_copy()
+        places = _hidden_saturating(model)
+        if not places:
+            raise NotApplicable(
+                "the saturating activations are not modules deadpan can swap (called as functions in forward)"
+            )
+        for parent, attr in places:
+            setattr(parent, attr, nn.ReLU())
+        reinitialize(model)
+        return setup.but(self.name, model=model)
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        if is_keras(ev):
+            return 'use `activation="relu"` with `kernel_initializer="he_normal"` in the hidden layers'
+        return (
+            "use `nn.ReLU()` in the hidden layers with `nn.init.kaiming_normal_(layer.weight, "
+            'nonlinearity="relu")`; or keep sigmoid/tanh and add `nn.BatchNorm1d` before each'
+        )

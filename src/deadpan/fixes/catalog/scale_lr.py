@@ -1,0 +1,42 @@
+"""Move the learning rate by a factor of ten, in the direction the diagnosis points."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, TrialSetup, register
+
+FACTOR = 10.0
+
+
+@register
+class ScaleLr(Fix):
+    """Divide the learning rate by ten when it is too high, multiply it by ten when it is too low. The plain
+    decade step a practitioner tries first, and a second opinion next to the range test's suggestion, which
+    rests on a short sweep of a few dozen batches."""
+
+    name = "scale-lr"
+    title = "the learning rate moved tenfold"
+    categories = ("optim.lr_too_high", "optim.lr_too_low")
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        high = any(f.category == "optim.lr_too_high" for f in findings)
+        lr = setup.optimizer.lr / FACTOR if high else setup.optimizer.lr * FACTOR
+        return setup.but(
+            f"learning rate {'/' if high else 'x'}{FACTOR:g} ({setup.optimizer.lr:.2g} -> {lr:.2g})",
+            optimizer=dataclasses.replace(setup.optimizer, lr=lr),
+        )
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        high = any(f.category == "optim.lr_too_high" for f in findings)
+        opt = ev.training.optimizer if ev.training is not None else None
+        verb = "divide the learning rate by ten" if high else "multiply the learning rate by ten"
+        if opt is None:
+            return verb
+        new = opt.lr / FACTOR if high else opt.lr * FACTOR
+        if is_keras(ev):
+            return f"{verb}: `learning_rate={new:.2g}` instead of {opt.lr:.2g}"
+        return f"{verb}: `lr={new:.2g}` instead of {opt.lr:.2g}"

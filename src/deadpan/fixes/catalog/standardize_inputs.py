@@ -1,0 +1,59 @@
+"""Standardize the inputs per feature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.batches import map_inputs, stacked
+
+
+@dataclass(frozen=True)
+class Standardize:
+    """``(x - mean) / std`` with the training rows' statistics (a class, so that trials can pickle it)."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nan_to_num((x.float() - self.mean) / self.std).to(x.dtype)
+
+
+@register
+class StandardizeInputs(Fix):
+    """Rescale every input feature to mean 0 and standard deviation 1 over the training rows (held-out rows
+    with the same statistics), and replace NaN/inf by 0. Inputs of the wrong scale saturate or kill the first
+    layer's units; standardized ones reach the range a default initialisation expects."""
+
+    name = "standardize-inputs"
+    title = "standardizing the inputs"
+    categories = ("data.inputs",)
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        x, _ = stacked(setup.train)
+        if not x.is_floating_point():
+            raise NotApplicable("the inputs are integer ids (an embedding lookup), not values to rescale")
+        xf = torch.nan_to_num(x.float(), nan=0.0, posinf=0.0, neginf=0.0)
+        mean = xf.mean(0, keepdim=True)
+        std = xf.std(0, keepdim=True)
+        std = torch.where(std > 1e-8, std, torch.ones_like(std))
+        scale = Standardize(mean, std)
+        return setup.but(
+            self.name, train=map_inputs(setup.train, scale), heldout=map_inputs(setup.heldout, scale)
+        )
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        if is_keras(ev):
+            return (
+                "standardize with the training statistics: `x = (x - mean) / std` (`mean`, `std` over the "
+                "training rows), or put `layers.Normalization()` first and call `.adapt(x_train)`"
+            )
+        return (
+            "standardize with the training statistics: `x = (x - mean) / std` with `mean = x_train.mean(0)`, "
+            "`std = x_train.std(0)` (apply the same to validation and test data), e.g. in the Dataset"
+        )

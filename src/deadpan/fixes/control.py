@@ -1,0 +1,136 @@
+"""The control: the user's training as deadpan captured it, rebuilt as a short trial.
+
+It starts from deadpan's copy of the model before training, trains on the captured batches with the user's
+loss and optimizer (class, hyper-parameters, learning rate, the parameters it held), and reproduces the loop
+bugs the diagnosis found (a missing ``zero_grad``, a detached loss, no optimizer step, the same batch at every
+step, eval mode), so that a fix is judged against the training the user really ran, for the same budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from deadpan.capture.build import ProbeInputs, make_adapter, make_loss_fn
+from deadpan.capture.probes.outputs import run_model
+from deadpan.capture.probes.task import infer_task
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Batch, LoopSpec, NotApplicable, OptimizerSpec, TrialSetup
+
+#: Trial budget in optimizer steps: the user's own step count, within these bounds. Fewer than 50 steps
+#: shows little; more than 300 makes a trial cost more than the diagnosis it verifies.
+MIN_STEPS, MAX_STEPS = 50, 300
+#: Share of the captured training rows held out for judging when no held-out batches were captured.
+HELDOUT_SHARE = 0.2
+#: The learning rate a trial uses when the user's optimizer was not seen (Adam's customary default).
+DEFAULT_LR = 1e-3
+
+#: Finding names whose loop bug the control reproduces, and the loop flag each turns off.
+LOOP_BUGS = {
+    "zero-grad-missing": "zero_grad",
+    "loss-detached": "backward",
+    "no-optimizer-step": "step",
+    "same-batch-every-step": "fresh_batches",
+    "trained-in-eval-mode": "train_mode",
+}
+
+
+#: Budget when deadpan saw no training (``diagnose()``).
+UNSEEN_STEPS = 100
+
+
+def budget(ev: Evidence) -> int:
+    if ev.training is None or ev.training.steps <= 0:
+        return UNSEEN_STEPS
+    return int(min(MAX_STEPS, max(MIN_STEPS, ev.training.steps)))
+
+
+def optimizer_spec(opt: torch.optim.Optimizer | None, left_out: tuple[str, ...]) -> OptimizerSpec:
+    if opt is None:
+        return OptimizerSpec(torch.optim.Adam, {}, DEFAULT_LR, left_out)
+    group = opt.param_groups[0]
+    hyper = {k: v for k, v in group.items() if k in opt.defaults and k not in ("params", "lr")}
+    lr = group.get("lr", DEFAULT_LR)
+    lr = float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)
+    return OptimizerSpec(type(opt), hyper, lr, left_out)
+
+
+def _rows(batches: list[Batch]) -> int:
+    return sum(len(b[2]) for b in batches)
+
+
+def split_heldout(train: list[Batch], heldout: list[Batch]) -> tuple[list[Batch], list[Batch]]:
+    """The captured held-out batches if any; else the last batches (about a fifth of the rows) of the
+    captured training batches. With one batch only, its last rows are held out."""
+    if heldout:
+        return train, heldout
+    if len(train) >= 2:
+        keep = max(1, round(len(train) * (1 - HELDOUT_SHARE)))
+        return train[:keep], train[keep:]
+    if not train:
+        return [], []
+    args, kwargs, target = train[0]
+    n = len(target)
+    cut = int(n * (1 - HELDOUT_SHARE))
+    if cut < 2 or n - cut < 2 or kwargs or not all(isinstance(a, torch.Tensor) for a in args):
+        return train, train
+    first: Batch = (tuple(a[:cut] for a in args), {}, target[:cut])
+    rest: Batch = (tuple(a[cut:] for a in args), {}, target[cut:])
+    return [first], [rest]
+
+
+def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], seed: int = 0) -> TrialSetup:
+    """The control trial of this run; raise :class:`NotApplicable` when it cannot be rebuilt."""
+    model, origin = pi.initial, "the model before training"
+    if model is None and pi.source == "diagnose" and pi.final is not None:
+        # diagnose() never saw the model before training: the trials continue from the model as given.
+        model, origin = pi.final, "the model as given to diagnose() (deadpan saw no earlier state)"
+    if model is None:
+        why = next(
+            (e.removeprefix("copy: ").split(";")[0] for e in pi.errors if e.startswith("copy: ")), None
+        )
+        raise NotApplicable(
+            "deadpan holds no copy of the model from before training" + (f": {why}" if why else "")
+        )
+    if not pi.train:
+        raise NotApplicable("no training batches were captured")
+    train, heldout = split_heldout(list(pi.train), list(pi.heldout))
+    if _rows(heldout) < 2:
+        raise NotApplicable("too few captured rows to hold some out for judging")
+    adapt = make_adapter(pi.loss if pi.adapt_outputs else None)
+    out, target = run_model(model, train[:1], adapt)
+    task = ev.task or infer_task(pi.loss.function if pi.loss else None, out, target)
+    loss_fn = pi.loss_fn or make_loss_fn(pi.loss, task)
+    names = {f.name for f in findings}
+    loop = LoopSpec(**{flag: False for name, flag in LOOP_BUGS.items() if name in names})
+    left_out = ev.model.unoptimized_names if ev.model is not None else ()
+    setup = TrialSetup(
+        model=model,
+        train=tuple(train),
+        heldout=tuple(heldout),
+        loss_fn=loss_fn,
+        adapt=adapt,
+        optimizer=optimizer_spec(pi.optimizer, tuple(left_out)),
+        loop=loop,
+        steps=budget(ev),
+        task=task,
+        seed=seed,
+        origin=origin,
+    )
+    return setup
+
+
+def describe(setup: TrialSetup) -> dict[str, Any]:
+    """The control's recipe, for the report."""
+    bugs = [flag for flag in LOOP_BUGS.values() if not getattr(setup.loop, flag)]
+    return {
+        "starts_from": setup.origin,
+        "steps": setup.steps,
+        "optimizer": setup.optimizer.cls.__name__ if setup.optimizer.cls else "SGD",
+        "lr": setup.optimizer.lr,
+        "train_rows": _rows(list(setup.train)),
+        "heldout_rows": _rows(list(setup.heldout)),
+        "loop_bugs_reproduced": bugs,
+    }

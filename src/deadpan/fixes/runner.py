@@ -1,0 +1,263 @@
+"""Where trials run: in this process, in a local pool of worker processes, or as tasks on a Ray cluster.
+
+Every runner takes the same jobs (a key, a pickled :class:`TrialSetup`, a time limit) and returns one
+:class:`TrialOutcome` per job: metrics, or the error that stopped it. A trial that raises, runs past its
+limit or takes its worker down is recorded as failed; the other trials and the report go on.
+
+Setups travel as cloudpickle bytes: a model class defined in the user's script (``__main__`` under
+``deadpan run``) is pickled by value, so a fresh worker process or a Ray node can rebuild it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+from deadpan.fixes.base import TrialSetup
+from deadpan.fixes.trial import TrialMetrics, TrialTimeout, train_trial
+
+#: Seconds a worker gets beyond the trial's own limit (start-up, unpickling) before the runner gives up on it.
+GRACE_SECONDS = 30.0
+
+Progress = Callable[[str, bool], None]  # (key, ok) after each trial
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    key: str
+    payload: bytes
+    time_limit: float
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    key: str
+    metrics: TrialMetrics | None
+    error: str | None = None
+
+
+def pack(setup: TrialSetup) -> bytes:
+    """``setup`` as bytes any runner can ship. cloudpickle pickles classes defined in ``__main__`` (the
+    user's script) by value; classes in the user's own modules are imported by name in the worker, which
+    gets this process's import path."""
+    import cloudpickle
+
+    return bytes(cloudpickle.dumps(setup))
+
+
+def _error(exc: BaseException) -> str:
+    if isinstance(exc, TrialTimeout):
+        return str(exc)
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-400:]
+
+
+def run_packed(payload: bytes, time_limit: float) -> TrialMetrics:
+    """Unpack and train one trial (the function every runner calls, in whichever process)."""
+    import cloudpickle
+
+    setup: TrialSetup = cloudpickle.loads(payload)
+    return train_trial(setup, time_limit)
+
+
+class RunnerUnavailable(RuntimeError):
+    """The runner the user asked for cannot start (Ray not installed, its cluster unreachable)."""
+
+
+class Runner(Protocol):
+    #: Shown in the report ("this process", "4 local processes", "ray://host:10001").
+    where: str
+
+    def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]: ...
+
+
+class InProcess:
+    """Trials one after another in this process: no start-up cost, and any model or loss will do (nothing
+    is pickled). The time limit is checked between steps."""
+
+    where = "this process"
+
+    def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]:
+        import torch
+
+        threads = torch.get_num_threads()
+        out = []
+        try:
+            for job in jobs:
+                try:
+                    out.append(TrialOutcome(job.key, run_packed(job.payload, job.time_limit)))
+                except Exception as exc:
+                    out.append(TrialOutcome(job.key, None, _error(exc)))
+                if progress:
+                    progress(job.key, out[-1].metrics is not None)
+        finally:
+            torch.set_num_threads(threads)
+        return out
+
+
+def _init_worker(path: list[str]) -> None:
+    """A worker sees the caller's import path (the user's script directory, their packages) and uses one
+    torch thread: the pool's parallelism is across trials."""
+    import torch
+
+    sys.path[:] = path
+    torch.set_num_threads(1)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class LocalPool:
+    """Trials spread over ``workers`` fresh processes (``spawn``: no state inherited from the user's
+    process). A trial past its limit plus :data:`GRACE_SECONDS` is recorded as failed and its worker is
+    terminated once the rest have finished."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.where = f"{self.workers} local process{'es' if self.workers > 1 else ''}"
+
+    def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]:
+        if not jobs:
+            return []
+        results: dict[str, TrialOutcome] = {}
+        pool = ProcessPoolExecutor(
+            min(self.workers, len(jobs)),
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(list(sys.path),),
+        )
+        hung = False
+        try:
+            futures = {pool.submit(run_packed, j.payload, j.time_limit): j for j in jobs}
+            limit = max(j.time_limit for j in jobs) + GRACE_SECONDS
+            deadline = time.monotonic() + limit * max(1, -(-len(jobs) // self.workers))
+            pending = set(futures)
+            while pending:
+                done, pending = wait(
+                    pending, timeout=max(0.0, deadline - time.monotonic()), return_when="FIRST_COMPLETED"
+                )
+                if not done:
+                    break
+                for fut in done:
+                    job = futures[fut]
+                    try:
+                        results[job.key] = TrialOutcome(job.key, fut.result())
+                    except Exception as exc:
+                        results[job.key] = TrialOutcome(job.key, None, _error(exc))
+                    if progress:
+                        progress(job.key, results[job.key].metrics is not None)
+            for fut in pending:
+                hung = True
+                job = futures[fut]
+                results[job.key] = TrialOutcome(job.key, None, f"the trial did not finish within {limit:g} s")
+                if progress:
+                    progress(job.key, False)
+        finally:
+            if hung:
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+            pool.shutdown(wait=not hung, cancel_futures=True)
+        return [results[j.key] for j in jobs]
+
+
+class RayRunner:
+    """Trials as Ray tasks (one CPU each) on the cluster at ``address`` ("auto" for the one this machine
+    belongs to, "local" to start one here). Ray is an optional dependency: ``pip install deadpan[ray]``."""
+
+    def __init__(self, address: str, num_cpus: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise RunnerUnavailable(
+                "running trials on Ray needs Ray: pip install 'deadpan[ray]' (or pass --workers N for a "
+                "local process pool instead)"
+            ) from exc
+        self.address = address
+        self.where = f"Ray at {address}"
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False}
+            if address == "local":
+                kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
+                kwargs["include_dashboard"] = False
+            else:
+                kwargs["address"] = address
+                _check_reachable(address)
+            try:
+                ray.init(**kwargs)
+            except Exception as exc:
+                raise RunnerUnavailable(f"could not reach the Ray cluster at {address!r}: {exc}") from exc
+
+    def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]:
+        import ray
+
+        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
+        refs = {remote.remote(j.payload, j.time_limit): j for j in jobs}
+        results: dict[str, TrialOutcome] = {}
+        limit = max((j.time_limit for j in jobs), default=0.0) + GRACE_SECONDS
+        deadline = time.monotonic() + limit * max(1, len(jobs))
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            for ref in ready:
+                job = refs[ref]
+                try:
+                    results[job.key] = TrialOutcome(job.key, ray.get(ref))
+                except Exception as exc:
+                    cause = getattr(exc, "cause", None) or exc
+                    results[job.key] = TrialOutcome(job.key, None, _error(cause))
+                if progress:
+                    progress(job.key, results[job.key].metrics is not None)
+        for ref in pending:
+            ray.cancel(ref, force=True)
+            job = refs[ref]
+            results[job.key] = TrialOutcome(job.key, None, f"the trial did not finish within {limit:g} s")
+            if progress:
+                progress(job.key, False)
+        return [results[j.key] for j in jobs]
+
+
+#: Seconds to wait for a TCP connection to a Ray address before calling it unreachable. Ray itself retries an
+#: unreachable head node for minutes.
+CONNECT_SECONDS = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Raise :class:`RunnerUnavailable` when ``host:port`` (or ``ray://host:port``) takes no TCP connection
+    within :data:`CONNECT_SECONDS`; "auto" and bare names are left to Ray, which fails fast on them."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        raise RunnerUnavailable(
+            f"could not reach the Ray cluster at {address!r}: {exc.strerror or exc} (is `ray start --head` "
+            "running there, and is the port open?)"
+        ) from exc
+
+
+def _ray_trial(payload: bytes, time_limit: float) -> TrialMetrics:
+    import torch
+
+    torch.set_num_threads(1)
+    return run_packed(payload, time_limit)
+
+
+def make_runner(workers: int | None = None, ray: str | None = None) -> Runner:
+    """The runner the options ask for: Ray at ``ray``; else a local pool of ``workers`` processes (all
+    cores when None); ``workers=1`` runs the trials in this process."""
+    if ray:
+        return RayRunner(ray)
+    if workers == 1:
+        return InProcess()
+    return LocalPool(workers)

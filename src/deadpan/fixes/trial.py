@@ -1,0 +1,104 @@
+"""Train one trial setup for its budget and measure it on the held-out batches.
+
+The same function runs in this process, in a worker process and as a Ray task. It trains a deep copy of the
+setup's model, seeds torch itself and restores the caller's random state afterwards, so a trial run in the
+user's process leaves no trace there.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from deadpan.capture.build import preserved_rng
+from deadpan.capture.probes.outputs import output_probe, run_model
+from deadpan.diagnosis import is_collapsed
+from deadpan.fixes.base import TrialSetup
+
+
+class TrialTimeout(Exception):
+    """The trial ran past its time limit."""
+
+
+@dataclass(frozen=True)
+class TrialMetrics:
+    """A trained trial, measured on the held-out batches."""
+
+    distinct_predictions: int
+    majority_share: float
+    #: Balanced accuracy (classification) or R^2 (regression), and the input-independent baseline's.
+    score: float
+    chance_score: float
+    loss: float
+    collapsed: bool
+    steps: int
+    seconds: float
+    #: The training loss became NaN/inf and training stopped.
+    diverged: bool = False
+
+    @property
+    def normalized(self) -> float:
+        """Score rescaled so that the input-independent answer is 0 and perfect is 1."""
+        return (self.score - self.chance_score) / max(1.0 - self.chance_score, 1e-12)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, float):
+                d[k] = round(v, 4) if math.isfinite(v) else None
+        return d
+
+
+def _forward(model: torch.nn.Module, batch: Any, setup: TrialSetup) -> torch.Tensor:
+    args, kwargs, _ = batch
+    return setup.adapt(model(*args, **kwargs))
+
+
+def train_trial(setup: TrialSetup, time_limit: float | None = None) -> TrialMetrics:
+    """Train a copy of ``setup.model`` for ``setup.steps`` steps and measure it; raise :class:`TrialTimeout`
+    past ``time_limit`` seconds."""
+    t0 = time.perf_counter()
+    with preserved_rng():
+        torch.manual_seed(setup.seed)
+        model = copy.deepcopy(setup.model)
+        opt = setup.optimizer.build(model)
+        model.train(setup.loop.train_mode)
+        loop = setup.loop
+        diverged = False
+        done = 0
+        for i in range(setup.steps):
+            if time_limit is not None and time.perf_counter() - t0 > time_limit:
+                raise TrialTimeout(f"the trial ran past its {time_limit:g} s limit after {i} steps")
+            batch = setup.train[i % len(setup.train)] if loop.fresh_batches else setup.train[0]
+            loss = setup.loss_fn(_forward(model, batch, setup), batch[2])
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            if loop.zero_grad:
+                opt.zero_grad()
+            if loop.backward and loss.requires_grad:
+                loss.backward()
+            if loop.step:
+                opt.step()
+            done = i + 1
+        model.eval()
+        out, target = run_model(model, list(setup.heldout), setup.adapt)
+        with torch.no_grad():
+            held_loss = float(setup.loss_fn(out, target)) if bool(torch.isfinite(out).all()) else math.inf
+    probe = output_probe(setup.task, out, target)
+    return TrialMetrics(
+        distinct_predictions=probe.distinct_predictions,
+        majority_share=probe.majority_share,
+        score=probe.score,
+        chance_score=probe.chance_score,
+        loss=held_loss,
+        collapsed=is_collapsed(probe, setup.task.kind == "regression"),
+        steps=done,
+        seconds=time.perf_counter() - t0,
+        diverged=diverged,
+    )

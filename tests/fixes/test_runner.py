@@ -1,0 +1,74 @@
+"""Runners: the same trial gives the same numbers in this process and in a local pool; Ray's absence or an
+unreachable address is a clear error."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from deadpan.fixes.runner import InProcess, LocalPool, RunnerUnavailable, TrialJob, make_runner, pack
+
+from .kit import mlp, setup
+
+
+def _jobs() -> list[TrialJob]:
+    return [
+        TrialJob("a", pack(setup()), 60.0),
+        TrialJob("b", pack(setup(model=mlp(seed=1), lr=0.01)), 60.0),
+        TrialJob("c", pack(setup(steps=10**8)), 0.5),  # runs past its limit
+    ]
+
+
+def test_local_pool_matches_this_process_and_reports_a_timeout() -> None:
+    seen: list[tuple[str, bool]] = []
+    here = InProcess().run(_jobs())
+    pool = LocalPool(2).run(_jobs(), progress=lambda key, ok: seen.append((key, ok)))
+    assert [o.key for o in pool] == ["a", "b", "c"]
+    for a, b in zip(here[:2], pool[:2], strict=True):
+        assert a.metrics is not None and b.metrics is not None
+        assert (a.metrics.score, a.metrics.loss) == pytest.approx((b.metrics.score, b.metrics.loss))
+    assert here[2].metrics is None and pool[2].metrics is None
+    assert "limit" in (pool[2].error or "")
+    assert sorted(seen) == [("a", True), ("b", True), ("c", False)]
+
+
+def test_runner_choice() -> None:
+    assert isinstance(make_runner(1), InProcess)
+    pool = make_runner(3)
+    assert isinstance(pool, LocalPool) and pool.where == "3 local processes"
+    assert isinstance(make_runner(None), LocalPool)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="Ray is installed")
+def test_ray_missing_names_the_extra() -> None:
+    with pytest.raises(RunnerUnavailable, match=r"pip install 'deadpan\[ray\]'"):
+        make_runner(ray="auto")
+
+
+ray_installed = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
+
+
+@ray_installed
+def test_an_unreachable_ray_address_is_a_clear_error() -> None:
+    with pytest.raises(RunnerUnavailable, match=r"could not reach the Ray cluster at '127.0.0.1:9'"):
+        make_runner(ray="127.0.0.1:9")
+
+
+@ray_installed
+def test_local_ray_matches_this_process() -> None:
+    import ray
+
+    from deadpan.fixes.runner import RayRunner
+
+    try:
+        runner = RayRunner("local", num_cpus=2)
+        assert runner.where == "Ray at local"
+        remote = runner.run(_jobs())
+    finally:
+        ray.shutdown()
+    here = InProcess().run(_jobs()[:2])
+    for a, b in zip(here, remote[:2], strict=True):
+        assert a.metrics is not None and b.metrics is not None
+        assert (a.metrics.score, a.metrics.loss) == pytest.approx((b.metrics.score, b.metrics.loss))
+    assert remote[2].metrics is None and "limit" in (remote[2].error or "")
