@@ -330,6 +330,54 @@ def bench_accuracy(
         markdown.write_text(bench_report.markdown(s))
 
 
+@bench_app.command("verify")
+def bench_verify(
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-j", help="Local processes for the trials (default 1: in this process)."),
+    ] = 1,
+    json: Annotated[Path | None, typer.Option("--json", help="Write every scenario's result here.")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only these scenarios.")] = None,
+) -> None:
+    """Run every broken PyTorch scenario with --verify and count how often its top verified fix restores a
+    model that is not collapsed and reaches 90% of its healthy twin's score."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from deadpan.fixes import bench as fix_bench
+    from deadpan.fixes.runner import make_runner
+
+    t0 = time.perf_counter()
+    outcomes = fix_bench.run(make_runner(workers), list(only) if only else None)
+    s = fix_bench.summary(outcomes)
+    s["seconds"] = round(time.perf_counter() - t0, 1)
+    table = Table("scenario", "category", "top verified fix", "score", "twin", "restored", "s")
+    for o in outcomes:
+        if not o.counted:
+            table.add_row(o.name, o.category, f"[dim]not counted: {o.reason}[/dim]", "", "", "", "")
+            continue
+        fix = f"{o.fix} ({o.fix_cause})" if o.fix else f"[red]{o.reason}[/red]"
+        score = f"{o.score:.2f}" if o.score is not None else ""
+        twin = f"{o.twin_score:.2f}" if o.twin_score is not None else ""
+        table.add_row(
+            o.name, o.category, fix, score, twin, "yes" if o.restored else "[red]no[/red]", f"{o.seconds:.0f}"
+        )
+    console = Console(highlight=False, width=max(140, Console().width))
+    console.print(table)
+    frac = s["fraction"]
+    console.print(
+        f"restored: {s['restored']}/{s['n']}"
+        + (f" ({frac:.2f})" if frac is not None else "")
+        + f" in {s['seconds']} s"
+    )
+    for cat, row in sorted(s["per_category"].items()):
+        console.print(f"  {cat:24s} {row['restored']}/{row['n']}")
+    if json is not None:
+        import json as json_lib
+
+        json.write_text(json_lib.dumps(s, indent=1) + "\n")
+
+
 def main() -> None:
     app()
 
