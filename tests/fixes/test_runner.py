@@ -20,17 +20,33 @@ def _jobs() -> list[TrialJob]:
     ]
 
 
+class Seen:
+    """Records what a runner reports."""
+
+    def __init__(self) -> None:
+        self.finished_: list[tuple[str, bool]] = []
+        self.steps: dict[str, list[int]] = {}
+
+    def step(self, key: str, done: int, total: int) -> None:
+        self.steps.setdefault(key, []).append(done)
+
+    def finished(self, key: str, ok: bool) -> None:
+        self.finished_.append((key, ok))
+
+
 def test_local_pool_matches_this_process_and_reports_a_timeout() -> None:
-    seen: list[tuple[str, bool]] = []
-    here = InProcess().run(_jobs())
-    pool = LocalPool(2).run(_jobs(), progress=lambda key, ok: seen.append((key, ok)))
+    seen, here_seen = Seen(), Seen()
+    here = InProcess().run(_jobs(), progress=here_seen)
+    pool = LocalPool(2).run(_jobs(), progress=seen)
     assert [o.key for o in pool] == ["a", "b", "c"]
     for a, b in zip(here[:2], pool[:2], strict=True):
         assert a.metrics is not None and b.metrics is not None
         assert (a.metrics.score, a.metrics.loss) == pytest.approx((b.metrics.score, b.metrics.loss))
     assert here[2].metrics is None and pool[2].metrics is None
     assert "limit" in (pool[2].error or "")
-    assert sorted(seen) == [("a", True), ("b", True), ("c", False)]
+    for s in (seen, here_seen):
+        assert sorted(s.finished_) == [("a", True), ("b", True), ("c", False)]
+        assert s.steps["a"][-1] == 100 and s.steps["a"] == sorted(s.steps["a"])  # step reports, in order
 
 
 def test_runner_choice() -> None:

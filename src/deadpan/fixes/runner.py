@@ -10,6 +10,8 @@ Setups travel as cloudpickle bytes: a model class defined in the user's script (
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
 import time
@@ -26,7 +28,13 @@ from deadpan.fixes.trial import TrialMetrics, TrialTimeout, train_trial
 #: Seconds a worker gets beyond the trial's own limit (start-up, unpickling) before the runner gives up on it.
 GRACE_SECONDS = 30.0
 
-Progress = Callable[[str, bool], None]  # (key, ok) after each trial
+
+class Progress(Protocol):
+    """What a runner reports while trials run (a progress bar implements it)."""
+
+    def step(self, key: str, done: int, total: int) -> None: ...
+
+    def finished(self, key: str, ok: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,9 @@ class TrialJob:
     key: str
     payload: bytes
     time_limit: float
+    #: For progress: what the trial is, and its step budget.
+    label: str = ""
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,12 +69,24 @@ def _error(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-400:]
 
 
-def run_packed(payload: bytes, time_limit: float) -> TrialMetrics:
+def run_packed(
+    payload: bytes, time_limit: float, on_step: Callable[[int, int], None] | None = None
+) -> TrialMetrics:
     """Unpack and train one trial (the function every runner calls, in whichever process)."""
     import cloudpickle
 
     setup: TrialSetup = cloudpickle.loads(payload)
-    return train_trial(setup, time_limit)
+    return train_trial(setup, time_limit, on_step)
+
+
+def _run_reporting(payload: bytes, time_limit: float, key: str, queue: Any) -> TrialMetrics:
+    """:func:`run_packed` in a worker process, putting ``(key, done, total)`` on ``queue`` as it goes."""
+
+    def report(done: int, total: int) -> None:
+        with contextlib.suppress(Exception):  # progress is best effort
+            queue.put_nowait((key, done, total))
+
+    return run_packed(payload, time_limit, report)
 
 
 class RunnerUnavailable(RuntimeError):
@@ -90,12 +113,15 @@ class InProcess:
         out = []
         try:
             for job in jobs:
+                on_step = None
+                if progress is not None:
+                    on_step = functools.partial(progress.step, job.key)
                 try:
-                    out.append(TrialOutcome(job.key, run_packed(job.payload, job.time_limit)))
+                    out.append(TrialOutcome(job.key, run_packed(job.payload, job.time_limit, on_step)))
                 except Exception as exc:
                     out.append(TrialOutcome(job.key, None, _error(exc)))
                 if progress:
-                    progress(job.key, out[-1].metrics is not None)
+                    progress.finished(job.key, out[-1].metrics is not None)
         finally:
             torch.set_num_threads(threads)
         return out
@@ -124,24 +150,26 @@ class LocalPool:
         if not jobs:
             return []
         results: dict[str, TrialOutcome] = {}
+        ctx = get_context("spawn")
+        manager = ctx.Manager() if progress is not None else None
+        queue = manager.Queue() if manager is not None else None
         pool = ProcessPoolExecutor(
-            min(self.workers, len(jobs)),
-            mp_context=get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(list(sys.path),),
+            min(self.workers, len(jobs)), mp_context=ctx, initializer=_init_worker, initargs=(list(sys.path),)
         )
         hung = False
         try:
-            futures = {pool.submit(run_packed, j.payload, j.time_limit): j for j in jobs}
+            if queue is not None:
+                futures = {
+                    pool.submit(_run_reporting, j.payload, j.time_limit, j.key, queue): j for j in jobs
+                }
+            else:
+                futures = {pool.submit(run_packed, j.payload, j.time_limit): j for j in jobs}
             limit = max(j.time_limit for j in jobs) + GRACE_SECONDS
             deadline = time.monotonic() + limit * max(1, -(-len(jobs) // self.workers))
             pending = set(futures)
-            while pending:
-                done, pending = wait(
-                    pending, timeout=max(0.0, deadline - time.monotonic()), return_when="FIRST_COMPLETED"
-                )
-                if not done:
-                    break
+            while pending and time.monotonic() < deadline:
+                done, pending = wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+                _drain(queue, progress)
                 for fut in done:
                     job = futures[fut]
                     try:
@@ -149,19 +177,37 @@ class LocalPool:
                     except Exception as exc:
                         results[job.key] = TrialOutcome(job.key, None, _error(exc))
                     if progress:
-                        progress(job.key, results[job.key].metrics is not None)
+                        progress.finished(job.key, results[job.key].metrics is not None)
             for fut in pending:
                 hung = True
                 job = futures[fut]
                 results[job.key] = TrialOutcome(job.key, None, f"the trial did not finish within {limit:g} s")
                 if progress:
-                    progress(job.key, False)
+                    progress.finished(job.key, False)
         finally:
             if hung:
                 for proc in list(getattr(pool, "_processes", {}).values()):
                     proc.terminate()
             pool.shutdown(wait=not hung, cancel_futures=True)
+            if manager is not None:
+                manager.shutdown()
         return [results[j.key] for j in jobs]
+
+
+#: How often the pool checks for finished trials and step reports.
+POLL_SECONDS = 0.2
+
+
+def _drain(queue: Any, progress: Progress | None) -> None:
+    """Pass the step reports waiting on ``queue`` to ``progress``."""
+    if queue is None or progress is None:
+        return
+    while True:
+        try:
+            key, done, total = queue.get_nowait()
+        except Exception:
+            return
+        progress.step(key, done, total)
 
 
 class RayRunner:
@@ -212,13 +258,13 @@ class RayRunner:
                     cause = getattr(exc, "cause", None) or exc
                     results[job.key] = TrialOutcome(job.key, None, _error(cause))
                 if progress:
-                    progress(job.key, results[job.key].metrics is not None)
+                    progress.finished(job.key, results[job.key].metrics is not None)
         for ref in pending:
             ray.cancel(ref, force=True)
             job = refs[ref]
             results[job.key] = TrialOutcome(job.key, None, f"the trial did not finish within {limit:g} s")
             if progress:
-                progress(job.key, False)
+                progress.finished(job.key, False)
         return [results[j.key] for j in jobs]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,9 +60,17 @@ def _forward(model: torch.nn.Module, batch: Any, setup: TrialSetup) -> torch.Ten
     return setup.adapt(model(*args, **kwargs))
 
 
-def train_trial(setup: TrialSetup, time_limit: float | None = None) -> TrialMetrics:
+#: Steps between two progress reports of a trial.
+REPORT_EVERY = 10
+
+
+def train_trial(
+    setup: TrialSetup,
+    time_limit: float | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> TrialMetrics:
     """Train a copy of ``setup.model`` for ``setup.steps`` steps and measure it; raise :class:`TrialTimeout`
-    past ``time_limit`` seconds."""
+    past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps."""
     t0 = time.perf_counter()
     with preserved_rng():
         torch.manual_seed(setup.seed)
@@ -86,6 +95,8 @@ def train_trial(setup: TrialSetup, time_limit: float | None = None) -> TrialMetr
             if loop.step:
                 opt.step()
             done = i + 1
+            if on_step is not None and (done % REPORT_EVERY == 0 or done == setup.steps):
+                on_step(done, setup.steps)
         model.eval()
         out, target = run_model(model, list(setup.heldout), setup.adapt)
         with torch.no_grad():

@@ -161,7 +161,7 @@ def verify(
     fixes: Sequence[Fix] | None = None,
     progress: Progress | None = None,
     time_limit: float = TIME_LIMIT,
-    on_plan: Callable[[int], None] | None = None,
+    on_plan: Callable[[list[TrialJob]], None] | None = None,
 ) -> Report:
     """``report`` with each top cause's ``verified`` filled in, re-ranked, and its summary naming the verified
     fix. Never raises: a failure is recorded in the report."""
@@ -181,9 +181,9 @@ def verify(
         meta["control"] = describe(p.control)
         jobs: list[TrialJob] = []
         try:
-            jobs.append(TrialJob("control", pack(p.control), time_limit))
+            jobs.append(TrialJob("control", pack(p.control), time_limit, "control", p.control.steps))
             jobs += [
-                TrialJob(f"trial-{k}", pack(t.setup), time_limit)
+                TrialJob(f"trial-{k}", pack(t.setup), time_limit, t.fix.title, t.setup.steps)
                 for k, t in enumerate(p.trials)
                 if t.setup is not None
             ]
@@ -191,7 +191,7 @@ def verify(
             jobs = []
             meta["not_verifiable"] = f"the training could not be packed ({type(exc).__name__}: {exc})"
         if on_plan is not None:
-            on_plan(len(jobs))
+            on_plan(jobs)
         outcomes, used = _outcomes(jobs, runner, progress) if jobs else ({}, runner)
         meta["runner"] = used.where
         control = outcomes.get("control")
