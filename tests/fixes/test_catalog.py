@@ -17,7 +17,9 @@ from deadpan.fixes.catalog.correct_loop import CorrectLoop
 from deadpan.fixes.catalog.lighter_regularization import LighterRegularization
 from deadpan.fixes.catalog.logits_into_loss import LogitsIntoLoss
 from deadpan.fixes.catalog.lr_from_range_test import LrFromRangeTest
+from deadpan.fixes.catalog.match_target_shape import MatchTargetShape
 from deadpan.fixes.catalog.more_steps import MoreSteps
+from deadpan.fixes.catalog.output_head import OutputHead
 from deadpan.fixes.catalog.reinitialize import Reinitialize
 from deadpan.fixes.catalog.relu_activations import ReluActivations
 from deadpan.fixes.catalog.resample_classes import ResampleClasses
@@ -145,3 +147,34 @@ def test_relu_activations_replace_hidden_sigmoids_only() -> None:
     assert kinds == ["Linear", "ReLU", "Linear", "ReLU", "Linear", "Sigmoid"]
     with pytest.raises(NotApplicable):
         ReluActivations().apply(setup(), EV, ())
+
+
+def test_output_head_and_target_shape() -> None:
+    from deadpan.capture.build import RecordedLoss, TaskLoss
+    from deadpan.evidence import Task
+
+    x, _ = blobs(600)
+    target = x[:, :1] * 2 - 3  # a regression target, mostly negative
+    base = setup(
+        model=nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1), nn.ReLU()),
+        train=batches(x[:480], target[:480]),
+        heldout=batches(x[480:], target[480:]),
+        loss_fn=TaskLoss("regression"),
+        task=Task("regression", None, 1),
+        lr=0.01,
+    )
+    fixed = OutputHead().apply(base, EV, (finding("clipping-output-head", "model.output"),))
+    assert [type(m).__name__ for m in fixed.model][-1] == "Identity"
+    assert [type(m).__name__ for m in base.model][-1] == "ReLU"
+    assert gain(base, fixed) > 0.3
+    with pytest.raises(NotApplicable):
+        OutputHead().apply(setup(), EV, ())  # no activation after the last layer
+    flat = base.but(
+        "x",
+        model=nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1)),
+        train=tuple((a, k, t[:, 0]) for a, k, t in base.train),  # [n] targets against an [n, 1] output
+        heldout=tuple((a, k, t[:, 0]) for a, k, t in base.heldout),
+        loss_fn=RecordedLoss("mse_loss", {}),  # F.mse_loss as the user called it: it broadcasts
+    )
+    shaped = MatchTargetShape().apply(flat, EV, (finding("broadcast-target-shape", "loss.mismatch"),))
+    assert gain(flat, shaped) > 0.3

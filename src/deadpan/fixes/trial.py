@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -72,7 +73,9 @@ def train_trial(
     """Train a copy of ``setup.model`` for ``setup.steps`` steps and measure it; raise :class:`TrialTimeout`
     past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps."""
     t0 = time.perf_counter()
-    with preserved_rng():
+    # The control reproduces the user's bugs, and with them the warnings the user's run already printed.
+    with preserved_rng(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.manual_seed(setup.seed)
         model = copy.deepcopy(setup.model)
         opt = setup.optimizer.build(model)
