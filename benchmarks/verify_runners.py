@@ -7,6 +7,10 @@ every pool round, as it is for a user; Ray's own start-up (``ray.init``) is time
 since a cluster is started once and then serves many runs.
 
     .venv/bin/python benchmarks/verify_runners.py [--scenario zero-grad-missing] [--rounds 3] [--no-ray]
+    .venv/bin/python benchmarks/verify_runners.py --heavy    # a wider model: trials of about a second each
+
+``--heavy`` replaces the scenario by a larger training (a 64-1024-1024-10 MLP, batches of 256, 300 steps of
+SGD at a learning rate far too low), where each trial costs enough for parallel workers to pay off.
 """
 
 from __future__ import annotations
@@ -23,15 +27,38 @@ from deadpan.fixes.verify import verify
 from deadpan.scenarios.registry import get
 
 
+def heavy() -> None:
+    """A larger broken training: the learning rate is far too low for 300 steps."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(10, 64, generator=g) * 2
+    y = torch.randint(0, 10, (8192,), generator=g)
+    x = centres[y] + torch.randn(8192, 64, generator=g)
+    model = nn.Sequential(
+        nn.Linear(64, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=1e-5)
+    for step in range(300):
+        i = (step * 256) % len(x)
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[i : i + 256]), y[i : i + 256]).backward()
+        opt.step()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="zero-grad-missing")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--heavy", action="store_true", help="a larger training instead of the scenario")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
 
-    result = run_callable(get(args.scenario).train)
+    result = run_callable(heavy if args.heavy else get(args.scenario).train)
+    name = "heavy (64-1024-1024-10 MLP)" if args.heavy else args.scenario
     assert result.inputs is not None and result.evidence is not None, "a PyTorch scenario is needed"
     runners: dict[str, Runner] = {
         "in process": InProcess(),
@@ -53,14 +80,11 @@ def main() -> None:
             times[name].append(time.perf_counter() - t0)
             trials = 1 + sum(len((c.verified or {}).get("trials", [])) for c in report.causes)
     base = statistics.median(times["in process"])
-    print(
-        f"scenario {args.scenario}: {trials} trials (control included), {args.rounds} rounds, "
-        "median wall time"
-    )
-    for name, ts in times.items():
+    print(f"{name}: {trials} trials (control included), {args.rounds} rounds, median wall time")
+    for runner_name, ts in times.items():
         med = statistics.median(ts)
         print(
-            f"  {name:24s} {med:6.2f} s  ({base / med:4.2f}x in-process speed; "
+            f"  {runner_name:24s} {med:6.2f} s  ({base / med:4.2f}x in-process speed; "
             f"range {min(ts):.2f}-{max(ts):.2f})"
         )
     if ray_start is not None:

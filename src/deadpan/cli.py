@@ -69,7 +69,8 @@ def run(
         typer.Option(
             "--workers",
             min=1,
-            help="Local processes for --verify's trials (default: one per core; 1: in this process).",
+            help="Local processes for --verify's trials (1: in this process; default: this process, or one "
+            "per core on 4+ cores when the trials are long).",
         ),
     ] = None,
     ray: Annotated[

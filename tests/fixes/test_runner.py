@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from deadpan.fixes.runner import InProcess, LocalPool, RunnerUnavailable, TrialJob, make_runner, pack
+from deadpan.fixes.runner import Auto, InProcess, LocalPool, RunnerUnavailable, TrialJob, make_runner, pack
 
 from .kit import mlp, setup
 
@@ -53,7 +53,16 @@ def test_runner_choice() -> None:
     assert isinstance(make_runner(1), InProcess)
     pool = make_runner(3)
     assert isinstance(pool, LocalPool) and pool.where == "3 local processes"
-    assert isinstance(make_runner(None), LocalPool)
+    auto = make_runner(None)
+    assert isinstance(auto, Auto)
+    quick = [TrialJob(k, b"", 60.0, estimate=0.5) for k in "abc"]
+    slow = [TrialJob(k, b"", 60.0, estimate=30.0) for k in "abc"]
+    unknown = [TrialJob(k, b"", 60.0) for k in "abc"]
+    auto.pool = LocalPool(8)  # as on an 8-core machine
+    assert isinstance(auto.choose(quick), InProcess)  # a pool's start-up would cost more than it saves
+    assert auto.choose(slow) is auto.pool and auto.choose(unknown) is auto.pool
+    auto.pool = LocalPool(2)  # on 2 cores torch's own threads do as well as a pool
+    assert isinstance(auto.choose(slow), InProcess)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="Ray is installed")

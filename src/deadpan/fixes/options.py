@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    #: Local worker processes; None: one per core; 1: trials in this process.
+    #: Local worker processes; 1: trials in this process; None: this process, or one worker per core on a
+    #: machine with cores enough when the trials are long (:class:`~deadpan.fixes.runner.Auto`).
     workers: int | None = None
     #: Ray address ("auto", "ray://host:10001", "local"); None: no Ray.
     ray: str | None = None

@@ -45,6 +45,8 @@ class TrialJob:
     #: For progress: what the trial is, and its step budget.
     label: str = ""
     steps: int = 0
+    #: Expected seconds (the user's step time x the budget), None when unknown.
+    estimate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -299,11 +301,45 @@ def _ray_trial(payload: bytes, time_limit: float) -> TrialMetrics:
     return run_packed(payload, time_limit)
 
 
+#: Trials expected to take less than this in all run in this process: starting a pool of fresh processes
+#: (each importing torch) costs about 3 s on 2 cores, more than such trials gain from it.
+POOL_WORTH_SECONDS = 10.0
+#: Below this many cores a pool does not pay even for long trials: in this process torch already spreads each
+#: trial's matrix work over the cores. Measured on 2 cores (benchmarks/verify_runners.py --heavy): 3 trials of
+#: a 1.1M-parameter MLP took 11.2 s here, 15.5 s in a pool of 2 and 22.0 s in a pool of 1.
+POOL_MIN_CORES = 4
+
+
+class Auto:
+    """The default: this process, unless the trials are long and the machine has cores enough for a pool to
+    beat torch's own threading (one worker per core then), or their cost is unknown on such a machine."""
+
+    def __init__(self) -> None:
+        self.pool = LocalPool(None)
+        self.where = "this process or a local pool (by expected cost)"
+
+    def choose(self, jobs: Sequence[TrialJob]) -> Runner:
+        estimates = [j.estimate for j in jobs]
+        if len(jobs) <= 1 or self.pool.workers < POOL_MIN_CORES:
+            return InProcess()
+        if all(e is not None for e in estimates) and sum(e or 0.0 for e in estimates) < POOL_WORTH_SECONDS:
+            return InProcess()
+        return self.pool
+
+    def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]:
+        runner = self.choose(jobs)
+        self.where = f"{runner.where} (chosen by expected cost)"
+        return runner.run(jobs, progress)
+
+
 def make_runner(workers: int | None = None, ray: str | None = None) -> Runner:
-    """The runner the options ask for: Ray at ``ray``; else a local pool of ``workers`` processes (all
-    cores when None); ``workers=1`` runs the trials in this process."""
+    """The runner the options ask for: Ray at ``ray``; ``workers=1`` runs the trials in this process,
+    ``workers=N`` in a local pool of N processes; by default :class:`Auto` picks by the trials' expected
+    cost."""
     if ray:
         return RayRunner(ray)
     if workers == 1:
         return InProcess()
+    if workers is None:
+        return Auto()
     return LocalPool(workers)

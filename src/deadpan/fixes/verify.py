@@ -15,6 +15,7 @@ against the tiny gradients of a double softmax) can gain more in a short trial t
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -181,9 +182,17 @@ def verify(
         meta["control"] = describe(p.control)
         jobs: list[TrialJob] = []
         try:
-            jobs.append(TrialJob("control", pack(p.control), time_limit, "control", p.control.steps))
+            step = _step_seconds(pi)
+
+            def cost(steps: int) -> float | None:
+                return None if step is None else step * steps
+
+            c = p.control
+            jobs.append(TrialJob("control", pack(c), time_limit, "control", c.steps, cost(c.steps)))
             jobs += [
-                TrialJob(f"trial-{k}", pack(t.setup), time_limit, t.fix.title, t.setup.steps)
+                TrialJob(
+                    f"trial-{k}", pack(t.setup), time_limit, t.fix.title, t.setup.steps, cost(t.setup.steps)
+                )
                 for k, t in enumerate(p.trials)
                 if t.setup is not None
             ]
@@ -205,6 +214,12 @@ def verify(
         results.setdefault(t.cause, []).append(v)
     meta["seconds"] = round(time.perf_counter() - t0, 2)
     return rerank(report, results, regression, meta)
+
+
+def _step_seconds(pi: ProbeInputs) -> float | None:
+    """The user's median training step time, when deadpan timed their steps."""
+    times = pi.recorder.step_seconds if pi.recorder is not None else ()
+    return float(statistics.median(times)) if times else None
 
 
 def _verification(
