@@ -79,7 +79,7 @@ def run(
             "--ray",
             metavar="ADDRESS",
             help="Run --verify's trials as Ray tasks on the cluster at ADDRESS ('auto', 'ray://host:10001', "
-            "or 'local' to start one here). Needs pip install 'deadpan[ray]'.",
+            "or 'local' to start one here). Needs pip install 'deadpan\\[ray]'.",
         ),
     ] = None,
 ) -> None:
