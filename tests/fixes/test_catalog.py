@@ -178,3 +178,20 @@ def test_output_head_and_target_shape() -> None:
     )
     shaped = MatchTargetShape().apply(flat, EV, (finding("broadcast-target-shape", "loss.mismatch"),))
     assert gain(flat, shaped) > 0.3
+
+
+def test_nonlinear_wider_rebuilds_a_linear_stack() -> None:
+    from deadpan.fixes.catalog.nonlinear_wider import NonlinearWider
+
+    stack = setup(model=nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 3)))
+    fixed = NonlinearWider().apply(stack, EV, ())
+    kinds = [type(m).__name__ for m in fixed.model]
+    assert kinds == ["Linear", "ReLU", "Linear"]
+    assert fixed.model[0].in_features == 4 and fixed.model[0].out_features == 64
+    assert fixed.model[2].out_features == 3
+    single = NonlinearWider().apply(setup(model=nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))), EV, ())
+    assert [type(m).__name__ for m in single.model] == ["Linear", "ReLU", "Linear", "Softmax"]
+    with pytest.raises(NotApplicable, match="other than Linear"):
+        NonlinearWider().apply(setup(), EV, ())  # already has a ReLU: not a linear stack
+    with pytest.raises(NotApplicable, match=r"nn\.Sequential"):
+        NonlinearWider().apply(setup(model=nn.Linear(4, 3)), EV, ())

@@ -42,13 +42,14 @@ TWINS = {
     "same-batch-every-step": "healthy-digits",
     "too-short": "healthy-digits",
     "weight-decay-collapse": "healthy-digits",
+    "linear-model-circles": "healthy-circles",
+    "linear-stack-circles": "healthy-circles",
 }
 #: Why the other broken scenarios are not counted.
 NOT_COUNTED = {
     "data.no_signal": "the targets carry no signal: no change to the training can restore them",
     "data.labels": "the labels are broken: the fix is in the data, which a trial cannot repair",
     "data.diversity": "too few distinct examples: the fix is more data",
-    "model.capacity": "no fix in the catalog yet (a wider model, a non-linearity)",
     "train.overfit": "no fix in the catalog yet (regularisation)",
     "data.imbalance": "no healthy twin on the same data (its balanced version is a different data set)",
 }

@@ -88,6 +88,14 @@ def healthy_binary() -> None:
     fit(model, opt, nn.BCEWithLogitsLoss(), x, y[:, None], xt, yt[:, None], epochs=20)
 
 
+@scenario("healthy-circles", None, "MLP with ReLU on concentric circles")
+def healthy_circles() -> None:
+    torch.manual_seed(0)
+    x, y, xt, yt = datasets.circles()
+    model = mlp(2, 2, hidden=64)
+    fit(model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=30)
+
+
 @scenario("healthy-cnn", None, "small CNN on 8x8 digit images with dropout and batch norm")
 def healthy_cnn() -> None:
     torch.manual_seed(0)

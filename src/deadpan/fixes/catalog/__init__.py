@@ -7,6 +7,7 @@ from deadpan.fixes.catalog import (  # noqa: F401
     lr_from_range_test,
     match_target_shape,
     more_steps,
+    nonlinear_wider,
     output_head,
     reinitialize,
     relu_activations,

@@ -1,0 +1,65 @@
+"""Give a too-simple model hidden layers with a non-linearity between them."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from deadpan.checks.symptoms import is_keras
+from deadpan.evidence import Evidence
+from deadpan.findings import Finding
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+
+#: Width of every hidden layer of the rebuilt model (at least; wider layers keep their width).
+HIDDEN = 64
+#: Layers that may stand between two Linear layers without adding a non-linearity.
+PASSTHROUGH = (nn.Identity, nn.Dropout, nn.Flatten)
+
+
+def rebuilt(model: nn.Module) -> nn.Sequential:
+    """``model`` (an ``nn.Sequential`` of Linear layers, pass-through layers and an output activation) as
+    Linear-ReLU blocks with hidden layers at least :data:`HIDDEN` wide, the same input and output sizes, and
+    whatever followed the last Linear (the output activation) kept."""
+    if not isinstance(model, nn.Sequential):
+        raise NotApplicable("the model is not an nn.Sequential, which deadpan can rebuild wider")
+    layers = list(model)
+    linear = [i for i, m in enumerate(layers) if isinstance(m, nn.Linear)]
+    if not linear or any(not isinstance(m, (nn.Linear, *PASSTHROUGH)) for m in layers[: linear[-1]]):
+        raise NotApplicable("the model holds layers other than Linear ones before its output")
+    first, last = layers[linear[0]], layers[linear[-1]]
+    assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
+    hidden = [m for m in (layers[i] for i in linear[:-1]) if isinstance(m, nn.Linear)]
+    widths: list[int] = [max(HIDDEN, int(m.out_features)) for m in hidden] or [HIDDEN]
+    blocks: list[nn.Module] = []
+    size = int(first.in_features)
+    for w in widths:
+        blocks += [nn.Linear(size, w), nn.ReLU()]
+        size = w
+    blocks.append(nn.Linear(size, last.out_features))
+    return nn.Sequential(*blocks, *layers[linear[-1] + 1 :])
+
+
+@register
+class NonlinearWider(Fix):
+    """Rebuild an ``nn.Sequential`` of Linear layers as Linear-ReLU blocks, at least 64 units wide (one hidden
+    layer for a single Linear). Linear layers with nothing between them compose to one linear map, and one
+    linear map cannot separate classes that no hyperplane separates; a hidden non-linear layer can."""
+
+    name = "nonlinear-wider"
+    title = "hidden layers with ReLU between them"
+    categories = ("model.capacity",)
+
+    def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        model = rebuilt(setup.model)
+        model.to(next(setup.model.parameters()).device)
+        return setup.but(self.name, model=model)
+
+    def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
+        if is_keras(ev):
+            return (
+                f'add hidden layers with a non-linearity: `layers.Dense({HIDDEN}, activation="relu")` before '
+                "the output layer"
+            )
+        return (
+            f"add a non-linearity between the Linear layers, e.g. `nn.Sequential(nn.Linear(d_in, {HIDDEN}), "
+            f"nn.ReLU(), nn.Linear({HIDDEN}, d_out))`"
+        )
