@@ -352,24 +352,25 @@ def bench_verify(
     outcomes = fix_bench.run(make_runner(workers), list(only) if only else None)
     s = fix_bench.summary(outcomes)
     s["seconds"] = round(time.perf_counter() - t0, 1)
-    table = Table("scenario", "category", "top verified fix", "score", "twin", "restored", "s")
+    table = Table("scenario", "category", "top verified fix", "score", "all fixes", "twin", "restored", "s")
     for o in outcomes:
         if not o.counted:
-            table.add_row(o.name, o.category, f"[dim]not counted: {o.reason}[/dim]", "", "", "", "")
+            table.add_row(o.name, o.category, f"[dim]not counted: {o.reason}[/dim]", "", "", "", "", "")
             continue
         fix = f"{o.fix} ({o.fix_cause})" if o.fix else f"[red]{o.reason}[/red]"
         score = f"{o.score:.2f}" if o.score is not None else ""
         twin = f"{o.twin_score:.2f}" if o.twin_score is not None else ""
-        table.add_row(
-            o.name, o.category, fix, score, twin, "yes" if o.restored else "[red]no[/red]", f"{o.seconds:.0f}"
-        )
+        together = f"{o.combined_score:.2f}" if o.combined_score is not None else ""
+        restored = "yes" if o.restored else ("together" if o.combined_restored else "[red]no[/red]")
+        table.add_row(o.name, o.category, fix, score, together, twin, restored, f"{o.seconds:.0f}")
     console = Console(highlight=False, width=max(140, Console().width))
     console.print(table)
     frac = s["fraction"]
     console.print(
         f"restored: {s['restored']}/{s['n']}"
         + (f" ({frac:.2f})" if frac is not None else "")
-        + f" in {s['seconds']} s"
+        + f" by the top verified fix; {s['restored_with_combined']}/{s['n']} with all verified fixes together"
+        + f" (in {s['seconds']} s)"
     )
     for cat, row in sorted(s["per_category"].items()):
         console.print(f"  {cat:24s} {row['restored']}/{row['n']}")

@@ -224,3 +224,14 @@ def test_a_bug_in_the_trials_keeps_the_diagnosis(monkeypatch: pytest.MonkeyPatch
     assert report.verdict == "collapsed" and report.top_cause == "train.loop"
     assert "bug in deadpan's trials" in report.metrics["verification"]["not_verifiable"]
     assert any("ZeroDivisionError" in e for e in report.internal_errors)
+
+
+def test_the_verified_fixes_of_two_causes_are_also_tried_together() -> None:
+    # A double softmax under slow SGD: removing the softmax and raising the rate each help, together far more.
+    report = run_callable(get("softmax-into-cross-entropy").train, verify=IN_PROCESS).report
+    combined = report.metrics["verification"]["combined"]
+    assert "logits-into-loss" in combined["fixes"] and len(combined["fixes"]) >= 2
+    assert combined["improved"] is True
+    tops = [c.verified["after"]["score"] for c in report.causes if c.verified and c.verified["improved"]]
+    assert combined["after"]["score"] > max(tops)
+    assert "all verified fixes together, verified:" in str(report)

@@ -68,6 +68,10 @@ class ScenarioOutcome:
     collapsed: bool | None = None
     twin_score: float | None = None
     restored: bool = False
+    #: The verified fixes of all improved causes applied together (when two or more improved): its score and
+    #: whether that restores the model.
+    combined_score: float | None = None
+    combined_restored: bool = False
     counted: bool = True
     reason: str | None = None
     seconds: float = 0.0
@@ -116,6 +120,12 @@ def run_scenario(name: str, runner: Runner, twins: dict[str, float]) -> Scenario
         )
     after = top.verified["after"]
     restored = not after["collapsed"] and after["score"] >= RESTORED_SHARE * twins[twin]
+    combined = report.metrics.get("verification", {}).get("combined") or {}
+    c_after: dict[str, Any] = combined.get("after") or {} if combined.get("improved") else {}
+    c_score = c_after.get("score")
+    c_restored = (
+        bool(c_after) and not c_after["collapsed"] and c_after["score"] >= RESTORED_SHARE * twins[twin]
+    )
     return ScenarioOutcome(
         name,
         category,
@@ -127,6 +137,8 @@ def run_scenario(name: str, runner: Runner, twins: dict[str, float]) -> Scenario
         collapsed=after["collapsed"],
         twin_score=twins[twin],
         restored=restored,
+        combined_score=c_score,
+        combined_restored=restored or c_restored,
         seconds=seconds,
     )
 
@@ -153,6 +165,8 @@ def summary(outcomes: list[ScenarioOutcome]) -> dict[str, Any]:
         "n": len(counted),
         "restored": sum(o.restored for o in counted),
         "fraction": sum(o.restored for o in counted) / len(counted) if counted else None,
+        #: Restored by the top verified fix, or by all verified fixes applied together.
+        "restored_with_combined": sum(o.combined_restored for o in counted),
         "per_category": per,
         "scenarios": [asdict(o) for o in outcomes],
     }

@@ -212,8 +212,60 @@ def verify(
             t, outcomes.get(f"trial-{k}") if p.control is not None else None, control_metrics, ev
         )
         results.setdefault(t.cause, []).append(v)
+    if p.control is not None and control_metrics is not None:
+        combined = _combined(p, results, ev, runner, time_limit, control_metrics, regression)
+        if combined is not None:
+            meta["combined"] = combined
     meta["seconds"] = round(time.perf_counter() - t0, 2)
     return rerank(report, results, regression, meta)
+
+
+def _combined(
+    p: Plan,
+    results: dict[int, list[Verification]],
+    ev: Evidence,
+    runner: Runner,
+    time_limit: float,
+    control: TrialMetrics,
+    regression: bool,
+) -> dict[str, Any] | None:
+    """When the fixes of two or more causes each improved on the control, one more trial with all of them
+    applied together (the best fix of each cause, in rank order): a user fixes every verified cause, and two
+    fixes can need each other (the logits of a double softmax still learn slowly at a learning rate too low).
+    None when fewer than two causes improved or the combination cannot be built."""
+    chosen: list[PlannedTrial] = []
+    for i in sorted(results):
+        best = _best(results[i])
+        if best.improved:
+            chosen += [t for t in p.trials if t.cause == i and t.fix.name == best.fix][:1]
+    if len(chosen) < 2 or p.control is None:
+        return None
+    setup = p.control
+    applied = []
+    for t in chosen:
+        try:
+            setup = t.fix.apply(setup, ev, t.findings)
+            applied.append(t)
+        except Exception:
+            continue
+    if len(applied) < 2:
+        return None
+    try:
+        [outcome] = runner.run(
+            [TrialJob("combined", pack(setup), time_limit, "all verified fixes", setup.steps)]
+        )
+    except Exception as exc:
+        return {"fixes": [t.fix.name for t in applied], "status": "failed", "reason": str(exc)}
+    names = [t.fix.name for t in applied]
+    if outcome.metrics is None:
+        return {"fixes": names, "status": "failed", "reason": outcome.error}
+    title = " + ".join(t.fix.title for t in applied)
+    v = Verification(
+        "+".join(names), title, "", judge(control, outcome.metrics), setup.steps, control, outcome.metrics
+    )
+    out = v.to_dict(regression)
+    out["fixes"] = names
+    return out
 
 
 def _step_seconds(pi: ProbeInputs) -> float | None:

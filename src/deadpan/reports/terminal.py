@@ -130,6 +130,11 @@ def lines(report: Report) -> list[tuple[str, str]]:
                     f"{trials.get('seconds')} s",
                 )
             )
+            combined = trials.get("combined")
+            if isinstance(combined, dict) and combined.get("headline"):
+                word = TRIAL_WORD.get(str(combined.get("status")), str(combined.get("status")))
+                style = TRIAL_STYLE.get(str(combined.get("status")), "")
+                out.append((style, f"all verified fixes together, {word}: {combined['headline']}"))
     probes = _probe_line(report)
     if probes and report.verdict != "healthy":
         out.append(("", ""))
