@@ -7,16 +7,16 @@ import importlib.util
 
 import pytest
 
-from deadpan.fixes.runner import Auto, InProcess, LocalPool, RunnerUnavailable, TrialJob, make_runner, pack
+from deadpan.fixes.runner import Auto, InProcess, LocalPool, RunnerUnavailable, TrialJob, make_runner
 
 from .kit import mlp, setup
 
 
 def _jobs() -> list[TrialJob]:
     return [
-        TrialJob("a", pack(setup()), 60.0),
-        TrialJob("b", pack(setup(model=mlp(seed=1), lr=0.01)), 60.0),
-        TrialJob("c", pack(setup(steps=10**8)), 0.5),  # runs past its limit
+        TrialJob("a", setup(), 60.0),
+        TrialJob("b", setup(model=mlp(seed=1), lr=0.01), 60.0),
+        TrialJob("c", setup(steps=10**8), 0.5),  # runs past its limit
     ]
 
 
@@ -55,9 +55,9 @@ def test_runner_choice() -> None:
     assert isinstance(pool, LocalPool) and pool.where == "3 local processes"
     auto = make_runner(None)
     assert isinstance(auto, Auto)
-    quick = [TrialJob(k, b"", 60.0, estimate=0.5) for k in "abc"]
-    slow = [TrialJob(k, b"", 60.0, estimate=30.0) for k in "abc"]
-    unknown = [TrialJob(k, b"", 60.0) for k in "abc"]
+    quick = [TrialJob(k, setup(), 60.0, estimate=0.5) for k in "abc"]
+    slow = [TrialJob(k, setup(), 60.0, estimate=30.0) for k in "abc"]
+    unknown = [TrialJob(k, setup(), 60.0) for k in "abc"]
     auto.pool = LocalPool(8)  # as on an 8-core machine
     assert isinstance(auto.choose(quick), InProcess)  # a pool's start-up would cost more than it saves
     assert auto.choose(slow) is auto.pool and auto.choose(unknown) is auto.pool

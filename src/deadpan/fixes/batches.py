@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from deadpan.fixes.base import Batch, NotApplicable
@@ -32,8 +34,7 @@ def batch_size(batches: tuple[Batch, ...]) -> int:
     return max(len(b[2]) for b in batches)
 
 
-def map_inputs(batches: tuple[Batch, ...], fn: object) -> tuple[Batch, ...]:
+def map_inputs(batches: tuple[Batch, ...], fn: Callable[[torch.Tensor], torch.Tensor]) -> tuple[Batch, ...]:
     """Each batch with its one input tensor passed through ``fn``."""
     single_tensor_inputs(batches)
-    assert callable(fn)
     return tuple(((fn(b[0][0]),), {}, b[2]) for b in batches)

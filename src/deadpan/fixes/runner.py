@@ -1,11 +1,12 @@
 """Where trials run: in this process, in a local pool of worker processes, or as tasks on a Ray cluster.
 
-Every runner takes the same jobs (a key, a pickled :class:`TrialSetup`, a time limit) and returns one
+Every runner takes the same jobs (a key, a :class:`TrialSetup`, a time limit) and returns one
 :class:`TrialOutcome` per job: metrics, or the error that stopped it. A trial that raises, runs past its
 limit or takes its worker down is recorded as failed; the other trials and the report go on.
 
-Setups travel as cloudpickle bytes: a model class defined in the user's script (``__main__`` under
-``deadpan run``) is pickled by value, so a fresh worker process or a Ray node can rebuild it.
+Setups sent to another process travel as cloudpickle bytes: a model class defined in the user's script
+(``__main__`` under ``deadpan run``) is pickled by value, so a fresh worker process or a Ray node can rebuild
+it. Trials in this process are not pickled at all.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Progress(Protocol):
 @dataclass(frozen=True)
 class TrialJob:
     key: str
-    payload: bytes
+    setup: TrialSetup
     time_limit: float
     #: For progress: what the trial is, and its step budget.
     label: str = ""
@@ -104,7 +105,7 @@ class Runner(Protocol):
 
 class InProcess:
     """Trials one after another in this process: no start-up cost, and any model or loss will do (nothing
-    is pickled). The time limit is checked between steps."""
+    is pickled; the trial trains its own deep copy). The time limit is checked between steps."""
 
     where = "this process"
 
@@ -119,7 +120,8 @@ class InProcess:
                 if progress is not None:
                     on_step = functools.partial(progress.step, job.key)
                 try:
-                    out.append(TrialOutcome(job.key, run_packed(job.payload, job.time_limit, on_step)))
+                    metrics = train_trial(job.setup, job.time_limit, on_step)
+                    out.append(TrialOutcome(job.key, metrics))
                 except Exception as exc:
                     out.append(TrialOutcome(job.key, None, _error(exc)))
                 if progress:
@@ -152,6 +154,7 @@ class LocalPool:
         if not jobs:
             return []
         results: dict[str, TrialOutcome] = {}
+        payloads = {j.key: pack(j.setup) for j in jobs}  # raises for a setup that will not pickle
         ctx = get_context("spawn")
         manager = ctx.Manager() if progress is not None else None
         queue = manager.Queue() if manager is not None else None
@@ -162,10 +165,10 @@ class LocalPool:
         try:
             if queue is not None:
                 futures = {
-                    pool.submit(_run_reporting, j.payload, j.time_limit, j.key, queue): j for j in jobs
+                    pool.submit(_run_reporting, payloads[j.key], j.time_limit, j.key, queue): j for j in jobs
                 }
             else:
-                futures = {pool.submit(run_packed, j.payload, j.time_limit): j for j in jobs}
+                futures = {pool.submit(run_packed, payloads[j.key], j.time_limit): j for j in jobs}
             limit = max(j.time_limit for j in jobs) + GRACE_SECONDS
             deadline = time.monotonic() + limit * max(1, -(-len(jobs) // self.workers))
             pending = set(futures)
@@ -243,7 +246,7 @@ class RayRunner:
         import ray
 
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
-        refs = {remote.remote(j.payload, j.time_limit): j for j in jobs}
+        refs = {remote.remote(pack(j.setup), j.time_limit): j for j in jobs}
         results: dict[str, TrialOutcome] = {}
         limit = max((j.time_limit for j in jobs), default=0.0) + GRACE_SECONDS
         deadline = time.monotonic() + limit * max(1, len(jobs))

@@ -27,7 +27,7 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Cause, Finding, Report
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, all_fixes
 from deadpan.fixes.control import control_setup, describe
-from deadpan.fixes.runner import InProcess, Progress, Runner, TrialJob, TrialOutcome, pack
+from deadpan.fixes.runner import InProcess, Progress, Runner, TrialJob, TrialOutcome
 from deadpan.fixes.trial import TrialMetrics
 
 #: Causes whose fixes are trialled (the ones a user reads).
@@ -145,8 +145,8 @@ def plan(
 def _outcomes(
     jobs: list[TrialJob], runner: Runner, progress: Progress | None
 ) -> tuple[dict[str, TrialOutcome], Runner]:
-    """Run the jobs; a runner that cannot take them (a setup that will not pickle for a pool) falls back to
-    this process."""
+    """Run the jobs; a runner that cannot take them (a setup that will not pickle for a pool or Ray) falls
+    back to this process, where nothing is pickled."""
     try:
         return {o.key: o for o in runner.run(jobs, progress)}, runner
     except Exception:
@@ -180,28 +180,21 @@ def verify(
         meta["not_verifiable"] = p.reason
     else:
         meta["control"] = describe(p.control)
-        jobs: list[TrialJob] = []
-        try:
-            step = _step_seconds(pi)
+        step = _step_seconds(pi)
 
-            def cost(steps: int) -> float | None:
-                return None if step is None else step * steps
+        def cost(steps: int) -> float | None:
+            return None if step is None else step * steps
 
-            c = p.control
-            jobs.append(TrialJob("control", pack(c), time_limit, "control", c.steps, cost(c.steps)))
-            jobs += [
-                TrialJob(
-                    f"trial-{k}", pack(t.setup), time_limit, t.fix.title, t.setup.steps, cost(t.setup.steps)
-                )
-                for k, t in enumerate(p.trials)
-                if t.setup is not None
-            ]
-        except Exception as exc:
-            jobs = []
-            meta["not_verifiable"] = f"the training could not be packed ({type(exc).__name__}: {exc})"
+        c = p.control
+        jobs = [TrialJob("control", c, time_limit, "control", c.steps, cost(c.steps))]
+        jobs += [
+            TrialJob(f"trial-{k}", t.setup, time_limit, t.fix.title, t.setup.steps, cost(t.setup.steps))
+            for k, t in enumerate(p.trials)
+            if t.setup is not None
+        ]
         if on_plan is not None:
             on_plan(jobs)
-        outcomes, used = _outcomes(jobs, runner, progress) if jobs else ({}, runner)
+        outcomes, used = _outcomes(jobs, runner, progress)
         meta["runner"] = used.where
         control = outcomes.get("control")
         control_metrics = control.metrics if control is not None else None
@@ -250,12 +243,8 @@ def _combined(
             continue
     if len(applied) < 2:
         return None
-    try:
-        [outcome] = runner.run(
-            [TrialJob("combined", pack(setup), time_limit, "all verified fixes", setup.steps)]
-        )
-    except Exception as exc:
-        return {"fixes": [t.fix.name for t in applied], "status": "failed", "reason": str(exc)}
+    job = TrialJob("combined", setup, time_limit, "all verified fixes", setup.steps)
+    outcome = _outcomes([job], runner, None)[0]["combined"]
     names = [t.fix.name for t in applied]
     if outcome.metrics is None:
         return {"fixes": names, "status": "failed", "reason": outcome.error}

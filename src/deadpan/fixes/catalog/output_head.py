@@ -8,21 +8,10 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
-from deadpan.fixes.catalog.reinitialize import WEIGHTED
+from deadpan.fixes.modules import split_at_last_weight
 
 #: Activation modules that can sit after the last weight layer.
 HEADS = (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.LogSoftmax, nn.Hardtanh, nn.Softplus)
-
-
-def _head(model: nn.Module) -> tuple[nn.Module, str, nn.Module] | None:
-    """(parent, attribute, module) of the last activation module after the last weight layer."""
-    order = list(model.named_modules())
-    last_weight = max((i for i, (_, m) in enumerate(order) if isinstance(m, WEIGHTED)), default=-1)
-    for name, m in reversed(order[last_weight + 1 :]):
-        if isinstance(m, HEADS) and name:
-            parent_name, _, attr = name.rpartition(".")
-            return (model.get_submodule(parent_name) if parent_name else model), attr, m
-    return None
 
 
 @register
@@ -39,17 +28,18 @@ class OutputHead(Fix):
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
         model = setup.model_copy()
-        head = _head(model)
-        if head is None:
+        _, after = split_at_last_weight(model)
+        heads = [slot for slot in after if isinstance(slot.module, HEADS)]
+        if not heads:
             raise NotApplicable(
                 "the output activation is not a module deadpan can replace (called in forward)"
             )
-        parent, attr, module = head
-        one_unit_softmax = isinstance(module, nn.Softmax) and setup.task.kind == "binary"
-        setattr(parent, attr, nn.Sigmoid() if one_unit_softmax else nn.Identity())
-        return setup.but(
-            f"{self.name} ({type(module).__name__} -> {type(getattr(parent, attr)).__name__})", model=model
-        )
+        head = heads[-1]
+        one_unit_softmax = isinstance(head.module, nn.Softmax) and setup.task.kind == "binary"
+        new: nn.Module = nn.Sigmoid() if one_unit_softmax else nn.Identity()
+        head.replace(new)
+        change = f"{self.name} ({type(head.module).__name__} -> {type(new).__name__})"
+        return setup.but(change, model=model)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         names = {f.name for f in findings}

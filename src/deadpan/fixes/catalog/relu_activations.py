@@ -8,21 +8,10 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
-from deadpan.fixes.catalog.reinitialize import WEIGHTED, reinitialize
+from deadpan.fixes.catalog.reinitialize import reinitialize
+from deadpan.fixes.modules import split_at_last_weight
 
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Hardtanh, nn.Softsign)
-
-
-def _hidden_saturating(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    """(parent, attribute) of every saturating activation module before the last weight layer."""
-    order = list(model.named_modules())
-    last_weight = max((i for i, (_, m) in enumerate(order) if isinstance(m, WEIGHTED)), default=-1)
-    found = []
-    for i, (name, m) in enumerate(order):
-        if i < last_weight and isinstance(m, SATURATING) and name:
-            parent_name, _, attr = name.rpartition(".")
-            found.append((model.get_submodule(parent_name) if parent_name else model, attr))
-    return found
 
 
 @register
@@ -37,13 +26,14 @@ class ReluActivations(Fix):
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
         model = setup.model_copy()
-        places = _hidden_saturating(model)
+        hidden, _ = split_at_last_weight(model)
+        places = [slot for slot in hidden if isinstance(slot.module, SATURATING)]
         if not places:
             raise NotApplicable(
                 "the saturating activations are not modules deadpan can swap (called as functions in forward)"
             )
-        for parent, attr in places:
-            setattr(parent, attr, nn.ReLU())
+        for slot in places:
+            slot.replace(nn.ReLU())
         reinitialize(model)
         return setup.but(self.name, model=model)
 
