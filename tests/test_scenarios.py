@@ -33,3 +33,20 @@ def test_every_category_has_a_scenario() -> None:
 def test_healthy_scenarios_exist_for_classification_and_regression() -> None:
     names = {s.name for s in SCENARIOS if s.healthy}
     assert {"healthy-digits", "healthy-regression"} <= names
+
+
+TWINNED = [s for s in SCENARIOS if s.twin is not None]
+
+
+@pytest.mark.parametrize("sc", TWINNED, ids=lambda s: s.name)
+def test_a_broken_scenarios_twin_is_healthy(sc: object) -> None:
+    """The twin (the same training with the fault removed) is what ``deadpan bench verify`` holds a fix
+    against: it must be a healthy training, so that the scenario has one fault and no other."""
+    report = run_callable(sc.twin).report  # type: ignore[attr-defined]
+    assert report.verdict == "healthy", str(report)
+
+
+def test_most_broken_scenarios_have_a_twin() -> None:
+    broken = [s for s in SCENARIOS if not s.healthy]
+    assert len(TWINNED) >= 0.75 * len(broken)
+    assert all(not s.healthy for s in TWINNED)

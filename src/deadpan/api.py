@@ -24,7 +24,7 @@ from deadpan.capture.tensors import first_tensor
 from deadpan.diagnosis import diagnose_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report
-from deadpan.fixes.options import VerifyOptions, not_verifiable, verified
+from deadpan.fixes.options import VerifyOptions, verified
 
 BATCH = 256
 #: A layer whose across-sample spread is below this fraction of its mean magnitude carries no information
@@ -48,6 +48,13 @@ def report_of(build: Callable[[], Evidence], step_seconds: Sequence[float] = ())
     """Build the evidence with ``build``, then diagnose; never raises (a failure is an inconclusive report).
     Shared by every framework: the metrics (probe timings and headline numbers) are added here."""
     return _diagnosed(build, step_seconds)[1]
+
+
+def evidence_and_report_of(
+    build: Callable[[], Evidence], step_seconds: Sequence[float] = ()
+) -> tuple[Evidence | None, Report]:
+    """:func:`report_of`, also returning the evidence (None when building it failed)."""
+    return _diagnosed(build, step_seconds)
 
 
 def _diagnosed(
@@ -204,18 +211,16 @@ def diagnose(
     optimizer (pass a Keras loss and optimizer for a model that was never compiled).
 
     ``verify=True`` (or a :class:`~deadpan.fixes.options.VerifyOptions`) proves the top causes: each fix
-    trains on a copy next to an untouched control, both continuing from the model as given, in a local
-    process pool (PyTorch models).
+    trains on a copy next to an untouched control, both continuing from the model as given (PyTorch trials
+    in a local process pool when that pays, Keras trials in this process).
     """
     from deadpan.keras.backend import is_keras_model
 
     if is_keras_model(model):
         from deadpan.keras.diagnose import diagnose_keras
 
-        report = diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout)
-        if verify and report.verdict in ("collapsed", "degraded"):
-            report = not_verifiable(report, "fix trials run on PyTorch models only so far")
-        return report
+        options = (verify if isinstance(verify, VerifyOptions) else VerifyOptions()) if verify else None
+        return diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout, options)
     try:
         dtype = _float_dtype(model)
         train = _batches_from(inputs, targets, dtype)

@@ -61,7 +61,7 @@ def run(
         typer.Option(
             "--verify",
             help="Prove the top causes: train each one's fix on a copy next to an untouched control, then "
-            "re-rank (PyTorch runs).",
+            "re-rank (PyTorch and Keras runs; Keras trials run in this process).",
         ),
     ] = False,
     workers: Annotated[
@@ -339,17 +339,25 @@ def bench_verify(
     ] = 1,
     json: Annotated[Path | None, typer.Option("--json", help="Write every scenario's result here.")] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Only these scenarios.")] = None,
+    framework: Annotated[str, typer.Option("--framework", help="torch, keras or all.")] = "all",
 ) -> None:
-    """Run every broken PyTorch scenario with --verify and count how often its top verified fix restores a
-    model that is not collapsed and reaches 90% of its healthy twin's score."""
+    """Run every broken scenario with --verify and count how often its top verified fix restores a model that
+    is not collapsed and reaches 90% of its healthy twin's score (the same training without the fault)."""
     from rich.console import Console
     from rich.table import Table
 
     from deadpan.fixes import bench as fix_bench
     from deadpan.fixes.runner import make_runner
+    from deadpan.scenarios.registry import keras_available
 
+    if framework not in ("torch", "keras", "all"):
+        typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
+        raise typer.Exit(2)
+    if framework in ("keras", "all") and not keras_available():
+        typer.echo("Keras is not installed: the PyTorch scenarios only (pip install deadpan[keras]).")
+        framework = "torch"
     t0 = time.perf_counter()
-    outcomes = fix_bench.run(make_runner(workers), list(only) if only else None)
+    outcomes = fix_bench.run(make_runner(workers), list(only) if only else None, framework)
     s = fix_bench.summary(outcomes)
     s["seconds"] = round(time.perf_counter() - t0, 1)
     table = Table("scenario", "category", "top verified fix", "score", "all fixes", "twin", "restored", "s")
@@ -372,6 +380,8 @@ def bench_verify(
         + f" by the top verified fix; {s['restored_with_combined']}/{s['n']} with all verified fixes together"
         + f" (in {s['seconds']} s)"
     )
+    for fw, row in s["per_framework"].items():
+        console.print(f"  {fw:24s} {row['restored']}/{row['n']}")
     for cat, row in sorted(s["per_category"].items()):
         console.print(f"  {cat:24s} {row['restored']}/{row['n']}")
     if json is not None:

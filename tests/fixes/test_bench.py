@@ -14,7 +14,18 @@ def test_bench_verify_counts_a_restored_scenario(tmp_path: Path) -> None:
     out = tmp_path / "v.json"
     res = CliRunner().invoke(
         app,
-        ["bench", "verify", "--only", "zero-init", "--only", "random-labels", "--json", str(out)],
+        [
+            "bench",
+            "verify",
+            "--only",
+            "zero-init",
+            "--only",
+            "random-labels",
+            "--framework",
+            "torch",
+            "--json",
+            str(out),
+        ],
     )
     assert res.exit_code == 0, res.output
     s = json.loads(out.read_text())

@@ -125,7 +125,8 @@ def test_learning_rate_fixes() -> None:
 def test_more_steps_and_lighter_regularization() -> None:
     short = setup(lr=0.002, steps=20)
     longer = MoreSteps().apply(short, EV, ())
-    assert longer.steps == 80 and gain(short, longer) > 0.1
+    assert longer.steps == 300 and gain(short, longer) > 0.1  # 4x 20, but at least the longest control
+    assert MoreSteps().apply(setup(steps=100), EV, ()).steps == 400
     decayed = setup(model=nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.9), nn.Linear(16, 3)))
     decayed = decayed.but("x", optimizer=replace(decayed.optimizer, hyper={"weight_decay": 5.0}))
     light = LighterRegularization().apply(decayed, EV, ())

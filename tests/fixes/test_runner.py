@@ -89,9 +89,12 @@ def test_local_ray_matches_this_process() -> None:
     try:
         runner = RayRunner("local", num_cpus=2)
         assert runner.where == "Ray at local"
-        remote = runner.run(_jobs())
+        seen = Seen()
+        remote = runner.run(_jobs(), progress=seen)
     finally:
         ray.shutdown()
+    assert sorted(seen.finished_) == [("a", True), ("b", True), ("c", False)]
+    assert seen.steps["a"][-1] == 100 and seen.steps["a"] == sorted(seen.steps["a"])  # per-step, from Ray
     here = InProcess().run(_jobs()[:2])
     for a, b in zip(here, remote[:2], strict=True):
         assert a.metrics is not None and b.metrics is not None

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deadpan.api import evidence_and_report
 from deadpan.capture import instrument
@@ -23,7 +23,10 @@ from deadpan.capture.build import ProbeInputs
 from deadpan.capture.recorder import Recorder
 from deadpan.evidence import Evidence
 from deadpan.findings import Report
-from deadpan.fixes.options import VerifyOptions, not_verifiable, verified
+from deadpan.fixes.options import VerifyOptions, verified
+
+if TYPE_CHECKING:
+    from deadpan.keras.run import KerasRun
 
 
 def _with_other_models(report: Report, main: Any, others: list[Any]) -> Report:
@@ -48,9 +51,9 @@ class RunResult:
     status: int
     #: How the script ended: "finished", "max-steps", "exception", "exit", "interrupted".
     ended: str
-    #: What the PyTorch diagnosis worked from, and the evidence it built (None for Keras runs, or when
-    #: building the evidence failed): for fix trials and benchmarks run after the fact.
-    inputs: ProbeInputs | None = None
+    #: What the diagnosis worked from (a PyTorch run's probe inputs, or the :class:`KerasRun`), and the
+    #: evidence it built (None when building it failed): for fix trials and benchmarks run after the fact.
+    inputs: ProbeInputs | KerasRun | None = None
     evidence: Evidence | None = None
 
 
@@ -157,12 +160,13 @@ def run_callable(
         sys.stdout.flush()
     main_keras = keras_session.main_run()
     if main_keras is not None and main_keras.steps >= rec.step:
-        from deadpan.keras.build import report_for_run
+        from deadpan.keras.build import evidence_and_report_for_run
 
-        report = report_for_run(main_keras, source="run")
-        if verify is not None and report.verdict in ("collapsed", "degraded"):
-            report = not_verifiable(report, "fix trials run on PyTorch models only so far")
-        return RunResult(_with_other_models(report, main_keras, keras_session.others()), status, ended)
+        kev, report = evidence_and_report_for_run(main_keras, source="run")
+        if verify is not None:
+            report = verified(report, kev, main_keras, verify)
+        report = _with_other_models(report, main_keras, keras_session.others())
+        return RunResult(report, status, ended, main_keras, kev)
     missing = []
     observed_training = rec.step > 0 or rec.backward_calls > 0
     if rec.model is None:
@@ -185,4 +189,5 @@ def run_callable(
     ev, report = evidence_and_report(pi)
     if verify is not None:
         report = verified(report, ev, pi, verify)
+    rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report
     return RunResult(report, status, ended, pi, ev)

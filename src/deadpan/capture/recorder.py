@@ -230,6 +230,18 @@ class BatchStore:
             self.size = sum(nbytes(b) for b in self.batches)
 
 
+@dataclass(frozen=True)
+class LoaderSource:
+    """The first map-style DataLoader's dataset and how it batches. A reference only: a fix trial for a loop
+    that trained on one batch over and over draws fresh batches from it (see
+    :func:`deadpan.fixes.batches.drawn_batches`); :func:`deadpan.capture.autolog.run_callable` drops it once
+    the report is done."""
+
+    dataset: Any
+    collate_fn: Any
+    batch_size: int
+
+
 @dataclass
 class LossRecord:
     """The first training loss call, summarised, and how often the function was called."""
@@ -290,6 +302,7 @@ class Recorder:
         self.loader_iters = 0
         self.loader_dataset_size: int | None = None
         self.loader_batch_size: int | None = None
+        self.loader_source: LoaderSource | None = None
         self.loss_series = Series()
         self.heldout_loss = Series()
         self.grad_norm = Series()
@@ -386,6 +399,10 @@ class Recorder:
             with contextlib.suppress(Exception):
                 self.loader_dataset_size = len(loader.dataset)  # type: ignore[arg-type]
             self.loader_batch_size = loader.batch_size
+        if self.loader_source is None and loader.batch_size and hasattr(loader.dataset, "__getitem__"):
+            with contextlib.suppress(Exception):
+                len(loader.dataset)  # type: ignore[arg-type]  # map-style: it can be indexed
+                self.loader_source = LoaderSource(loader.dataset, loader.collate_fn, int(loader.batch_size))
 
     # --- loss and backward ----------------------------------------------------------------------------------
     def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:

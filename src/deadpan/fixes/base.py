@@ -17,13 +17,16 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import torch
 from torch import nn
 
 from deadpan.evidence import Evidence, Task
 from deadpan.findings import CATEGORIES, Finding
+
+if TYPE_CHECKING:
+    from deadpan.fixes.keras_trial import KerasTrialSetup
 
 Batch = tuple[Any, Any, Any]  # (args, kwargs, target)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -84,6 +87,8 @@ class TrialSetup:
     seed: int = 0
     #: Where the model's weights come from, for the report.
     origin: str = "the model before training"
+    #: Where the training and held-out batches come from, for the report.
+    data: str = "the captured batches"
     #: What this setup changed relative to the control, for the report ("" for the control).
     changes: tuple[str, ...] = field(default=())
 
@@ -94,6 +99,10 @@ class TrialSetup:
     def model_copy(self) -> nn.Module:
         """A deep copy of the model, for a fix that changes it (the control's model is shared)."""
         return copy.deepcopy(self.model)
+
+
+#: A trial setup of either framework.
+Setup: TypeAlias = "TrialSetup | KerasTrialSetup"
 
 
 class NotApplicable(Exception):
@@ -126,6 +135,18 @@ class Fix(ABC):
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
         """The fixed setup for a cause with ``findings``; raise :class:`NotApplicable` with the reason
         when the fix cannot apply."""
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        """The fixed Keras setup (:mod:`deadpan.fixes.keras_trial`); by default the fix has no Keras form."""
+        raise NotApplicable("this fix has no Keras trial yet")
+
+    def apply_to(self, setup: Setup, ev: Evidence, findings: tuple[Finding, ...]) -> Setup:
+        """:meth:`apply` or :meth:`apply_keras`, by the setup's framework."""
+        if isinstance(setup, TrialSetup):
+            return self.apply(setup, ev, findings)
+        return self.apply_keras(setup, ev, findings)
 
     @abstractmethod
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:

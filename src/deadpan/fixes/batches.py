@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
+from torch.utils.data import default_collate
 
+from deadpan.capture.build import preserved_rng
+from deadpan.capture.recorder import LoaderSource
 from deadpan.fixes.base import Batch, NotApplicable
 
 
@@ -38,3 +42,33 @@ def map_inputs(batches: tuple[Batch, ...], fn: Callable[[torch.Tensor], torch.Te
     """Each batch with its one input tensor passed through ``fn``."""
     single_tensor_inputs(batches)
     return tuple(((fn(b[0][0]),), {}, b[2]) for b in batches)
+
+
+def drawn_batches(source: LoaderSource, like: Batch, rows: int, seed: int = 0) -> list[Batch]:
+    """``rows`` random rows of the user's DataLoader dataset, batched as the loader batches them: fresh data
+    for a loop that trained on one batch over and over (the captured batches are that one batch).
+
+    Read-only on the dataset (``dataset[i]`` and the loader's ``collate_fn``); the random state is restored.
+    Raise :class:`NotApplicable` unless the batches are (inputs, targets) pairs shaped like ``like``, the
+    batch the model was trained on (a loop that reshapes or moves the loader's batches cannot be imitated)."""
+    n = len(source.dataset)
+    if n < 2:
+        raise NotApplicable("the DataLoader's dataset has fewer than two rows")
+    collate: Callable[[list[Any]], Any] = source.collate_fn or default_collate
+    ref_x, ref_y = like[0][0] if like[0] else None, like[2]
+    if not isinstance(ref_x, torch.Tensor) or not isinstance(ref_y, torch.Tensor):
+        raise NotApplicable("the batch the model trained on is not one inputs tensor and one targets tensor")
+    with preserved_rng(), torch.no_grad():
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: min(rows, n)].tolist()
+        out: list[Batch] = []
+        for i in range(0, len(order), source.batch_size):
+            batch = collate([source.dataset[j] for j in order[i : i + source.batch_size]])
+            if not isinstance(batch, tuple | list) or len(batch) != 2:
+                raise NotApplicable("the DataLoader's batches are not (inputs, targets) pairs")
+            x, y = batch
+            if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
+                raise NotApplicable("the DataLoader's batches are not (inputs, targets) tensors")
+            if x.shape[1:] != ref_x.shape[1:] or x.dtype != ref_x.dtype or y.shape[1:] != ref_y.shape[1:]:
+                raise NotApplicable("the loop changes the DataLoader's batches before the model sees them")
+            out.append(((x.to(ref_x.device),), {}, y.to(ref_y.device)))
+    return out

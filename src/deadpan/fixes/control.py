@@ -15,9 +15,11 @@ import torch
 from deadpan.capture.build import ProbeInputs, make_adapter, make_loss_fn
 from deadpan.capture.probes.outputs import run_model
 from deadpan.capture.probes.task import infer_task
+from deadpan.capture.recorder import SAMPLE_ROWS
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Batch, LoopSpec, NotApplicable, OptimizerSpec, TrialSetup
+from deadpan.fixes.batches import drawn_batches
 
 #: Trial budget in optimizer steps: the user's own step count, within these bounds. Fewer than 50 steps
 #: shows little; more than 300 makes a trial cost more than the diagnosis it verifies.
@@ -96,15 +98,23 @@ def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], 
         )
     if not pi.train:
         raise NotApplicable("no training batches were captured")
+    names = {f.name for f in findings}
+    loop = LoopSpec(**{flag: False for name, flag in LOOP_BUGS.items() if name in names})
     train, heldout = split_heldout(list(pi.train), list(pi.heldout))
+    data = "the captured batches"
+    if not loop.fresh_batches:
+        drawn = _fresh_from_loader(pi, train[0], seed)
+        if drawn is not None:
+            # The control still trains on the user's one batch; a corrected loop cycles through the drawn
+            # ones, and both are judged on drawn rows rather than on copies of that batch.
+            train, heldout = [train[0], *drawn[0]], drawn[1]
+            data = "the user's batch, and batches drawn from the DataLoader's dataset"
     if _rows(heldout) < 2:
         raise NotApplicable("too few captured rows to hold some out for judging")
     adapt = make_adapter(pi.loss if pi.adapt_outputs else None)
     out, target = run_model(model, train[:1], adapt)
     task = ev.task or infer_task(pi.loss.function if pi.loss else None, out, target)
     loss_fn = pi.loss_fn or make_loss_fn(pi.loss, task)
-    names = {f.name for f in findings}
-    loop = LoopSpec(**{flag: False for name, flag in LOOP_BUGS.items() if name in names})
     left_out = ev.model.unoptimized_names if ev.model is not None else ()
     setup = TrialSetup(
         model=model,
@@ -118,8 +128,25 @@ def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], 
         task=task,
         seed=seed,
         origin=origin,
+        data=data,
     )
     return setup
+
+
+def _fresh_from_loader(pi: ProbeInputs, like: Batch, seed: int) -> tuple[list[Batch], list[Batch]] | None:
+    """Training and held-out batches drawn from the user's DataLoader dataset, for a loop that trained on
+    one batch over and over; None when there is no such dataset or its batches cannot be imitated."""
+    source = pi.recorder.loader_source if pi.recorder is not None else None
+    if source is None:
+        return None
+    try:
+        drawn = drawn_batches(source, like, SAMPLE_ROWS, seed)
+    except Exception:
+        return None
+    if len(drawn) < 2:
+        return None
+    keep = max(1, round(len(drawn) * (1 - HELDOUT_SHARE)))
+    return drawn[:keep], drawn[keep:]
 
 
 def describe(setup: TrialSetup) -> dict[str, Any]:
@@ -130,6 +157,7 @@ def describe(setup: TrialSetup) -> dict[str, Any]:
         "steps": setup.steps,
         "optimizer": setup.optimizer.cls.__name__ if setup.optimizer.cls else "SGD",
         "lr": setup.optimizer.lr,
+        "data": setup.data,
         "train_rows": _rows(list(setup.train)),
         "heldout_rows": _rows(list(setup.heldout)),
         "loop_bugs_reproduced": bugs,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deadpan.capture.build import ProbeInputs
 from deadpan.evidence import Evidence
@@ -38,9 +38,10 @@ class VerifyOptions:
         return replace(self, runner=make_runner(self.workers, self.ray))
 
 
-def verified(report: Report, ev: Evidence | None, pi: ProbeInputs, options: VerifyOptions) -> Report:
-    """``report`` with its fix trials run, or unchanged when there is nothing to verify. Errors that the user
-    must act on (Ray missing or unreachable) propagate; anything else is recorded in the report."""
+def verified(report: Report, ev: Evidence | None, pi: ProbeInputs | Any, options: VerifyOptions) -> Report:
+    """``report`` with its fix trials run, or unchanged when there is nothing to verify. ``pi`` is a PyTorch
+    run's probe inputs or a :class:`~deadpan.keras.run.KerasRun`. Errors that the user must act on (Ray
+    missing or unreachable) propagate; anything else is recorded in the report."""
     if ev is None or report.verdict not in ("collapsed", "degraded") or not report.causes:
         return report
     from deadpan.fixes.runner import make_runner

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Protocol
 
-from deadpan.fixes.base import TrialSetup
+from deadpan.fixes.base import Setup
 from deadpan.fixes.trial import TrialMetrics, TrialTimeout, train_trial
 
 #: Seconds a worker gets beyond the trial's own limit (start-up, unpickling) before the runner gives up on it.
@@ -41,7 +41,7 @@ class Progress(Protocol):
 @dataclass(frozen=True)
 class TrialJob:
     key: str
-    setup: TrialSetup
+    setup: Setup
     time_limit: float
     #: For progress: what the trial is, and its step budget.
     label: str = ""
@@ -57,7 +57,7 @@ class TrialOutcome:
     error: str | None = None
 
 
-def pack(setup: TrialSetup) -> bytes:
+def pack(setup: Setup) -> bytes:
     """``setup`` as bytes any runner can ship. cloudpickle pickles classes defined in ``__main__`` (the
     user's script) by value; classes in the user's own modules are imported by name in the worker, which
     gets this process's import path."""
@@ -78,7 +78,7 @@ def run_packed(
     """Unpack and train one trial (the function every runner calls, in whichever process)."""
     import cloudpickle
 
-    setup: TrialSetup = cloudpickle.loads(payload)
+    setup: Setup = cloudpickle.loads(payload)
     return train_trial(setup, time_limit, on_step)
 
 
@@ -243,18 +243,32 @@ class RayRunner:
                 raise RunnerUnavailable(f"could not reach the Ray cluster at {address!r}: {exc}") from exc
 
     def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]:
+
+        # Step reports travel through a Ray queue (an actor holding no CPU), polled while the tasks run.
+        queue = _ray_queue() if progress is not None else None
+        try:
+            return self._run(jobs, progress, queue)
+        finally:
+            if queue is not None:
+                with contextlib.suppress(Exception):
+                    queue.shutdown()
+
+    def _run(self, jobs: Sequence[TrialJob], progress: Progress | None, queue: Any) -> list[TrialOutcome]:
         import ray
 
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
-        refs = {remote.remote(pack(j.setup), j.time_limit): j for j in jobs}
+        refs = {remote.remote(pack(j.setup), j.time_limit, j.key, queue): j for j in jobs}
         results: dict[str, TrialOutcome] = {}
         limit = max((j.time_limit for j in jobs), default=0.0) + GRACE_SECONDS
         deadline = time.monotonic() + limit * max(1, len(jobs))
         pending = list(refs)
         while pending:
-            ready, pending = ray.wait(pending, num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
-            if not ready:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 break
+            wait = min(POLL_SECONDS, left) if queue is not None else left
+            ready, pending = ray.wait(pending, num_returns=1, timeout=wait)
+            _drain(queue, progress)
             for ref in ready:
                 job = refs[ref]
                 try:
@@ -297,11 +311,23 @@ def _check_reachable(address: str) -> None:
         ) from exc
 
 
-def _ray_trial(payload: bytes, time_limit: float) -> TrialMetrics:
+def _ray_queue() -> Any:
+    """A Ray queue for step reports, or None when one cannot be made (progress is best effort)."""
+    try:
+        from ray.util.queue import Queue
+
+        return Queue(actor_options={"num_cpus": 0})
+    except Exception:
+        return None
+
+
+def _ray_trial(payload: bytes, time_limit: float, key: str = "", queue: Any = None) -> TrialMetrics:
     import torch
 
     torch.set_num_threads(1)
-    return run_packed(payload, time_limit)
+    if queue is None:
+        return run_packed(payload, time_limit)
+    return _run_reporting(payload, time_limit, key, queue)
 
 
 #: Trials expected to take less than this in all run in this process: starting a pool of fresh processes

@@ -20,7 +20,8 @@ import torch
 from deadpan.capture.build import preserved_rng
 from deadpan.capture.probes.outputs import output_probe, run_model
 from deadpan.diagnosis import is_collapsed
-from deadpan.fixes.base import TrialSetup
+from deadpan.evidence import Task
+from deadpan.fixes.base import Setup, TrialSetup
 
 
 class TrialTimeout(Exception):
@@ -66,12 +67,17 @@ REPORT_EVERY = 10
 
 
 def train_trial(
-    setup: TrialSetup,
+    setup: Setup,
     time_limit: float | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> TrialMetrics:
     """Train a copy of ``setup.model`` for ``setup.steps`` steps and measure it; raise :class:`TrialTimeout`
-    past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps."""
+    past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps. A Keras setup trains
+    through :func:`deadpan.fixes.keras_trial.train_keras_trial`."""
+    if not isinstance(setup, TrialSetup):
+        from deadpan.fixes.keras_trial import train_keras_trial
+
+        return train_keras_trial(setup, time_limit, on_step)
     t0 = time.perf_counter()
     # The control reproduces the user's bugs, and with them the warnings the user's run already printed.
     with preserved_rng(), warnings.catch_warnings():
@@ -104,15 +110,28 @@ def train_trial(
         out, target = run_model(model, list(setup.heldout), setup.adapt)
         with torch.no_grad():
             held_loss = float(setup.loss_fn(out, target)) if bool(torch.isfinite(out).all()) else math.inf
-    probe = output_probe(setup.task, out, target)
+    return measured(setup.task, out, target, held_loss, done, time.perf_counter() - t0, diverged)
+
+
+def measured(
+    task: Task,
+    out: torch.Tensor,
+    target: torch.Tensor,
+    loss: float,
+    steps: int,
+    seconds: float,
+    diverged: bool,
+) -> TrialMetrics:
+    """A trained trial's metrics from its held-out outputs and targets (either framework's trial)."""
+    probe = output_probe(task, out, target)
     return TrialMetrics(
         distinct_predictions=probe.distinct_predictions,
         majority_share=probe.majority_share,
         score=probe.score,
         chance_score=probe.chance_score,
-        loss=held_loss,
-        collapsed=is_collapsed(probe, setup.task.kind == "regression"),
-        steps=done,
-        seconds=time.perf_counter() - t0,
+        loss=loss,
+        collapsed=is_collapsed(probe, task.kind == "regression"),
+        steps=steps,
+        seconds=seconds,
         diverged=diverged,
     )

@@ -1,8 +1,10 @@
 """Verify the diagnosis: train the fix of each top cause next to the control, then re-rank.
 
 For each of the first :data:`MAX_CAUSES` causes, every fix that answers it is applied to a copy of the control
-setup. The control and the fixed copies train for the same budget and seed (:mod:`deadpan.fixes.trial`) and
-are judged on the same held-out batches. A fix is *improved* only when its copy beats the control by
+setup (a PyTorch :class:`~deadpan.fixes.base.TrialSetup`, or a Keras
+:class:`~deadpan.fixes.keras_trial.KerasTrialSetup`, which trials in this process). The control and the
+fixed copies train for the same budget and seed (:mod:`deadpan.fixes.trial`) and are judged on the same
+held-out batches. A fix is *improved* only when its copy beats the control by
 :data:`MIN_GAIN` of normalized score (balanced accuracy or R^2, chance 0, perfect 1) and is not collapsed:
 a fix that changes nothing can never be reported as verified.
 
@@ -25,7 +27,7 @@ from deadpan.capture.build import ProbeInputs
 from deadpan.diagnosis import summary_of
 from deadpan.evidence import Evidence
 from deadpan.findings import Cause, Finding, Report
-from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, all_fixes
+from deadpan.fixes.base import Fix, NotApplicable, Setup, TrialSetup, all_fixes
 from deadpan.fixes.control import control_setup, describe
 from deadpan.fixes.runner import InProcess, Progress, Runner, TrialJob, TrialOutcome
 from deadpan.fixes.trial import TrialMetrics
@@ -103,25 +105,37 @@ class PlannedTrial:
     fix: Fix
     findings: tuple[Finding, ...]
     #: The fixed setup, or None with the reason the fix does not apply.
-    setup: TrialSetup | None
+    setup: Setup | None
     reason: str | None = None
 
 
 @dataclass(frozen=True)
 class Plan:
-    control: TrialSetup | None
+    control: Setup | None
     #: Why there is no control (then nothing is verifiable).
     reason: str | None
     trials: list[PlannedTrial]
 
 
-def plan(
-    report: Report, ev: Evidence, pi: ProbeInputs, fixes: Sequence[Fix] | None = None, seed: int = 0
-) -> Plan:
+#: What a trial is rebuilt from: a PyTorch run's probe inputs, or a Keras run.
+Source = Any
+
+
+def control_for(source: Source, ev: Evidence, findings: tuple[Finding, ...], seed: int = 0) -> Setup:
+    """The control setup of a PyTorch or a Keras run; raise :class:`NotApplicable` when it cannot be
+    rebuilt."""
+    if isinstance(source, ProbeInputs):
+        return control_setup(source, ev, findings, seed)
+    from deadpan.fixes.keras_trial import keras_control_setup
+
+    return keras_control_setup(source, ev, findings, seed)
+
+
+def plan(report: Report, ev: Evidence, pi: Source, fixes: Sequence[Fix] | None = None, seed: int = 0) -> Plan:
     """The control and the fixed setups for the top causes."""
     by_code: dict[str, Finding] = {f.code: f for f in report.findings}
     try:
-        control = control_setup(pi, ev, report.findings, seed)
+        control = control_for(pi, ev, report.findings, seed)
     except NotApplicable as exc:
         return Plan(None, str(exc), [])
     except Exception as exc:
@@ -133,7 +147,7 @@ def plan(
             if not fix.answers(cause.category, findings):
                 continue
             try:
-                trials.append(PlannedTrial(i, fix, findings, fix.apply(control, ev, findings)))
+                trials.append(PlannedTrial(i, fix, findings, fix.apply_to(control, ev, findings)))
             except NotApplicable as exc:
                 trials.append(PlannedTrial(i, fix, findings, None, str(exc)))
             except Exception as exc:
@@ -157,7 +171,7 @@ def _outcomes(
 def verify(
     report: Report,
     ev: Evidence,
-    pi: ProbeInputs,
+    pi: Source,
     runner: Runner | None = None,
     fixes: Sequence[Fix] | None = None,
     progress: Progress | None = None,
@@ -179,7 +193,14 @@ def verify(
     if p.control is None:
         meta["not_verifiable"] = p.reason
     else:
-        meta["control"] = describe(p.control)
+        if isinstance(p.control, TrialSetup):
+            meta["control"] = describe(p.control)
+        else:
+            from deadpan.fixes.keras_trial import describe_keras
+
+            # Keras trials run here: a worker would import Keras and its backend again for each trial.
+            runner = InProcess()
+            meta["control"] = describe_keras(p.control)
         step = _step_seconds(pi)
 
         def cost(steps: int) -> float | None:
@@ -237,7 +258,7 @@ def _combined(
     applied = []
     for t in chosen:
         try:
-            setup = t.fix.apply(setup, ev, t.findings)
+            setup = t.fix.apply_to(setup, ev, t.findings)
             applied.append(t)
         except Exception:
             continue
@@ -257,9 +278,12 @@ def _combined(
     return out
 
 
-def _step_seconds(pi: ProbeInputs) -> float | None:
+def _step_seconds(pi: Source) -> float | None:
     """The user's median training step time, when deadpan timed their steps."""
-    times = pi.recorder.step_seconds if pi.recorder is not None else ()
+    if isinstance(pi, ProbeInputs):
+        times = pi.recorder.step_seconds if pi.recorder is not None else []
+    else:
+        times = getattr(pi, "step_seconds", [])
     return float(statistics.median(times)) if times else None
 
 

@@ -223,9 +223,16 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
 
 
 def report_for_run(run: KerasRun, source: str, train_probes: bool = True) -> Report:
-    from deadpan.api import report_of
+    return evidence_and_report_for_run(run, source, train_probes)[1]
 
-    return report_of(lambda: build_keras_evidence(run, source, train_probes), run.step_seconds)
+
+def evidence_and_report_for_run(
+    run: KerasRun, source: str, train_probes: bool = True
+) -> tuple[Evidence | None, Report]:
+    """The evidence (None when building it failed) and the report: fix trials need both."""
+    from deadpan.api import evidence_and_report_of
+
+    return evidence_and_report_of(lambda: build_keras_evidence(run, source, train_probes), run.step_seconds)
 
 
 def live_collapse(model: Any, sample: Sample, rows: int) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from deadpan.findings import Collapse, Report
+from deadpan.fixes.options import VerifyOptions, verified
 from deadpan.keras import data as kdata
-from deadpan.keras.build import report_for_run
+from deadpan.keras.build import evidence_and_report_for_run
 from deadpan.keras.run import KerasRun
 
 
@@ -31,8 +32,10 @@ def diagnose_keras(
     loss: Any = None,
     optimizer: Any = None,
     heldout: tuple[Any, Any] | None = None,
+    verify: VerifyOptions | None = None,
 ) -> Report:
-    """See :func:`deadpan.diagnose`. ``loss``/``optimizer`` are used when the model is not compiled."""
+    """See :func:`deadpan.diagnose`. ``loss``/``optimizer`` are used when the model is not compiled. With
+    ``verify``, the fix trials continue from the model as given (deadpan saw no earlier weights)."""
     run = KerasRun(model, compile_loss=loss, compile_optimizer=optimizer)
     try:
         run.train = _sample(inputs, targets)
@@ -52,4 +55,8 @@ def diagnose_keras(
             collapse=Collapse(),
             missing=("data deadpan can read",),
         )
-    return report_for_run(run, source="diagnose")
+    ev, report = evidence_and_report_for_run(run, source="diagnose")
+    if verify is None or not model.built:
+        return report
+    run.initial_values = [w.copy() for w in model.get_weights()]
+    return verified(report, ev, run, verify)

@@ -35,6 +35,10 @@ def mlp(d_in: int, d_out: int, out_act: str | None, hidden: int = 64, act: str =
     )
 
 
+#: Plain SGD's learning rate where a broken scenario's twin needs one (the learning-rate scenarios).
+SGD_LR = 0.1
+
+
 def keras_scenario(name: str, expected: str | None, description: str, demo: bool = False) -> Any:
     return scenario(f"keras-{name}", expected, description, demo=demo, framework="keras")
 
@@ -130,12 +134,13 @@ def single_label() -> None:
 
 
 @keras_scenario("unscaled-inputs", "data.inputs", "raw features in the thousands with SGD")
-def unscaled_inputs() -> None:
+def unscaled_inputs(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
-    x = x * 1000 + 5000  # e.g. raw sensor counts, never standardised
+    if fault:
+        x = x * 1000 + 5000  # e.g. raw sensor counts, never standardised
     model = mlp(64, 10, "softmax")
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
 
 
@@ -155,52 +160,60 @@ def duplicated_samples() -> None:
 @keras_scenario(
     "one-unit-circles", "model.capacity", "seed twin: one sigmoid unit on concentric circles", demo=True
 )
-def one_unit_circles() -> None:
+def one_unit_circles(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.circles())
-    model = keras.Sequential([keras.Input((2,)), layers.Dense(1, activation="sigmoid")])
+    one_unit = keras.Sequential([keras.Input((2,)), layers.Dense(1, activation="sigmoid")])
+    model = one_unit if fault else mlp(2, 1, "sigmoid", hidden=32)
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
 
 
 @keras_scenario("linear-stack-circles", "model.capacity", "three Dense layers with no activation")
-def linear_stack_circles() -> None:
+def linear_stack_circles(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.circles())
     model = keras.Sequential(
-        [keras.Input((2,)), layers.Dense(32), layers.Dense(32), layers.Dense(1, activation="sigmoid")]
+        [
+            keras.Input((2,)),
+            layers.Dense(32, activation=None if fault else "relu"),
+            layers.Dense(32, activation=None if fault else "relu"),
+            layers.Dense(1, activation="sigmoid"),
+        ]
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
 
 
 @keras_scenario("softmax-one-unit", "model.output", "Dense(1, activation='softmax') for a binary task")
-def softmax_one_unit() -> None:
+def softmax_one_unit(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.breast_cancer())
-    model = mlp(30, 1, "softmax", hidden=32)
+    model = mlp(30, 1, "softmax" if fault else "sigmoid", hidden=32)
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=5, batch_size=32, verbose=0)
 
 
 @keras_scenario("relu-regression-head", "model.output", "relu on the regression output, targets below zero")
-def relu_regression_head() -> None:
+def relu_regression_head(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.diabetes())
     y = y - 3.0  # standardised targets shifted: almost all negative
-    model = mlp(10, 1, "relu", hidden=32)
-    model.compile(optimizer="adam", loss="mse")
+    model = mlp(10, 1, "relu" if fault else None, hidden=32)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     model.fit(x, y, epochs=20, batch_size=64, verbose=0)
 
 
 @keras_scenario("dead-relu-bias", "model.dead_units", "first-layer bias initialised very negative")
-def dead_relu_bias() -> None:
+def dead_relu_bias(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
     model = keras.Sequential(
         [
             keras.Input((64,)),
-            layers.Dense(64, activation="relu", bias_initializer=keras.initializers.Constant(-20.0)),
+            layers.Dense(
+                64, activation="relu", bias_initializer=keras.initializers.Constant(-20.0 if fault else 0.0)
+            ),
             layers.Dense(64, activation="relu"),
             layers.Dense(10, activation="softmax"),
         ]
@@ -210,13 +223,15 @@ def dead_relu_bias() -> None:
 
 
 @keras_scenario("saturated-tanh", "model.saturation", "tanh hidden layer pushed to +1 by a large bias")
-def saturated_tanh() -> None:
+def saturated_tanh(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
     model = keras.Sequential(
         [
             keras.Input((64,)),
-            layers.Dense(64, activation="tanh", bias_initializer=keras.initializers.Constant(20.0)),
+            layers.Dense(
+                64, activation="tanh", bias_initializer=keras.initializers.Constant(20.0 if fault else 0.0)
+            ),
             layers.Dense(10, activation="softmax"),
         ]
     )
@@ -228,15 +243,16 @@ def saturated_tanh() -> None:
 
 
 @keras_scenario("zero-init", "init.symmetry", "kernel_initializer='zeros' on every layer", demo=True)
-def zero_init() -> None:
+def zero_init(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
+    init = "zeros" if fault else "glorot_uniform"
     model = keras.Sequential(
         [
             keras.Input((64,)),
-            layers.Dense(64, activation="relu", kernel_initializer="zeros"),
-            layers.Dense(64, activation="relu", kernel_initializer="zeros"),
-            layers.Dense(10, activation="softmax", kernel_initializer="zeros"),
+            layers.Dense(64, activation="relu", kernel_initializer=init),
+            layers.Dense(64, activation="relu", kernel_initializer=init),
+            layers.Dense(10, activation="softmax", kernel_initializer=init),
         ]
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -244,16 +260,16 @@ def zero_init() -> None:
 
 
 @keras_scenario("huge-init", "init.scale", "RandomNormal(stddev=5) in a deep tanh network")
-def huge_init() -> None:
+def huge_init(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
-    init = keras.initializers.RandomNormal(stddev=5.0)
+    init = keras.initializers.RandomNormal(stddev=5.0) if fault else "glorot_uniform"
     model = keras.Sequential(
         [keras.Input((64,))]
         + [layers.Dense(64, activation="tanh", kernel_initializer=init) for _ in range(4)]
         + [layers.Dense(10, activation="softmax", kernel_initializer=init)]
     )
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
 
 
@@ -266,22 +282,23 @@ def huge_init() -> None:
     "categorical_crossentropy on Dense(1, activation='sigmoid'): the loss is exactly 0",
     demo=True,
 )
-def categorical_ce_one_unit() -> None:
+def categorical_ce_one_unit(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.breast_cancer())
     model = mlp(30, 1, "sigmoid", hidden=32)
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    loss = "categorical_crossentropy" if fault else "binary_crossentropy"
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     model.fit(x, y, epochs=5, batch_size=32, verbose=0)
 
 
 @keras_scenario("softmax-from-logits", "loss.mismatch", "softmax output with from_logits=True")
-def softmax_from_logits() -> None:
+def softmax_from_logits(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
     model.compile(
         optimizer=keras.optimizers.SGD(0.05),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=fault),
     )
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
 
@@ -289,10 +306,11 @@ def softmax_from_logits() -> None:
 @keras_scenario(
     "mse-onehot-one-unit", "loss.mismatch", "mse with one-hot [n, 2] targets on a Dense(1) output: broadcasts"
 )
-def mse_onehot_one_unit() -> None:
+def mse_onehot_one_unit(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.breast_cancer())
-    y = keras.utils.to_categorical(y, 2)  # one-hot targets, but the model has one output unit
+    if fault:
+        y = keras.utils.to_categorical(y, 2)  # one-hot targets, but the model has one output unit
     model = mlp(30, 1, "sigmoid", hidden=32)
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, epochs=10, batch_size=32, verbose=0)
@@ -302,20 +320,24 @@ def mse_onehot_one_unit() -> None:
 
 
 @keras_scenario("lr-too-high", "optim.lr_too_high", "SGD with learning rate 5", demo=True)
-def lr_too_high() -> None:
+def lr_too_high(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
-    model.compile(optimizer=keras.optimizers.SGD(5.0), loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.SGD(5.0 if fault else SGD_LR), loss="sparse_categorical_crossentropy"
+    )
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
 
 
 @keras_scenario("lr-too-low", "optim.lr_too_low", "SGD with learning rate 1e-6")
-def lr_too_low() -> None:
+def lr_too_low(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
-    model.compile(optimizer=keras.optimizers.SGD(1e-6), loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.SGD(1e-6 if fault else SGD_LR), loss="sparse_categorical_crossentropy"
+    )
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
 
 
@@ -323,12 +345,12 @@ def lr_too_low() -> None:
 
 
 @keras_scenario("too-short", "train.too_short", "plain SGD stopped after 2 epochs while the loss still falls")
-def too_short() -> None:
+def too_short(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
     model = mlp(64, 10, "softmax")
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=2, batch_size=64, verbose=0)
+    model.fit(x, y, epochs=2 if fault else 12, batch_size=64, verbose=0)
 
 
 @keras_scenario(
@@ -354,10 +376,10 @@ def overfit_small_noisy() -> None:
 
 
 @keras_scenario("l2-collapse", "train.over_regularized", "kernel_regularizer=l2(1.0) on every layer")
-def l2_collapse() -> None:
+def l2_collapse(fault: bool = True) -> None:
     keras.utils.set_random_seed(0)
     x, y, _, _ = _np(datasets.digits())
-    reg = keras.regularizers.l2(1.0)
+    reg = keras.regularizers.l2(1.0) if fault else None
     model = mlp(64, 10, "softmax", kernel_regularizer=reg)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=10, batch_size=64, verbose=0)

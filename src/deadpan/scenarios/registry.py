@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +25,16 @@ class Scenario:
     @property
     def healthy(self) -> bool:
         return self.expected is None
+
+    @property
+    def twin(self) -> Callable[[], object] | None:
+        """The same training with its one fault removed, when the scenario function takes ``fault``.
+
+        ``deadpan bench verify`` holds a fixed copy against it: a fix restores the model when it reaches the
+        score the user's own recipe reaches without the bug."""
+        if "fault" not in inspect.signature(self.train).parameters:
+            return None
+        return functools.partial(self.train, fault=False)  # type: ignore[call-arg]
 
 
 def scenario(

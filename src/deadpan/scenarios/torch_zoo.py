@@ -7,6 +7,8 @@ write their own loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,6 +45,16 @@ def fit(
         model.eval()
         with torch.no_grad():
             loss_fn(model(x_test), y_test)
+
+
+#: Plain SGD's learning rate where a broken scenario's twin needs one (the lr and too-short scenarios).
+SGD_LR = 0.1
+
+
+def _epochs(loader: torch.utils.data.DataLoader) -> Iterator[tuple[Tensor, Tensor]]:
+    """The loader's batches, epoch after epoch: the correct way to draw a batch per step."""
+    while True:
+        yield from loader
 
 
 def mlp(d_in: int, d_out: int, hidden: int = 64, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
@@ -158,11 +170,12 @@ def single_label() -> None:
 @scenario(
     "zero-inputs-integer-division", "data.inputs", "uint8 pixels // 255 gives all-zero inputs", demo=True
 )
-def zero_inputs() -> None:
+def zero_inputs(fault: bool = True) -> None:
     torch.manual_seed(0)
     raw, labels = datasets.digits_raw()
     pixels = torch.from_numpy(raw * 15).to(torch.uint8)  # 8-bit grey levels 0..240
-    x = (pixels // 255).float()  # the bug: integer division, every pixel becomes 0
+    # the bug: integer division, every pixel becomes 0
+    x = (pixels // 255).float() if fault else pixels.float() / 255
     y = torch.from_numpy(labels)
     model = mlp(64, 10)
     fit(
@@ -178,12 +191,14 @@ def zero_inputs() -> None:
 
 
 @scenario("unscaled-inputs", "data.inputs", "raw features in the thousands with SGD")
-def unscaled_inputs() -> None:
+def unscaled_inputs(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
-    x, xt = x * 1000 + 5000, xt * 1000 + 5000  # e.g. raw sensor counts, never standardised
+    if fault:
+        x, xt = x * 1000 + 5000, xt * 1000 + 5000  # e.g. raw sensor counts, never standardised
     model = mlp(64, 10)
-    fit(model, torch.optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 @scenario("duplicated-samples", "data.diversity", "12 distinct images repeated to fill the data set")
@@ -199,30 +214,31 @@ def duplicated_samples() -> None:
 
 
 @scenario("linear-model-circles", "model.capacity", "one linear layer on concentric circles", demo=True)
-def linear_model_circles() -> None:
+def linear_model_circles(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.circles()
-    model = nn.Sequential(nn.Linear(2, 2))
+    model = nn.Sequential(nn.Linear(2, 2)) if fault else mlp(2, 2)
     fit(model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=30)
 
 
 @scenario("linear-stack-circles", "model.capacity", "three Linear layers with no activation between them")
-def linear_stack_circles() -> None:
+def linear_stack_circles(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.circles()
-    model = nn.Sequential(nn.Linear(2, 64), nn.Linear(64, 64), nn.Linear(64, 2))
+    model = nn.Sequential(nn.Linear(2, 64), nn.Linear(64, 64), nn.Linear(64, 2)) if fault else mlp(2, 2)
     fit(model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=30)
 
 
 @scenario("relu-regression-head", "model.output", "ReLU on the regression output, targets below zero")
-def relu_regression_head() -> None:
+def relu_regression_head(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.diabetes()
     y, yt = y - 3.0, yt - 3.0  # e.g. log-scale targets: all negative
-    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
+    head = [nn.ReLU()] if fault else []  # the bug: a ReLU after the output layer
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1), *head)
     fit(
         model,
-        torch.optim.Adam(model.parameters(), lr=1e-3),
+        torch.optim.Adam(model.parameters(), lr=1e-2),
         nn.MSELoss(),
         x,
         y[:, None],
@@ -233,47 +249,50 @@ def relu_regression_head() -> None:
 
 
 @scenario("softmax-one-unit", "model.output", "softmax over a single output unit for a binary task")
-def softmax_one_unit() -> None:
+def softmax_one_unit(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.breast_cancer()
-    model = nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 1), nn.Softmax(dim=1))
+    out = nn.Softmax(dim=1) if fault else nn.Sigmoid()  # softmax over one unit is always 1
+    model = nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 1), out)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     fit(model, opt, nn.BCELoss(), x, y[:, None], xt, yt[:, None], epochs=10)
 
 
 @scenario("dead-relu-bias", "model.dead_units", "first-layer bias set very negative: every ReLU is off")
-def dead_relu_bias() -> None:
+def dead_relu_bias(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    with torch.no_grad():
-        first = model[0]
-        assert isinstance(first, nn.Linear)
-        first.bias.fill_(-20.0)  # a "bias trick" gone wrong
+    first = model[0]
+    assert isinstance(first, nn.Linear)
+    if fault:
+        with torch.no_grad():
+            first.bias.fill_(-20.0)  # a "bias trick" gone wrong
     fit(model, torch.optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 @scenario("saturated-tanh", "model.saturation", "tanh hidden layer pushed to +1 by a large bias")
-def saturated_tanh() -> None:
+def saturated_tanh(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10, act=nn.Tanh)
-    with torch.no_grad():
-        for layer in (model[0], model[2]):
-            assert isinstance(layer, nn.Linear)
+    for layer in (model[0], model[2]) if fault else ():
+        assert isinstance(layer, nn.Linear)
+        with torch.no_grad():
             layer.bias.fill_(12.0)
-    fit(model, torch.optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 # --- init --------------------------------------------------------------------------------------------------
 
 
 @scenario("zero-init", "init.symmetry", "every weight initialised to zero", demo=True)
-def zero_init() -> None:
+def zero_init(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    for m in model.modules():
+    for m in model.modules() if fault else ():
         if isinstance(m, nn.Linear):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
@@ -281,47 +300,50 @@ def zero_init() -> None:
 
 
 @scenario("constant-init", "init.symmetry", "hidden weights all set to the same constant")
-def constant_init() -> None:
+def constant_init(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    for m in model.modules():
+    for m in model.modules() if fault else ():
         if isinstance(m, nn.Linear):
             nn.init.constant_(m.weight, 0.05)
     fit(model, torch.optim.SGD(model.parameters(), lr=0.05), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 @scenario("huge-init", "init.scale", "weights initialised with std 5 in a deep tanh network")
-def huge_init() -> None:
+def huge_init(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     layers: list[nn.Module] = []
-    d = 64
     for _ in range(4):
-        lin = nn.Linear(d, 64)
-        nn.init.normal_(lin.weight, std=5.0)
+        lin = nn.Linear(64, 64)
+        if fault:
+            nn.init.normal_(lin.weight, std=5.0)
         layers += [lin, nn.Tanh()]
-        d = 64
     layers.append(nn.Linear(64, 10))
     model = nn.Sequential(*layers)
-    fit(model, torch.optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 # --- loss --------------------------------------------------------------------------------------------------
 
 
 @scenario("softmax-into-cross-entropy", "loss.mismatch", "nn.Softmax before nn.CrossEntropyLoss", demo=True)
-def softmax_into_ce() -> None:
+def softmax_into_ce(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
-    model = nn.Sequential(mlp(64, 10), nn.Softmax(dim=1))
-    fit(model, torch.optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
+    model = nn.Sequential(mlp(64, 10), *([nn.Softmax(dim=1)] if fault else []))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 @scenario("mse-broadcast", "loss.mismatch", "MSELoss on an [n, 1] output and an [n] target")
-def mse_broadcast() -> None:
+def mse_broadcast(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.diabetes()
+    if not fault:
+        y, yt = y[:, None], yt[:, None]
     model = mlp(10, 1, hidden=32)
     fit(model, torch.optim.Adam(model.parameters(), lr=1e-3), nn.MSELoss(), x, y, xt, yt, epochs=30)
 
@@ -330,26 +352,28 @@ def mse_broadcast() -> None:
 
 
 @scenario("lr-too-high", "optim.lr_too_high", "SGD with learning rate 5", demo=True)
-def lr_too_high() -> None:
+def lr_too_high(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    fit(model, torch.optim.SGD(model.parameters(), lr=5.0), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
+    lr = 5.0 if fault else SGD_LR
+    fit(model, torch.optim.SGD(model.parameters(), lr=lr), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 @scenario("lr-too-low", "optim.lr_too_low", "SGD with learning rate 1e-6")
-def lr_too_low() -> None:
+def lr_too_low(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    fit(model, torch.optim.SGD(model.parameters(), lr=1e-6), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
+    lr = 1e-6 if fault else SGD_LR
+    fit(model, torch.optim.SGD(model.parameters(), lr=lr), nn.CrossEntropyLoss(), x, y, xt, yt, epochs=5)
 
 
 # --- training loop -----------------------------------------------------------------------------------------
 
 
 @scenario("zero-grad-missing", "train.loop", "optimizer.zero_grad() never called", demo=True)
-def zero_grad_missing() -> None:
+def zero_grad_missing(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, _, _ = datasets.digits()
     model = mlp(64, 10)
@@ -357,13 +381,15 @@ def zero_grad_missing() -> None:
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(5):
         for i in range(0, len(x), 64):
+            if not fault:
+                opt.zero_grad()
             loss = loss_fn(model(x[i : i + 64]), y[i : i + 64])
             loss.backward()  # gradients pile up: zero_grad is missing
             opt.step()
 
 
 @scenario("loss-detached", "train.loop", "the loss rebuilt from .item(): no gradient reaches the model")
-def loss_detached() -> None:
+def loss_detached(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, _, _ = datasets.digits()
     model = mlp(64, 10)
@@ -373,21 +399,26 @@ def loss_detached() -> None:
         for i in range(0, len(x), 64):
             opt.zero_grad()
             out = model(x[i : i + 64])
-            loss = torch.tensor(loss_fn(out, y[i : i + 64]).item(), requires_grad=True)
+            loss = loss_fn(out, y[i : i + 64])
+            if fault:
+                loss = torch.tensor(loss.item(), requires_grad=True)
             loss.backward()
             opt.step()
 
 
 @scenario("same-batch-every-step", "train.loop", "next(iter(loader)) each step: always the first batch")
-def same_batch() -> None:
+def same_batch(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, _, _ = datasets.digits()
     order = torch.argsort(y)  # data stored sorted by class, as many folder datasets are
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[order], y[order]), batch_size=64)
+    data = torch.utils.data.TensorDataset(x[order], y[order])
+    # The twin iterates a shuffled loader, as a correct loop over sorted data must.
+    loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=not fault)
     model = mlp(64, 10)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    batches = _epochs(loader)
     for _ in range(200):
-        xb, yb = next(iter(loader))  # the bug: a new iterator every step
+        xb, yb = next(iter(loader)) if fault else next(batches)  # the bug: a new iterator every step
         opt.zero_grad()
         F.cross_entropy(model(xb), yb).backward()
         opt.step()
@@ -397,12 +428,12 @@ def same_batch() -> None:
 
 
 @scenario("too-short", "train.too_short", "plain SGD stopped after 2 epochs while the loss still falls")
-def too_short() -> None:
+def too_short(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.0)
-    fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=3)
+    opt = torch.optim.SGD(model.parameters(), lr=SGD_LR)
+    fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=2 if fault else 12)
 
 
 @scenario("overfit-small-noisy", "train.overfit", "a large network on 200 noisy samples, no regularisation")
@@ -429,9 +460,9 @@ def overfit_small_noisy() -> None:
 @scenario(
     "weight-decay-collapse", "train.over_regularized", "weight_decay=1.0: weights pushed to zero", demo=True
 )
-def weight_decay_collapse() -> None:
+def weight_decay_collapse(fault: bool = True) -> None:
     torch.manual_seed(0)
     x, y, xt, yt = datasets.digits()
     model = mlp(64, 10)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1.0 if fault else 5e-4)
     fit(model, opt, nn.CrossEntropyLoss(), x, y, xt, yt, epochs=10)

@@ -1,6 +1,7 @@
 """Every fix deadpan can trial, one per module; importing this package registers them all."""
 
 from deadpan.fixes.catalog import (  # noqa: F401
+    binary_loss,
     correct_loop,
     lighter_regularization,
     logits_into_loss,

@@ -10,6 +10,7 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup, layer_configs
 
 
 @register
@@ -37,6 +38,28 @@ class LighterRegularization(Fix):
         if decay > 0:
             hyper["weight_decay"] = 0.0
         return setup.but(self.name, model=model, optimizer=dataclasses.replace(setup.optimizer, hyper=hyper))
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        config = setup.config_copy()
+        changed = 0
+        for entry in layer_configs(config):
+            layer = entry.get("config", {})
+            for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+                if layer.get(key):
+                    layer[key] = None
+                    changed += 1
+            if entry.get("class_name", "").endswith("Dropout") and layer.get("rate"):
+                layer["rate"] = 0.0
+                changed += 1
+        opt = dict(setup.optimizer_config)
+        if opt.get("weight_decay"):
+            opt["weight_decay"] = None
+            changed += 1
+        if not changed:
+            raise NotApplicable("no regularizer, dropout or optimizer weight decay to remove")
+        return setup.but(self.name, config=config, optimizer_config=opt)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):

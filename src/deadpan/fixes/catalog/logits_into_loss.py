@@ -11,6 +11,7 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
 
 #: Probabilities below this are clamped before the log, so a probability that underflowed to 0 gives a large
 #: negative logit instead of -inf.
@@ -63,6 +64,22 @@ class LogitsIntoLoss(Fix):
         if setup.task.kind == "multilabel":
             raise NotApplicable("multi-label outputs: deadpan does not rewrite their loss input")
         return setup.but(self.name, adapt=ProbabilitiesToLogits(setup.adapt, setup.task.kind == "binary"))
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        names = {f.name for f in findings}
+        if names & set(self.finding_names) <= {"nll-on-raw-outputs"}:
+            raise NotApplicable(
+                "in Keras only a softmax/sigmoid before a `from_logits=True` loss is rewritten"
+            )
+        config = setup.config_copy()
+        layers = weight_layers(config)
+        old = activation_of(layers[-1]) if layers else "linear"
+        if old not in ("softmax", "sigmoid"):
+            raise NotApplicable("the squashing activation is not on the last layer")
+        layers[-1]["activation"] = "linear"
+        return setup.but(f"{self.name} ({old} -> linear)", config=config)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):

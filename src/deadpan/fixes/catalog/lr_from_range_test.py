@@ -8,6 +8,7 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup
 
 
 @register
@@ -32,6 +33,17 @@ class LrFromRangeTest(Fix):
             f"{self.name} ({setup.optimizer.lr:.2g} -> {lr:.2g})",
             optimizer=dataclasses.replace(setup.optimizer, lr=lr),
         )
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        probe = ev.probes.lr_range
+        if probe is None or probe.suggested_lr is None:
+            raise NotApplicable("the learning-rate range test found no rate to suggest")
+        lr = float(probe.suggested_lr)
+        if abs(lr - setup.lr) <= 0.05 * max(setup.lr, 1e-12):
+            raise NotApplicable(f"the range test suggests the rate already used ({lr:.2g})")
+        return setup.but(f"{self.name} ({setup.lr:.2g} -> {lr:.2g})", lr=lr)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         probe = ev.probes.lr_range

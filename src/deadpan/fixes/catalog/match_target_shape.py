@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
-from deadpan.fixes.base import Fix, TrialSetup, register
+from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup, weight_layers
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,34 @@ class MatchTargetShape(Fix):
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
         return setup.but(self.name, loss_fn=ShapedLoss(setup.loss_fn))
 
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        layers = weight_layers(setup.config)
+        units = int(layers[-1].get("units", 0)) if layers else 0
+        if units < 1:
+            raise NotApplicable("the output layer's width is unknown")
+
+        def shaped(y: np.ndarray) -> np.ndarray:
+            if y.ndim == 2 and y.shape[1] == 2 and units == 1 and _one_hot(y):
+                return y[:, 1:]  # one-hot of two classes: the positive class's column is the target
+            if y.size == len(y) * units:
+                return y.reshape(len(y), units)
+            raise NotApplicable(f"targets of shape {list(y.shape[1:])} cannot be read as {units} output(s)")
+
+        change = f"{self.name} ({list(setup.y.shape[1:])} -> [{units}])"
+        return setup.but(change, y=shaped(setup.y), y_heldout=shaped(setup.y_heldout))
+
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):
-            return "give `fit` targets of the output's shape: `y.reshape(-1, 1)` for one output unit"
+            return (
+                "give `fit` targets of the output's shape: `y.reshape(-1, 1)` for one output unit (for "
+                "one-hot targets of two classes, the class ids `y.argmax(-1)`, or two output units with a "
+                "softmax)"
+            )
         return "match the shapes: `loss_fn(out, y.view_as(out))` or `loss_fn(out.squeeze(1), y)`"
+
+
+def _one_hot(y: np.ndarray) -> bool:
+    """Every row holds one 1 and zeros elsewhere."""
+    return bool(np.isin(y, (0, 1)).all() and (y.sum(1) == 1).all())

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import (
+    KerasTrialSetup,
+    activation_of,
+    layer_configs,
+    reinitialized,
+    without_build_configs,
+)
 
 #: Width of every hidden layer of the rebuilt model (at least; wider layers keep their width).
 HIDDEN = 64
@@ -52,6 +61,33 @@ class NonlinearWider(Fix):
         model = rebuilt(setup.model)
         model.to(next(setup.model.parameters()).device)
         return setup.but(self.name, model=model)
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        if setup.kind != "Sequential":
+            raise NotApplicable("only a Sequential Keras model is rebuilt with hidden layers")
+        config = setup.config_copy()
+        entries = [e for e in layer_configs(config) if e.get("class_name") != "Dense"]
+        if entries:
+            raise NotApplicable("the model has layers other than Dense, which this fix does not rebuild")
+        dense = layer_configs(config)
+        for entry in dense[:-1]:
+            layer = entry["config"]
+            if activation_of(layer) == "linear":
+                layer["activation"] = "relu"
+            layer["units"] = max(int(layer["units"]), HIDDEN)
+        if len(dense) == 1:
+            hidden: dict[str, Any] = {
+                "module": "keras.layers",
+                "class_name": "Dense",
+                "registered_name": None,
+            }
+            hidden["config"] = {"name": "deadpan_hidden", "units": HIDDEN, "activation": "relu"}
+            config["layers"].insert(config["layers"].index(dense[0]), hidden)
+        reinitialized(config)
+        without_build_configs(config)
+        return setup.but(self.name, config=config, weights=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):

@@ -8,6 +8,7 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
 from deadpan.fixes.modules import split_at_last_weight
 
 #: Activation modules that can sit after the last weight layer.
@@ -40,6 +41,24 @@ class OutputHead(Fix):
         head.replace(new)
         change = f"{self.name} ({type(head.module).__name__} -> {type(new).__name__})"
         return setup.but(change, model=model)
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        config = setup.config_copy()
+        layers = weight_layers(config)
+        if not layers:
+            raise NotApplicable("the model has no output layer with a kernel")
+        head = layers[-1]
+        old = activation_of(head)
+        one_unit_softmax = old == "softmax" and setup.task.kind == "binary"
+        new = "sigmoid" if one_unit_softmax else "linear"
+        if old == new or old == "linear":
+            raise NotApplicable(
+                "the output activation is not on the last layer (a separate layer or a custom call)"
+            )
+        head["activation"] = new
+        return setup.but(f"{self.name} ({old} -> {new})", config=config)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         names = {f.name for f in findings}

@@ -8,6 +8,7 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup, reinitialized
 from deadpan.fixes.modules import WEIGHTED
 
 RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6)
@@ -62,6 +63,14 @@ class Reinitialize(Fix):
         if reinitialize(model) == 0:
             raise NotApplicable("the model has no Linear, Conv, Embedding or recurrent layer to reset")
         return setup.but(self.name, model=model)
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        config = setup.config_copy()
+        if reinitialized(config) == 0:
+            raise NotApplicable("the model has no layer with a kernel to re-initialise")
+        return setup.but(self.name, config=config, weights=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):

@@ -9,6 +9,7 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.catalog.reinitialize import reinitialize
+from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, reinitialized, weight_layers
 from deadpan.fixes.modules import split_at_last_weight
 
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Hardtanh, nn.Softsign)
@@ -36,6 +37,19 @@ class ReluActivations(Fix):
             slot.replace(nn.ReLU())
         reinitialize(model)
         return setup.but(self.name, model=model)
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        config = setup.config_copy()
+        hidden = weight_layers(config)[:-1]
+        places = [layer for layer in hidden if activation_of(layer) in ("tanh", "sigmoid", "hard_sigmoid")]
+        if not places:
+            raise NotApplicable("no hidden layer has a sigmoid or tanh activation deadpan can swap")
+        for layer in places:
+            layer["activation"] = "relu"
+        reinitialized(config)
+        return setup.but(self.name, config=config, weights=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):

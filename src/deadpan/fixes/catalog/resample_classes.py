@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from deadpan.checks.symptoms import is_keras
@@ -9,6 +10,7 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.batches import batch_size, rebatched, stacked
+from deadpan.fixes.keras_trial import KerasTrialSetup
 
 
 def _class_ids(y: torch.Tensor) -> torch.Tensor:
@@ -41,6 +43,20 @@ class ResampleClasses(Fix):
         g = torch.Generator().manual_seed(setup.seed)
         order = torch.multinomial(weights, len(ids), replacement=True, generator=g)
         return setup.but(self.name, train=rebatched(x[order], y[order], batch_size(setup.train)))
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        if setup.task.kind not in ("multiclass", "binary"):
+            raise NotApplicable("resampling needs single-label class targets")
+        ids = _class_ids(torch.from_numpy(np.ascontiguousarray(setup.y)))
+        counts = torch.bincount(ids)
+        if int((counts > 0).sum()) < 2:
+            raise NotApplicable("the captured training rows hold only one class")
+        weights = (1.0 / counts.clamp(min=1).double())[ids]
+        g = torch.Generator().manual_seed(setup.seed)
+        order = torch.multinomial(weights, len(ids), replacement=True, generator=g).numpy()
+        return setup.but(self.name, x=setup.x[order], y=setup.y[order], class_weight=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):

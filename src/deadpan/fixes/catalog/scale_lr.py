@@ -8,6 +8,7 @@ from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, TrialSetup, register
+from deadpan.fixes.keras_trial import KerasTrialSetup
 
 FACTOR = 10.0
 
@@ -28,6 +29,15 @@ class ScaleLr(Fix):
         return setup.but(
             f"learning rate {'/' if high else 'x'}{FACTOR:g} ({setup.optimizer.lr:.2g} -> {lr:.2g})",
             optimizer=dataclasses.replace(setup.optimizer, lr=lr),
+        )
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        high = any(f.category == "optim.lr_too_high" for f in findings)
+        lr = setup.lr / FACTOR if high else setup.lr * FACTOR
+        return setup.but(
+            f"learning rate {'/' if high else 'x'}{FACTOR:g} ({setup.lr:.2g} -> {lr:.2g})", lr=lr
         )
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:

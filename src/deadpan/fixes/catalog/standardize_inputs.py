@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from deadpan.checks.symptoms import is_keras
@@ -11,6 +12,7 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.batches import map_inputs, stacked
+from deadpan.fixes.keras_trial import KerasTrialSetup
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,21 @@ class StandardizeInputs(Fix):
         return setup.but(
             self.name, train=map_inputs(setup.train, scale), heldout=map_inputs(setup.heldout, scale)
         )
+
+    def apply_keras(
+        self, setup: KerasTrialSetup, ev: Evidence, findings: tuple[Finding, ...]
+    ) -> KerasTrialSetup:
+        x = setup.x
+        if x.dtype.kind != "f":
+            raise NotApplicable("the inputs are integer ids (an embedding lookup), not values to rescale")
+        xf = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        mean, std = xf.mean(0), xf.std(0)
+        std = np.where(std > 1e-8, std, 1.0)
+
+        def scale(a: np.ndarray) -> np.ndarray:
+            return np.nan_to_num((a.astype(np.float64) - mean) / std).astype(x.dtype)
+
+        return setup.but(self.name, x=scale(setup.x), x_heldout=scale(setup.x_heldout))
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         if is_keras(ev):
