@@ -27,6 +27,19 @@ from deadpan.fixes.verify import verify
 from deadpan.scenarios.registry import get
 
 
+class Steps:
+    """A progress display that only counts the step reports."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def step(self, key: str, done: int, total: int) -> None:
+        self.steps += 1
+
+    def finished(self, key: str, ok: bool) -> None:
+        pass
+
+
 def heavy() -> None:
     """A larger broken training: the learning rate is far too low for 300 steps."""
     import torch
@@ -65,20 +78,30 @@ def main() -> None:
         "local pool, 1 worker": LocalPool(1),
         "local pool, 2 workers": LocalPool(2),
     }
+    #: Runners that also pass every step report to a progress display (as a terminal run does).
+    with_progress: set[str] = set()
     ray_start = None
     if not args.no_ray and importlib.util.find_spec("ray") is not None:
         t0 = time.perf_counter()
-        runners["Ray (local, 2 CPUs)"] = RayRunner("local", num_cpus=2)
+        ray = RayRunner("local", num_cpus=2)
         ray_start = time.perf_counter() - t0
-    times: dict[str, list[float]] = {name: [] for name in runners}
+        runners["Ray (local, 2 CPUs)"] = ray
+        runners["Ray, step progress"] = ray
+        with_progress.add("Ray, step progress")
+    times: dict[str, list[float]] = {runner_name: [] for runner_name in runners}
     trials = 0
     for r in range(args.rounds):
         order = list(runners) if r % 2 == 0 else list(reversed(runners))
-        for name in order:
+        for runner_name in order:
+            progress = Steps() if runner_name in with_progress else None
             t0 = time.perf_counter()
-            report = verify(result.report, result.evidence, result.inputs, runners[name])
-            times[name].append(time.perf_counter() - t0)
+            report = verify(
+                result.report, result.evidence, result.inputs, runners[runner_name], progress=progress
+            )
+            times[runner_name].append(time.perf_counter() - t0)
             trials = 1 + sum(len((c.verified or {}).get("trials", [])) for c in report.causes)
+            if progress is not None and not progress.steps:
+                raise SystemExit(f"{runner_name}: no step was reported")
     base = statistics.median(times["in process"])
     print(f"{name}: {trials} trials (control included), {args.rounds} rounds, median wall time")
     for runner_name, ts in times.items():

@@ -153,3 +153,32 @@ def test_deadpan_run_verify_on_a_keras_script(tmp_path: Any) -> None:
     top = report["causes"][0]
     assert top["category"] == "init.symmetry" and top["verified"]["improved"], top
     assert "verified: re-initialising the weights" in proc.stderr
+
+
+def test_plus_minus_one_labels_are_repaired(backend: str) -> None:
+    """On TensorFlow the run trains and the repair is verified; on torch the loss refuses targets outside
+    [0, 1], so the user's run and the control both fail: not verifiable, with the control's error."""
+
+    def train() -> None:
+        keras.utils.set_random_seed(0)
+        x = np.random.default_rng(0).normal(size=(512, 8)).astype("float32")
+        y = np.where(x[:, 0] > 0, 1.0, -1.0).astype("float32")  # -1/+1 labels into binary_crossentropy
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+        model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+
+    report = run_callable(train, verify=OPTIONS).report
+    assert report.top_cause == "data.labels", str(report)
+    v = report.causes[0].verified
+    assert v is not None and v["fix"] == "repair-labels", v
+    if backend == "torch":
+        assert v["status"] == "not_verifiable" and "control trial failed" in v["reason"], v
+        assert "between 0 and 1" in v["reason"]
+    else:
+        assert v["improved"], v

@@ -72,3 +72,10 @@ def drawn_batches(source: LoaderSource, like: Batch, rows: int, seed: int = 0) -
                 raise NotApplicable("the loop changes the DataLoader's batches before the model sees them")
             out.append(((x.to(ref_x.device),), {}, y.to(ref_y.device)))
     return out
+
+
+def map_targets(batches: tuple[Batch, ...], fn: Callable[[torch.Tensor], torch.Tensor]) -> tuple[Batch, ...]:
+    """Each batch with its targets passed through ``fn`` (the inputs as they are)."""
+    if not all(isinstance(b[2], torch.Tensor) for b in batches):
+        raise NotApplicable("the targets are not one tensor")
+    return tuple((b[0], b[1], fn(b[2])) for b in batches)

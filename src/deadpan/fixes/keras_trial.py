@@ -229,7 +229,7 @@ def keras_control_setup(
         seed=seed,
         origin=(
             "the model's weights when training started"
-            if run.steps
+            if run.fit_calls or run.train_on_batch_calls
             else "the model as given to diagnose() (deadpan saw no earlier state)"
         ),
     )

@@ -223,7 +223,11 @@ def verify(
             meta["control_error"] = control.error
     for k, t in enumerate(p.trials):
         v = _verification(
-            t, outcomes.get(f"trial-{k}") if p.control is not None else None, control_metrics, ev
+            t,
+            outcomes.get(f"trial-{k}") if p.control is not None else None,
+            control_metrics,
+            ev,
+            meta.get("control_error"),
         )
         results.setdefault(t.cause, []).append(v)
     if p.control is not None and control_metrics is not None:
@@ -288,7 +292,11 @@ def _step_seconds(pi: Source) -> float | None:
 
 
 def _verification(
-    t: PlannedTrial, outcome: TrialOutcome | None, control: TrialMetrics | None, ev: Evidence
+    t: PlannedTrial,
+    outcome: TrialOutcome | None,
+    control: TrialMetrics | None,
+    ev: Evidence,
+    control_error: str | None = None,
 ) -> Verification:
     def made(status: str, **kw: Any) -> Verification:
         return Verification(t.fix.name, t.fix.title, t.fix.advice(ev, t.findings), status, **kw)
@@ -296,7 +304,8 @@ def _verification(
     if t.setup is None:
         return made("not_verifiable", reason=t.reason)
     if control is None:
-        return made("not_verifiable", reason="the control trial did not run")
+        failed = f"the control trial failed ({control_error})" if control_error else None
+        return made("not_verifiable", reason=failed or "the control trial did not run")
     if outcome is None or outcome.metrics is None:
         why = outcome.error if outcome is not None else "the trial did not run"
         return made("failed", budget=t.setup.steps, before=control, reason=why)

@@ -12,6 +12,7 @@ from deadpan.fixes.catalog import (  # noqa: F401
     output_head,
     reinitialize,
     relu_activations,
+    repair_labels,
     resample_classes,
     scale_lr,
     standardize_inputs,
