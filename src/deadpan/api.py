@@ -77,6 +77,12 @@ def _diagnosed(
     metrics["diagnosis_seconds"] = round(time.perf_counter() - t0, 3)
     metrics["probe_seconds"] = {k: round(v, 3) for k, v in ev.timings.items()}
     metrics["probes"] = probe_summary(ev)
+    try:
+        from deadpan.reports.figures import figure_data
+
+        metrics["figures"] = figure_data(ev)
+    except Exception as exc:  # the plots are extra: their failure must not cost the diagnosis
+        metrics["figures_error"] = f"{type(exc).__name__}: {exc}"
     if step_seconds:
         metrics["median_step_seconds"] = float(np.median(step_seconds))
     return ev, _with_metrics(report, metrics)

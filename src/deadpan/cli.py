@@ -45,6 +45,10 @@ def run(
     script: Annotated[Path, typer.Argument(help="The training script, run as __main__.", show_default=False)],
     script_args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the script.")] = None,
     json: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write the report as one self-contained HTML page with plots here."),
+    ] = None,
     max_steps: Annotated[
         int | None,
         typer.Option(
@@ -114,6 +118,8 @@ def run(
     report = result.report
     if json is not None:
         report.to_json(json)
+    if html is not None:
+        report.to_html(html, title=f"deadpan: {script.name}")
     if not quiet:
         if result.ended == "max-steps":
             typer.echo(
@@ -131,6 +137,9 @@ def demo(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each full report.")] = False,
     json: Annotated[
         Path | None, typer.Option("--json", help="Write each report as JSON into this folder.")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write each report as an HTML page into this folder.")
     ] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only these scenarios.")] = None,
     framework: Annotated[
@@ -170,8 +179,9 @@ def demo(
     for col in ("scenario", "framework", "verdict", "top cause", "expected", "ok", "s"):
         table.add_column(col, no_wrap=True)
     right = 0
-    if json is not None:
-        json.mkdir(parents=True, exist_ok=True)
+    for folder in (json, html):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     for i, sc in enumerate(chosen, 1):
         t0 = time.perf_counter()
         report = run_callable(sc.train).report
@@ -191,6 +201,8 @@ def demo(
                 console.print("")
         if json is not None:
             report.to_json(json / f"{sc.name}.json")
+        if html is not None:
+            report.to_html(html / f"{sc.name}.html", title=f"deadpan demo: {sc.name}")
         table.add_row(
             sc.name,
             sc.framework,

@@ -205,6 +205,12 @@ class OutputProbe:
     #: Regression with one output on targets that look like class ids: balanced accuracy of the outputs
     #: rounded to the nearest id (:func:`deadpan.capture.probes.task.rounded_score`); None otherwise.
     rounded_score: float | None = None
+    #: For the report's plots (bounded): single-label classification: how many probe samples each class is
+    #: predicted for and how many carry it as their target; regression: (prediction, target) pairs of the
+    #: first output for up to PLOT_PAIRS samples. Empty otherwise.
+    predicted_counts: tuple[int, ...] = ()
+    target_counts: tuple[int, ...] = ()
+    pairs: tuple[tuple[float, float], ...] = ()
 
     @property
     def normalized_score(self) -> float:

@@ -222,6 +222,16 @@ class Report:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
 
+    def to_html(self, path: str | Path | None = None, title: str | None = None) -> str:
+        """The report as one self-contained HTML page with its plots (:mod:`deadpan.reports.html`); also
+        written to ``path`` when one is given."""
+        from deadpan.reports.html import render_html
+
+        text = render_html(self, title)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
     @classmethod
     def from_json(cls, text: str) -> Report:
         d = json.loads(text)

@@ -53,6 +53,31 @@ def _distinct(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[int, floa
     return len(values), float(counts.max() / len(pred)), int(values[counts.argmax()])
 
 
+#: Classes and regression pairs an output probe keeps for the report's plots.
+PLOT_CLASSES = 100
+PLOT_PAIRS = 300
+
+
+def _plot_data(
+    task: Task, pred: np.ndarray, true: np.ndarray
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[float, float], ...]]:
+    """Per-class prediction and target counts (single-label classification) or (prediction, target) pairs of
+    the first output (regression), bounded, for the report's plots."""
+    if task.kind == "regression" and len(pred) and pred.shape[0] == true.shape[0]:
+        a = pred.reshape(len(pred), -1)[:PLOT_PAIRS, 0].astype(np.float64)
+        b = true.reshape(len(true), -1)[:PLOT_PAIRS, 0].astype(np.float64)
+        ok = np.isfinite(a) & np.isfinite(b)
+        return (), (), tuple((float(x), float(y)) for x, y in zip(a[ok], b[ok], strict=True))
+    if task.kind not in ("multiclass", "binary") or pred.ndim != 1 or true.ndim != 1 or not len(true):
+        return (), (), ()
+    if not (np.isfinite(true).all() and true.min() >= 0 and pred.min() >= 0):
+        return (), (), ()
+    k = min(PLOT_CLASSES, int(max(pred.max(), true.max())) + 1)
+    pc = np.bincount(np.minimum(pred.astype(np.int64), k - 1), minlength=k)
+    tc = np.bincount(np.minimum(true.astype(np.int64), k - 1), minlength=k)
+    return tuple(int(v) for v in pc), tuple(int(v) for v in tc), ()
+
+
 def _class_recall(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[float, ...]:
     """Per-class recall for single-label classification (NaN where a class has no target), else ()."""
     if task.kind not in ("multiclass", "binary") or pred.ndim != 1 or true.ndim != 1 or len(true) == 0:
@@ -97,7 +122,11 @@ def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputP
     cols = False
     if finite and o.shape[0] > 1 and (o >= 0).all():
         cols = bool(torch.allclose(o.sum(0), torch.ones(o.shape[1]), atol=1e-3))
+    predicted_counts, target_counts, pairs = _plot_data(task, p.pred, p.true)
     return OutputProbe(
+        predicted_counts=predicted_counts,
+        target_counts=target_counts,
+        pairs=pairs,
         class_recall=_class_recall(task, p.pred, p.true),
         n_samples=int(out.shape[0]),
         distinct_predictions=int(distinct),
