@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest browser bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The HTML report's browser test needs headless Chromium: Debian's package, installed where this user can
+# (the test is skipped, saying why, where it cannot be).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
+	  echo "chromium could not be installed here: the browser tests will be skipped"
+
 # The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import.
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
 	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"

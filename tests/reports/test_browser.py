@@ -1,0 +1,66 @@
+"""The HTML report in a real browser (headless Chromium): no console errors, every section and plot
+visible, a screenshot saved; a layer named like a script runs nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from deadpan.capture.autolog import run_callable
+from deadpan.scenarios.registry import get
+
+from .browser import chromium, open_page
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("websockets")
+pytestmark = pytest.mark.skipif(
+    chromium() is None,
+    reason="headless Chromium is not installed (`apt-get install chromium`; make test installs it where it "
+    "can)",
+)
+
+
+@pytest.mark.parametrize("name", ["zero-init", "healthy-regression", "softmax-into-cross-entropy"])
+def test_the_report_renders_without_errors_and_shows_every_plot(name: str, tmp_path: Path) -> None:
+    page = tmp_path / f"{name}.html"
+    run_callable(get(name).train).report.to_html(page, title=name)
+    shot = tmp_path / f"{name}.png"
+    result = open_page(page, shot, tmp_path / "profile")
+    assert result.errors == [] and result.dialogs == []
+    layout = result.layout
+    sections = {s["id"]: s for s in layout["sections"]}
+    for sid in ("verdict", "causes", "predictions", "depth", "training", "data"):
+        assert sid in sections and sections[sid]["visible"] and sections[sid]["height"] > 20, sid
+    assert len(layout["plots"]) >= 5
+    for plot in layout["plots"]:
+        assert plot["loaded"] and plot["width"] > 200 and plot["height"] > 80, plot
+    assert layout["scripts"] == 0
+    assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_layer_named_like_a_script_runs_nothing(tmp_path: Path) -> None:
+    evil = "<script>alert(1)</script>"
+
+    def train() -> None:
+        torch.manual_seed(0)
+        x = torch.randn(256, 8)
+        y = (x[:, 0] > 0).long()
+        model = nn.Sequential()
+        model.add_module(evil, nn.Linear(8, 16))
+        model.add_module("act", nn.ReLU())
+        model.add_module("out", nn.Linear(16, 2))
+        nn.init.zeros_(model[0].weight)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(40):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+    page = tmp_path / "evil.html"
+    run_callable(train).report.to_html(page, title=evil)
+    result = open_page(page, tmp_path / "evil.png", tmp_path / "profile")
+    assert result.dialogs == [] and result.errors == []
+    assert result.layout["scripts"] == 0
