@@ -20,7 +20,14 @@ from deadpan.scenarios.registry import get
 
 OPTIONS = VerifyOptions(workers=1, progress=False)
 
+#: Trials use only the Keras API, so checks that do not depend on the backend run on one (torch, the faster
+#: here); those that can (the user's state, the CLI, backend-specific failures) run on both.
+one_backend = pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="backend-independent: checked on the torch backend"
+)
 
+
+@one_backend
 @pytest.mark.parametrize(
     ("name", "fix"),
     [
@@ -58,6 +65,7 @@ class Useless(Fix):
         return "nothing"
 
 
+@one_backend
 def test_a_useless_fix_is_never_verified(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verify_mod, "all_fixes", lambda: [Useless()])
     report = run_callable(get("keras-zero-init").train, verify=OPTIONS).report
@@ -121,6 +129,7 @@ def test_a_subclassed_model_is_not_verifiable_and_nothing_crashes() -> None:
     assert "subclassed" in reason
 
 
+@one_backend
 def test_diagnose_verify_continues_from_the_keras_model_as_given() -> None:
     import deadpan
 
@@ -135,6 +144,9 @@ def test_diagnose_verify_continues_from_the_keras_model_as_given() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), holder["weights"], strict=True))
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="the command is run on the default backend"
+)
 def test_deadpan_run_verify_on_a_keras_script(tmp_path: Any) -> None:
     """The command a user types: ``deadpan run --verify`` on an unmodified Keras script."""
     import json
