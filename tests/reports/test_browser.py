@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
-from torch import nn
 
 from deadpan.capture.autolog import run_callable
 from deadpan.scenarios.registry import get
 
 from .browser import chromium, open_page
+from .kit import EVIL, train_with_script_named_layer
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("websockets")
@@ -42,25 +41,9 @@ def test_the_report_renders_without_errors_and_shows_every_plot(name: str, tmp_p
 
 
 def test_a_layer_named_like_a_script_runs_nothing(tmp_path: Path) -> None:
-    evil = "<script>alert(1)</script>"
-
-    def train() -> None:
-        torch.manual_seed(0)
-        x = torch.randn(256, 8)
-        y = (x[:, 0] > 0).long()
-        model = nn.Sequential()
-        model.add_module(evil, nn.Linear(8, 16))
-        model.add_module("act", nn.ReLU())
-        model.add_module("out", nn.Linear(16, 2))
-        nn.init.zeros_(model[0].weight)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        for _ in range(40):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
 
     page = tmp_path / "evil.html"
-    run_callable(train).report.to_html(page, title=evil)
+    run_callable(train_with_script_named_layer).report.to_html(page, title=EVIL)
     result = open_page(page, tmp_path / "evil.png", tmp_path / "profile")
     assert result.dialogs == [] and result.errors == []
     assert result.layout["scripts"] == 0

@@ -10,12 +10,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import torch
-from torch import nn
 
 from deadpan.capture.autolog import run_callable
 from deadpan.findings import Collapse, Finding, Report
 from deadpan.scenarios.registry import get
+
+from .kit import EVIL, train_with_script_named_layer
 
 pytest.importorskip("matplotlib")
 
@@ -57,26 +57,25 @@ def test_the_page_is_self_contained() -> None:
 
 
 def test_user_strings_are_escaped() -> None:
-    evil = "<script>alert(1)</script>"
     finding = Finding(
         code="DP201",
         name="dead-relu",
         category="model.dead_units",
         severity="error",
-        message=f"layer {evil} is dead",
-        fix=f"fix {evil}",
+        message=f"layer {EVIL} is dead",
+        fix=f"fix {EVIL}",
     )
     report = Report(
         verdict="collapsed",
-        summary=f"summary {evil}",
+        summary=f"summary {EVIL}",
         collapse=Collapse(),
         findings=(finding,),
-        internal_errors=(f"Traceback {evil}",),
+        internal_errors=(f"Traceback {EVIL}",),
         metrics={
             "figures": {
                 "layers": [
                     {
-                        "name": evil,
+                        "name": EVIL,
                         "kind": "Linear",
                         "activation": None,
                         "spread": 0.0,
@@ -87,34 +86,17 @@ def test_user_strings_are_escaped() -> None:
             }
         },
     )
-    page = report.to_html(title=evil)
-    assert evil not in page and "<script" not in page
+    page = report.to_html(title=EVIL)
+    assert EVIL not in page and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_a_layer_named_like_a_script_in_a_real_run() -> None:
-    evil = "<script>alert(1)</script>"
 
-    def train() -> None:
-        torch.manual_seed(0)
-        x = torch.randn(256, 8)
-        y = (x[:, 0] > 0).long()
-        model = nn.Sequential()
-        model.add_module(evil, nn.Linear(8, 16))
-        model.add_module("act", nn.ReLU())
-        model.add_module("out", nn.Linear(16, 2))
-        nn.init.zeros_(model[0].weight)
-        nn.init.zeros_(model[2].weight)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        for _ in range(40):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-
-    report = run_callable(train).report
-    assert any(layer["name"] == evil for layer in report.metrics["figures"]["layers"])
+    report = run_callable(train_with_script_named_layer).report
+    assert any(layer["name"] == EVIL for layer in report.metrics["figures"]["layers"])
     page = report.to_html()
-    assert evil not in page and "<script" not in page
+    assert EVIL not in page and "<script" not in page
 
 
 def test_json_round_trip_draws_the_same_sections() -> None:

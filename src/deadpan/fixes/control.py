@@ -145,8 +145,7 @@ def _fresh_from_loader(pi: ProbeInputs, like: Batch, seed: int) -> tuple[list[Ba
         return None
     if len(drawn) < 2:
         return None
-    keep = max(1, round(len(drawn) * (1 - HELDOUT_SHARE)))
-    return drawn[:keep], drawn[keep:]
+    return split_heldout(drawn, [])  # the same share held out as from captured batches
 
 
 def describe(setup: TrialSetup) -> dict[str, Any]:
