@@ -10,7 +10,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,keras,ray,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,keras,lightning,hf,ray,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -18,6 +18,8 @@ from torch import nn
 
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs, build_evidence, make_loss_fn, preserved_rng
+from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
+from deadpan.capture.probes.layers import signal_dies_at
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.recorder import SAMPLE_ROWS, LossRecord, Recorder
 from deadpan.capture.tensors import first_tensor
@@ -122,10 +124,10 @@ def probe_summary(ev: Evidence) -> dict[str, Any]:
     dead = [s.name for s in p.layers if s.dead_fraction >= 0.5]
     if dead:
         out["layers_mostly_dead"] = dead
-    # Where the input information dies: the first layer whose output is the same for every probe sample.
-    flat = next((s.name for s in p.layers if s.spread < SIGNAL_DIES_SPREAD), None)
+    # Where the input information dies: the first layer from which every output is the same for all samples.
+    flat = signal_dies_at([s.spread for s in p.layers], SIGNAL_DIES_SPREAD)
     if flat is not None:
-        out["signal_dies_at"] = flat
+        out["signal_dies_at"] = p.layers[flat].name
     return out
 
 
@@ -280,6 +282,47 @@ def diagnose(
 # --- watch ---------------------------------------------------------------------------------------------
 
 
+def recorder_inputs(rec: Recorder, source: str, train_probes: bool = True) -> ProbeInputs:
+    """What the diagnosis works from, read off a recorder attached to a known model (``watch``, the
+    Lightning and Hugging Face callbacks)."""
+    missing = []
+    if rec.step == 0:
+        missing.append("an optimizer step")
+    return ProbeInputs(
+        source=source,
+        final=rec.model_copy(),
+        initial=rec.model_copy(initial=True) if rec.initial_state is not None else None,
+        train=list(rec.train_store.batches),
+        heldout=list(rec.heldout_store.batches),
+        loss=rec.loss,
+        optimizer=rec.optimizers[0] if rec.optimizers else None,
+        recorder=rec,
+        missing=missing,
+        train_probes=train_probes,
+    )
+
+
+def take_alert(rec: Recorder, source: str) -> Alert | None:
+    """The recorder's confirmed live alert (once), with the top cause of a quick diagnosis of what was
+    recorded so far: no probe trains a copy, so it costs about the learnability probe (a fraction of a
+    second for small models), paid once."""
+    if rec.live is None:
+        return None
+
+    def cause() -> str:
+        rec.flush()
+        return top_cause(report_from(recorder_inputs(rec, source, train_probes=False)))
+
+    return rec.live.take(cause)
+
+
+def with_live(report: Report, live: LiveMonitor | None) -> Report:
+    """The report with what the live checks saw (``metrics["live"]``)."""
+    if live is None:
+        return report
+    return _with_metrics(report, {**report.metrics, "live": live.summary()})
+
+
 class Watch:
     """Context manager returned by :func:`watch`; holds the :class:`Report` after the block."""
 
@@ -289,6 +332,8 @@ class Watch:
         optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
         max_steps: int | None = None,
         probes: bool = True,
+        stop_on: StopOn = None,
+        live: bool = True,
     ) -> None:
         if isinstance(optimizer, torch.optim.Optimizer):
             opts: tuple[torch.optim.Optimizer, ...] = (optimizer,)
@@ -298,13 +343,34 @@ class Watch:
         self.optimizers = opts
         self.max_steps = max_steps
         self.probes = probes
+        self.stop_on = check_stop_on(stop_on)
+        if stop_on is not None and not live:
+            raise ValueError("stop_on needs the live checks (live=True)")
+        self.live = live
         self.recorder: Recorder | None = None
         self.report: Report | None = None
+        #: The live alert, when the output collapsed during the block.
+        self.alert: Alert | None = None
+        #: Step at which the block was stopped for a collapse (``stop_on="collapsed"``), else None.
+        self.stopped_at: int | None = None
 
     def __enter__(self) -> Watch:
-        self.recorder = Recorder(self.model, self.optimizers, max_steps=self.max_steps)
+        self.recorder = Recorder(
+            self.model, self.optimizers, max_steps=self.max_steps, live=LiveMonitor() if self.live else None
+        )
+        self.recorder.on_alert = self._alert
         self.recorder.start()
         return self
+
+    def _alert(self, rec: Recorder) -> None:
+        alert = take_alert(rec, "watch")
+        if alert is None:
+            return
+        self.alert = alert
+        warn(alert)
+        if self.stop_on == "collapsed":
+            self.stopped_at = rec.step
+            raise instrument.StopTraining(f"the output collapsed at step {alert.step} (stop_on='collapsed')")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -312,25 +378,8 @@ class Watch:
         rec = self.recorder
         assert rec is not None
         rec.stop()
-        self.report = report_from(self._inputs(rec))
+        self.report = with_live(report_from(recorder_inputs(rec, "watch", self.probes)), rec.live)
         return exc_type is instrument.StopTraining
-
-    def _inputs(self, rec: Recorder) -> ProbeInputs:
-        missing = []
-        if rec.step == 0:
-            missing.append("an optimizer step")
-        return ProbeInputs(
-            source="watch",
-            final=rec.model_copy(),
-            initial=rec.model_copy(initial=True) if rec.initial_state is not None else None,
-            train=list(rec.train_store.batches),
-            heldout=list(rec.heldout_store.batches),
-            loss=rec.loss,
-            optimizer=rec.optimizers[0] if rec.optimizers else None,
-            recorder=rec,
-            missing=missing,
-            train_probes=self.probes,
-        )
 
 
 def watch(
@@ -339,6 +388,8 @@ def watch(
     *,
     max_steps: int | None = None,
     probes: bool = True,
+    stop_on: StopOn = None,
+    live: bool = True,
 ) -> Watch:
     """Monitor the user's own training loop; diagnose on exit.
 
@@ -348,5 +399,10 @@ def watch(
 
     Monitoring adds no forward passes and draws no random numbers; statistics are detached and sampled.
     ``max_steps`` ends the block after that many optimizer steps.
+
+    Live alerts: every few steps the output the loss received is checked; once it has collapsed (one answer
+    for nearly every input) a :class:`~deadpan.capture.live.CollapseWarning` says "collapsed at step N" with
+    the likely cause, and ``stop_on="collapsed"`` then ends the block (the report is still made).
+    ``live=False`` turns the checks off.
     """
-    return Watch(model, optimizer, max_steps=max_steps, probes=probes)
+    return Watch(model, optimizer, max_steps=max_steps, probes=probes, stop_on=stop_on, live=live)

@@ -55,6 +55,15 @@ def run(
             "--max-steps", help="Stop the training after N optimizer (or Keras) steps, then diagnose."
         ),
     ] = None,
+    stop_on: Annotated[
+        str | None,
+        typer.Option(
+            "--stop-on",
+            metavar="collapsed",
+            help="Stop the training when the output collapses (live checks warn 'collapsed at step N' "
+            "either way), then diagnose.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the report.")] = False,
     fail_on: Annotated[
         FailOn | None,
@@ -89,10 +98,11 @@ def run(
 ) -> None:
     """Run an unmodified training script with deadpan attached, then diagnose it.
 
-    PyTorch loops and Keras 3 `fit`/`train_on_batch` are observed without changing the script. The
-    script's output and exit status are kept; deadpan's report goes to stderr. Exit status: the
-    script's own; 2 when deadpan saw no model or no training step; 1 when --fail-on matches.
-    The script runs with your own rights, exactly as `python SCRIPT` would run it.
+    PyTorch loops (plain, Lightning, Hugging Face Trainer) and Keras 3 `fit`/`train_on_batch` are observed
+    without changing the script; a live check warns when the output collapses. The script's output and exit
+    status are kept; deadpan's report goes to stderr. Exit status: the script's own; 2 when deadpan saw no
+    model or no training step; 1 when --fail-on matches. The script runs with your own rights, exactly as
+    `python SCRIPT` would run it.
     """
     from deadpan.capture.autolog import run_script
     from deadpan.reports.terminal import print_report
@@ -105,6 +115,9 @@ def run(
     if (workers is not None or ray is not None) and not verify:
         typer.echo("deadpan: --workers and --ray apply to --verify's fix trials; add --verify.", err=True)
         raise typer.Exit(2)
+    if stop_on not in (None, "collapsed"):
+        typer.echo(f"deadpan: --stop-on takes 'collapsed', not {stop_on!r}", err=True)
+        raise typer.Exit(2)
     options = None
     if verify:
         from deadpan.fixes.runner import RunnerUnavailable
@@ -114,7 +127,13 @@ def run(
         except RunnerUnavailable as exc:
             typer.echo(f"deadpan: {exc}", err=True)
             raise typer.Exit(2) from None
-    result = run_script(script, list(script_args or []), max_steps=max_steps, verify=options)
+    result = run_script(
+        script,
+        list(script_args or []),
+        max_steps=max_steps,
+        verify=options,
+        stop_on="collapsed" if stop_on else None,
+    )
     report = result.report
     if json is not None:
         report.to_json(json)
@@ -124,6 +143,13 @@ def run(
         if result.ended == "max-steps":
             typer.echo(
                 f"deadpan: stopped the training after {max_steps} optimizer steps (--max-steps).", err=True
+            )
+        elif result.ended == "collapsed":
+            live = report.metrics.get("live", {})
+            typer.echo(
+                f"deadpan: stopped the training: the output collapsed at step {live.get('collapsed_at')} "
+                "(--stop-on collapsed).",
+                err=True,
             )
         print_report(report)
     raise typer.Exit(_exit_code(report.verdict, result.status, fail_on))

@@ -17,6 +17,7 @@ import pytest
 
 import deadpan
 from deadpan.capture.autolog import run_callable
+from deadpan.capture.live import CollapseWarning
 from deadpan.findings import Report
 from deadpan.keras import DeadpanCallback
 
@@ -356,20 +357,21 @@ def test_several_models_report_covers_the_one_that_trained_most() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:You are using a softmax over axis")  # the point of this model
-def test_stop_on_collapsed_stops_a_collapsing_fit_early(capsys: pytest.CaptureFixture[str]) -> None:
-    # A softmax over one unit answers 1.0 for every input: collapsed from the first epoch on.
+def test_stop_on_collapsed_stops_a_collapsing_fit_within_steps() -> None:
+    # A softmax over one unit answers 1.0 for every input: collapsed from the first step on.
     x, y = _data()
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, activation="softmax")])
     model.compile(optimizer="adam", loss="binary_crossentropy")
     cb = DeadpanCallback(stop_on="collapsed", print_report=False, probes=False)
-    history = model.fit(x, y, batch_size=32, epochs=30, verbose=0, callbacks=[cb])
-    epochs = len(history.history["loss"])
-    assert epochs == 2, epochs  # two collapsed epoch ends in a row
-    assert cb.stopped_at == epochs * 8
-    assert "stopping training (stop_on='collapsed')" in capsys.readouterr().err
+    with pytest.warns(CollapseWarning, match=r"collapsed at step \d+"):
+        history = model.fit(x, y, batch_size=32, epochs=30, verbose=0, callbacks=[cb])
+    assert len(history.history["loss"]) == 1  # stopped inside the first epoch
+    assert cb.alert is not None and cb.alert.step <= 1, cb.alert
+    assert cb.stopped_at is not None and cb.stopped_at <= 2 * 20 + 1, cb.stopped_at
     report = _no_internal_errors(cb.report)
     assert report.verdict == "collapsed", str(report)
+    assert report.metrics["live"]["collapsed_at"] == cb.alert.step
 
 
 def test_stop_on_collapsed_does_not_stop_a_healthy_fit() -> None:
@@ -378,8 +380,8 @@ def test_stop_on_collapsed_does_not_stop_a_healthy_fit() -> None:
     model = _mlp()
     cb = DeadpanCallback(stop_on="collapsed", print_report=False, probes=False)
     history = model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[cb])
-    assert len(history.history["loss"]) == 3  # one more than the collapsed epochs it takes to stop
-    assert cb.stopped_at is None
+    assert len(history.history["loss"]) == 3
+    assert cb.stopped_at is None and cb.alert is None
     assert _no_internal_errors(cb.report).verdict == "healthy"
 
 

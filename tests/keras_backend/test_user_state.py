@@ -155,7 +155,7 @@ def test_diagnose_leaves_the_model_and_the_rng_as_they_were(plain: Trained) -> N
 
 
 def test_callback_does_not_change_the_training(plain: Trained) -> None:
-    """The same seeded fits with and without the callback (which watches for a collapse at every epoch end
+    """The same seeded fits with and without the callback (which checks for a collapse every few steps
     and diagnoses, probes included, when the first fit ends) end identical."""
     cb = DeadpanCallback(stop_on="collapsed", print_report=False)
     watched = _two_fits(callbacks=[cb])

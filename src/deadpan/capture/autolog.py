@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deadpan.api import evidence_and_report
+from deadpan.api import evidence_and_report, take_alert, with_live
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs
+from deadpan.capture.frameworks import FrameworkRun
+from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on, warn
 from deadpan.capture.recorder import Recorder
+from deadpan.capture.session import CallbackSession
 from deadpan.evidence import Evidence
 from deadpan.findings import Report
 from deadpan.fixes.options import VerifyOptions, verified
@@ -49,7 +52,8 @@ class RunResult:
     report: Report
     #: The script's own exit status (0 when it finished or was stopped by --max-steps).
     status: int
-    #: How the script ended: "finished", "max-steps", "exception", "exit", "interrupted".
+    #: How the script ended: "finished", "max-steps", "collapsed" (``stop_on``), "exception", "exit",
+    #: "interrupted".
     ended: str
     #: What the diagnosis worked from (a PyTorch run's probe inputs, or the :class:`KerasRun`), and the
     #: evidence it built (None when building it failed): for fix trials and benchmarks run after the fact.
@@ -104,7 +108,11 @@ def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
 
 
 def run_script(
-    script: str | Path, args: list[str], max_steps: int | None = None, verify: VerifyOptions | None = None
+    script: str | Path,
+    args: list[str],
+    max_steps: int | None = None,
+    verify: VerifyOptions | None = None,
+    stop_on: StopOn = None,
 ) -> RunResult:
     """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]``, then diagnose (and, with
     ``verify``, run the fix trials)."""
@@ -115,9 +123,26 @@ def run_script(
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(path.parent))
     try:
-        return run_callable(lambda: runpy.run_path(str(path), run_name="__main__"), max_steps, path, verify)
+        return run_callable(
+            lambda: runpy.run_path(str(path), run_name="__main__"), max_steps, path, verify, stop_on
+        )
     finally:
         sys.argv, sys.path[:] = old_argv, old_path
+
+
+def _framework_result(
+    session: CallbackSession, status: int, ended: str, verify: VerifyOptions | None
+) -> RunResult:
+    """The result of a run whose training went through a Lightning or Hugging Face trainer."""
+    if session.report is None:  # the trainer raised before its end hook (or --max-steps stopped it there)
+        session.end()
+    report = session.report
+    assert report is not None
+    if session.stop_requested is not None and ended == "finished":
+        ended = session.stop_requested
+    if verify is not None and session.inputs is not None:
+        report = verified(report, session.evidence, session.inputs, verify)
+    return RunResult(report, status, ended, session.inputs, session.evidence)
 
 
 def run_callable(
@@ -125,19 +150,36 @@ def run_callable(
     max_steps: int | None = None,
     script: Path | None = None,
     verify: VerifyOptions | None = None,
+    stop_on: StopOn = None,
 ) -> RunResult:
     """Run an unmodified training function with instrumentation attached, then diagnose what it did; with
-    ``verify``, prove the top causes' fixes by trials on copies (PyTorch runs)."""
+    ``verify``, prove the top causes' fixes by trials on copies (PyTorch runs). Live collapse alerts are
+    warned as training goes; ``stop_on="collapsed"`` ends the training at the first."""
     from deadpan.keras import patch as keras_patch
 
-    rec = Recorder(discover=True, max_steps=max_steps)
+    check_stop_on(stop_on)
+    rec = Recorder(discover=True, max_steps=max_steps, live=LiveMonitor())
+    collapsed: list[int] = []
+
+    def alert(r: Recorder) -> None:
+        a = take_alert(r, "run")
+        if a is not None:
+            warn(a)
+            if stop_on == "collapsed":
+                collapsed.append(a.step)
+                raise instrument.StopTraining(f"the output collapsed at step {a.step}")
+
+    rec.on_alert = alert
     status, ended = 0, "finished"
-    keras_session = keras_patch.start(max_steps)
+    keras_session = keras_patch.start(max_steps, stop_on)
+    # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
+    frameworks = FrameworkRun(stop_on, max_steps, on_begin=rec.stop)
+    frameworks.start()
     rec.start()
     try:
         train()
     except instrument.StopTraining:
-        ended = "max-steps"
+        ended = "collapsed" if collapsed else "max-steps"
     except SystemExit as e:
         ended = "exit"
         code = e.code
@@ -157,12 +199,19 @@ def run_callable(
     finally:
         rec.stop()
         keras_patch.stop()
+        frameworks.stop()
         sys.stdout.flush()
+    session = frameworks.main_session()
+    if session is not None and session.recorder is not None and session.recorder.step >= rec.step:
+        return _framework_result(session, status, ended, verify)
     main_keras = keras_session.main_run()
     if main_keras is not None and main_keras.steps >= rec.step:
         from deadpan.keras.build import evidence_and_report_for_run
 
         kev, report = evidence_and_report_for_run(main_keras, source="run")
+        report = with_live(report, main_keras.live)
+        if main_keras.live is not None and main_keras.live.alert is not None and stop_on == "collapsed":
+            ended = "collapsed"
         if verify is not None:
             report = verified(report, kev, main_keras, verify)
         report = _with_other_models(report, main_keras, keras_session.others())
@@ -187,6 +236,7 @@ def run_callable(
         missing=missing,
     )
     ev, report = evidence_and_report(pi)
+    report = with_live(report, rec.live)
     if verify is not None:
         report = verified(report, ev, pi, verify)
     rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report

@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from deadpan.capture import instrument
+from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
 from deadpan.capture.tensors import (
     batch_size_of,
     fingerprint,
@@ -286,8 +288,20 @@ class Recorder:
         optimizers: tuple[torch.optim.Optimizer, ...] = (),
         max_steps: int | None = None,
         discover: bool = False,
+        live: LiveMonitor | None = None,
+        steps_from_callbacks: bool = False,
     ) -> None:
         self.model: nn.Module | None = None
+        #: Live collapse checks on the loss's input (None: off), and what to do when one confirms a collapse
+        #: (called after the optimizer step; it may raise StopTraining).
+        self.live = live
+        self.on_alert: Callable[[Recorder], None] | None = None
+        #: Lightning and the Hugging Face Trainer report optimizer steps through their callbacks
+        #: (:meth:`before_step`, :meth:`after_step`): Lightning runs the forward and backward inside
+        #: ``optimizer.step(closure)``, where a hook on ``step`` sees the gradients of no step at all.
+        self.steps_from_callbacks = steps_from_callbacks
+        self._mode_dependent: bool | None = None
+        self._live_pending: tuple[Any, Any, torch.Tensor, str] | None = None
         self.optimizers: list[torch.optim.Optimizer] = list(optimizers)
         self.max_steps = max_steps
         self.discover = discover
@@ -345,7 +359,7 @@ class Recorder:
     def start(self) -> None:
         """Start (or resume after :meth:`stop`) receiving events; statistics carry on where they were."""
         if self.model is not None and self._hook is None:
-            self._hook = self.model.register_forward_hook(self._on_forward, with_kwargs=True)
+            self._hook = self._register_hooks(self.model)
         if not self._active:
             instrument.activate(self)
             self._active = True
@@ -355,8 +369,13 @@ class Recorder:
             instrument.deactivate(self)
             self._active = False
         if self._hook is not None:
-            self._hook.remove()
+            for h in self._hook:
+                h.remove()
             self._hook = None
+        self.flush()
+
+    def flush(self) -> None:
+        """Convert the queued series values (the diagnosis reads them; a live alert's does mid-run)."""
         for s in (self.loss_series, self.heldout_loss, self.grad_norm, self.update_ratio):
             try:
                 s.flush()
@@ -371,17 +390,35 @@ class Recorder:
     # --- model ----------------------------------------------------------------------------------------------
     def _attach(self, model: nn.Module) -> None:
         self.model = model
-        self._hook = model.register_forward_hook(self._on_forward, with_kwargs=True)
+        self._hook = self._register_hooks(model)
 
-    def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
+    def attach(self, model: nn.Module) -> None:
+        """Follow ``model``'s forward calls from now on (a framework callback that found, during the first
+        step, which module the batches go through)."""
+        if self._hook is not None:
+            for h in self._hook:
+                h.remove()
+        self._attach(model)
+
+    def _register_hooks(self, model: nn.Module) -> tuple[Any, Any]:
+        # The inputs are read when the forward starts: a model that computes its loss inside forward (the
+        # Hugging Face style, ``model(**batch)`` with labels) calls the loss before forward returns.
+        return (
+            model.register_forward_pre_hook(self._on_forward_pre, with_kwargs=True),
+            model.register_forward_hook(self._on_forward, with_kwargs=True),
+        )
+
+    def _on_forward_pre(self, module: nn.Module, args: Any, kwargs: Any) -> None:
         try:
             # Only references here (the hot path): tensors are looked into when a batch is kept.
             self._last_args = args
             self._last_kwargs = kwargs
-            self._last_output = output
             self._last_training_forward = module.training and torch.is_grad_enabled()
         except Exception as exc:
             self.internal_error("forward hook", exc)
+
+    def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
+        self._last_output = output
 
     def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None:
         if not self.discover:
@@ -419,7 +456,8 @@ class Recorder:
             if (
                 self._last_args is not None
                 and not self._last_training_forward
-                and batch_size_of(target) == batch_size_of(self._last_args)
+                and batch_size_of(target)
+                == (batch_size_of(self._last_args) or batch_size_of(self._last_kwargs))
             ):
                 self.heldout_store.offer(self._last_args, self._last_kwargs, target)
             return
@@ -439,6 +477,32 @@ class Recorder:
             self.loss.calls += 1
         self._loss_step = self.step
         self._observe_training_pair(target)
+        self._live_check(inp, target, fn)
+
+    def _live_check(self, output: torch.Tensor, target: torch.Tensor, fn: str) -> None:
+        if self.live is None or not self.live.due(self.step) or self.model is None:
+            return
+        if self._mode_dependent is None:
+            self._mode_dependent = mode_dependent(self.model)
+        if self._mode_dependent:
+            # Dropout noise (or batch statistics) in the training forward hides a collapse: this batch is
+            # run again in inference mode once the step is done.
+            self._live_pending = (self._last_args, self._last_kwargs, target, fn)
+            self.live.mark(self.step)
+        else:
+            self.live.observe(self.step, output, target, fn)
+        if self.step_seconds:
+            recent = self.step_seconds[-15:]
+            self.live.pace(sorted(recent)[len(recent) // 2])
+
+    def _live_inference_check(self) -> None:
+        pending, self._live_pending = self._live_pending, None
+        if pending is None or self.live is None or self.model is None:
+            return
+        args, kwargs, target, fn = pending
+        out = inference_output(self.model, args or (), kwargs or {}, self.loss)
+        if out is not None:
+            self.live.observe(self.step - 1, out, target, fn)
 
     def _observe_training_pair(self, target: torch.Tensor) -> None:
         """The last training forward's batch with its ``target``: counted, sampled, maybe kept."""
@@ -543,6 +607,7 @@ class Recorder:
             )
         self.loss.calls += 1
         self._observe_training_pair(target)
+        self._live_check(out, target, "unknown")
 
     def on_zero_grad(self, owner: Any) -> None:
         if owner is self.model or any(owner is o for o in self.optimizers):
@@ -565,6 +630,24 @@ class Recorder:
         return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
 
     def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        if not self.steps_from_callbacks:
+            self._before_step(optimizer)
+
+    def on_step_post(self, optimizer: torch.optim.Optimizer) -> None:
+        if not self.steps_from_callbacks:
+            self._after_step(optimizer)
+
+    def before_step(self) -> None:
+        """A framework callback: the optimizer is about to step (gradients are final)."""
+        if self.optimizers:
+            self._before_step(self.optimizers[0])
+
+    def after_step(self) -> None:
+        """A framework callback: the optimizer stepped."""
+        if self.optimizers:
+            self._after_step(self.optimizers[0])
+
+    def _before_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.model is None or not self._mine(optimizer):
             return
         if optimizer is not self.optimizers[0]:
@@ -592,7 +675,7 @@ class Recorder:
                         self.layer_grad.setdefault(name, []).append(float(nv))
             self._pre_params = [p.detach().clone() for _, p in params]
 
-    def on_step_post(self, optimizer: torch.optim.Optimizer) -> None:
+    def _after_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.model is None or not self._mine(optimizer) or optimizer is not self.optimizers[0]:
             return
         if self._pre_params is not None:
@@ -613,6 +696,10 @@ class Recorder:
         self._last_step_time = now
         self.step += 1
         self._sample_now = sampled(self.step)
+        if self._live_pending is not None:
+            self._live_inference_check()
+        if self.live is not None and self.live.pending is not None and self.on_alert is not None:
+            self.on_alert(self)
         if self.max_steps is not None and self.step >= self.max_steps:
             raise instrument.StopTraining()
 
@@ -633,7 +720,15 @@ class Recorder:
         """A deep copy of the model (at its initial weights when ``initial`` and a snapshot exists)."""
         if self.model is None:
             return None
-        m = copy.deepcopy(self.model)
+        hooked = self._hook is not None
+        if hooked:  # mid-run (a live alert): the hooks hold this recorder, which must not be copied
+            for h in self._hook:
+                h.remove()
+        try:
+            m = copy.deepcopy(self.model)
+        finally:
+            if hooked:
+                self._hook = self._register_hooks(self.model)
         if initial and self.initial_state is not None:
             m.load_state_dict(self.initial_state)
         return m

@@ -173,7 +173,7 @@ def rows(x: np.ndarray) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     if a.ndim == 0:
         return a.reshape(1, 1)
-    return a.reshape(a.shape[0], -1)
+    return a.reshape(a.shape[0], int(np.prod(a.shape[1:])))  # also for no rows (model inputs by keyword)
 
 
 def class_labels(ev: Evidence, y: np.ndarray) -> np.ndarray | None:

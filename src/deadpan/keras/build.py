@@ -25,10 +25,9 @@ from deadpan.capture.build import (
     weight_stats,
 )
 from deadpan.capture.probes.learnability import learnability
-from deadpan.capture.probes.outputs import output_probe
+from deadpan.capture.probes.outputs import CollapseState, collapse_state, output_probe
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.recorder import LossRecord
-from deadpan.diagnosis import is_collapsed
 from deadpan.evidence import DataStats, Evidence, ModelStats, Probes, Task, TrainingStats
 from deadpan.findings import Report
 from deadpan.keras import describe, probes
@@ -235,13 +234,12 @@ def evidence_and_report_for_run(
     return evidence_and_report_of(lambda: build_keras_evidence(run, source, train_probes), run.step_seconds)
 
 
-def live_collapse(model: Any, sample: Sample, rows: int) -> bool:
-    """Whether the model's output on the first ``rows`` training rows is collapsed right now."""
+def live_collapse_state(model: Any, sample: Sample) -> CollapseState:
+    """How collapsed the model's output on ``sample`` is right now (inference mode, no random draw)."""
     with preserved_rng():
-        x = _model_input(sample.x[:rows])
-        out = probes.outputs(model, x)
+        out = probes.outputs(model, _model_input(sample.x))
         loss = describe.read_loss(getattr(model, "loss", None))
-        y = loss_target(loss, out, sample.y[:rows])
+        y = loss_target(loss, out, sample.y)
         out_t, y_t = torch.from_numpy(out.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(y))
         task: Task = infer_task(loss.function if loss else None, out_t, y_t)
-        return is_collapsed(output_probe(task, out_t, y_t), task.kind == "regression")
+        return collapse_state(task, out_t, y_t)

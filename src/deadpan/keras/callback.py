@@ -9,22 +9,21 @@ finds the data ``fit`` was given from ``fit``'s own arguments, so the user does 
 from __future__ import annotations
 
 import inspect
-import sys
-from typing import Any, Literal
+import time
+from typing import Any
 
 import keras
+import numpy as np
 
+from deadpan.api import with_live
 from deadpan.capture import instrument
+from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
 from deadpan.findings import Report
 from deadpan.keras import data as kdata
 from deadpan.keras.run import KerasRun
 
-StopOn = Literal["collapsed"] | None
-#: Consecutive epoch ends with a collapsed output before ``stop_on="collapsed"`` stops training: one can be
-#: the untrained model's first answer; two in a row is a model that settled there.
-STOP_AFTER_EPOCHS = 2
-#: Rows of the training sample used for the live collapse check at each epoch end.
-LIVE_ROWS = 256
+#: Rows of the training sample the live collapse check runs the model on (spread over the sample).
+LIVE_ROWS = 128
 
 
 def _fit_arguments(model: Any) -> dict[str, Any] | None:
@@ -48,9 +47,13 @@ class DeadpanCallback(keras.callbacks.Callback):
     >>> model.fit(x, y, epochs=10, callbacks=[cb])
     >>> cb.report.verdict
 
-    ``stop_on="collapsed"`` stops training once the model answers the same for (nearly) every training
-    sample at two consecutive epoch ends. ``print_report`` prints the report to stderr when training ends.
-    ``probes=False`` skips the probes that train copies of the model (faster for large models).
+    Live alerts: every few steps (spaced to cost at most 3% of the training time) the model runs in
+    inference mode on a fixed sample of training rows; once its output has collapsed (one answer for nearly
+    every input) a :class:`~deadpan.capture.live.CollapseWarning` says "collapsed at step N" with the likely
+    cause, and ``stop_on="collapsed"`` stops training. The checks need the training data as arrays (or
+    ``deadpan run``, which samples any data as it passes); ``live=False`` turns them off.
+    ``print_report`` prints the report to stderr when training ends. ``probes=False`` skips the probes that
+    train copies of the model (faster for large models).
     """
 
     def __init__(
@@ -59,14 +62,22 @@ class DeadpanCallback(keras.callbacks.Callback):
         *,
         print_report: bool = True,
         probes: bool = True,
+        live: bool = True,
         _run: KerasRun | None = None,
         _max_steps: int | None = None,
         _tap: kdata.Tap | None = None,
     ) -> None:
         super().__init__()
-        if stop_on not in (None, "collapsed"):
-            raise ValueError(f"stop_on must be None or 'collapsed', not {stop_on!r}")
-        self.stop_on = stop_on
+        self.stop_on = check_stop_on(stop_on)
+        if stop_on is not None and not live:
+            raise ValueError("stop_on needs the live checks (live=True)")
+        # One monitor per model across ``deadpan run``'s fit calls (steps count on).
+        self.live = (
+            (_run.live if _run is not None and _run.live is not None else LiveMonitor()) if live else None
+        )
+        #: The live alert, when the output collapsed during training.
+        self.alert: Alert | None = None
+        self._live_sample: Any = None
         self.print_report = print_report
         self.probes = probes
         self.report: Report | None = None
@@ -76,7 +87,6 @@ class DeadpanCallback(keras.callbacks.Callback):
         self._max_steps = _max_steps
         self._tap = _tap
         self.run: KerasRun | None = _run
-        self._collapsed_epochs = 0
         self._fit: dict[str, Any] | None = None
 
     def set_model(self, model: Any) -> None:
@@ -85,6 +95,8 @@ class DeadpanCallback(keras.callbacks.Callback):
             if self._managed and self.run is not None:
                 return
             self.run = KerasRun(model)
+        if self.run is not None and self.run.live is None:
+            self.run.live = self.live
 
     # Every hook is fail-open: deadpan must never break the user's training.
     def _safe(self, where: str, fn: Any, *args: Any) -> None:
@@ -104,7 +116,7 @@ class DeadpanCallback(keras.callbacks.Callback):
         assert run is not None
         run.fit_calls += 1
         run.begin_training()
-        self._collapsed_epochs = 0
+        self._live_sample = None
         self._fit = _fit_arguments(self.model)
         if self._fit is None:
             run.notes.append("the training data (the callback was not called from inside fit)")
@@ -140,32 +152,55 @@ class DeadpanCallback(keras.callbacks.Callback):
         if run is None:
             return
         self._safe("on_train_batch_end", run.end_step, batch, (logs or {}).get("loss"), True)
+        if self.live is not None and self.live.due(run.steps):
+            self._safe("live collapse check", self._live_check)
         if self._max_steps is not None and run.steps >= self._max_steps:
             raise instrument.StopTraining(f"--max-steps {self._max_steps} reached")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.run is None:
-            return
-        self._safe("on_epoch_end", self.run.end_epoch, logs)
-        if self.stop_on == "collapsed":
-            self._safe("live collapse check", self._check_collapse)
+        if self.run is not None:
+            self._safe("on_epoch_end", self.run.end_epoch, logs)
 
-    def _check_collapse(self) -> None:
-        from deadpan.keras.build import live_collapse
+    def _sample(self) -> Any:
+        """The rows the live check runs the model on: spread evenly over the training sample (sorted data
+        would give a block of one class), from ``fit``'s arrays or from what ``deadpan run`` tapped."""
+        from deadpan.keras.data import Sample
 
+        if self._live_sample is not None:
+            return self._live_sample
         run = self.run
         assert run is not None
-        if run.train is None or not live_collapse(self.model, run.train, LIVE_ROWS):
-            self._collapsed_epochs = 0
+        sample = run.train
+        if sample is None and self._tap is not None and self._tap.kept:
+            sample = kdata.from_batches(self._tap.kept)
+        if sample is None or len(sample.y) < 2:
+            return None
+        idx = np.unique(np.linspace(0, len(sample.y) - 1, min(LIVE_ROWS, len(sample.y))).astype(int))
+        self._live_sample = Sample(sample.x[idx], sample.y[idx])
+        return self._live_sample
+
+    def _live_check(self) -> None:
+        from deadpan.keras.build import live_collapse_state, report_for_run
+
+        run, live = self.run, self.live
+        assert run is not None and live is not None
+        sample = self._sample()
+        if sample is None:
             return
-        self._collapsed_epochs += 1
-        if self._collapsed_epochs >= STOP_AFTER_EPOCHS:
+        t0 = time.perf_counter()
+        live.judge(run.steps, live_collapse_state(self.model, sample), len(sample.y))
+        live.seconds += time.perf_counter() - t0
+        if run.step_seconds:
+            recent = run.step_seconds[-15:]
+            live.pace(sorted(recent)[len(recent) // 2])
+        alert = live.take(lambda: top_cause(report_for_run(run, source="live", train_probes=False)))
+        if alert is None:
+            return
+        self.alert = alert
+        warn(alert)
+        if self.stop_on == "collapsed":
             self.stopped_at = run.steps
             self.model.stop_training = True
-            sys.stderr.write(
-                f"deadpan: the output collapsed (one answer for nearly every input) at step {run.steps}; "
-                "stopping training (stop_on='collapsed').\n"
-            )
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._safe("on_train_end", self._end)
@@ -195,7 +230,7 @@ class DeadpanCallback(keras.callbacks.Callback):
             return
         from deadpan.keras.build import report_for_run
 
-        self.report = report_for_run(run, source="callback", train_probes=self.probes)
+        self.report = with_live(report_for_run(run, source="callback", train_probes=self.probes), self.live)
         if self.print_report:
             from deadpan.reports.terminal import print_report
 

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from deadpan.capture import instrument
+from deadpan.capture.live import StopOn
 from deadpan.capture.recorder import sampled
 from deadpan.keras import data as kdata
 from deadpan.keras.run import KerasRun
@@ -30,9 +31,10 @@ from deadpan.keras.run import KerasRun
 class KerasSession:
     """Every Keras model trained while ``deadpan run`` is active, in the order they first trained."""
 
-    def __init__(self, max_steps: int | None = None) -> None:
+    def __init__(self, max_steps: int | None = None, stop_on: StopOn = None) -> None:
         self.runs: list[KerasRun] = []
         self.max_steps = max_steps
+        self.stop_on = stop_on
 
     def run_for(self, model: Any) -> KerasRun:
         for run in self.runs:
@@ -84,7 +86,9 @@ def _fit_wrapper(original: Any) -> Any:
                 arguments["x"] = tap.generator()
             callbacks = list(arguments.get("callbacks") or [])
             run = session.run_for(self)
-            callbacks.append(DeadpanCallback(_run=run, _max_steps=_remaining(session, run), _tap=tap))
+            callbacks.append(
+                DeadpanCallback(session.stop_on, _run=run, _max_steps=_remaining(session, run), _tap=tap)
+            )
             arguments["callbacks"] = callbacks
             arguments.update(extra)
         except Exception:  # deadpan must never break the user's fit
@@ -200,10 +204,10 @@ class _ImportHook(importlib.abc.MetaPathFinder):
 _hook = _ImportHook()
 
 
-def start(max_steps: int | None = None) -> KerasSession:
+def start(max_steps: int | None = None, stop_on: StopOn = None) -> KerasSession:
     """Begin observing Keras training for ``deadpan run``; patches now if Keras is already imported."""
     global _session
-    _session = KerasSession(max_steps)
+    _session = KerasSession(max_steps, stop_on)
     if "keras" in sys.modules:
         _patch(sys.modules["keras"])
     elif _hook not in sys.meta_path:

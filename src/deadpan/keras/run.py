@@ -46,6 +46,8 @@ class KerasRun:
     compile_loss: Any = None
     compile_optimizer: Any = None
     notes: list[str] = field(default_factory=list)
+    #: The live collapse checks of the callback recording this run (a LiveMonitor), or None.
+    live: Any = None
     internal_errors: list[str] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
     #: Running-mean bookkeeping: Keras' ``logs["loss"]`` is the mean since the epoch began.

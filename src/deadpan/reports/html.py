@@ -19,6 +19,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from deadpan.capture.probes.layers import signal_dies_at
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -158,7 +160,7 @@ def _depth(fig: dict[str, Any]) -> str:
         return ""
     names = [str(layer["name"]) or str(layer["kind"]) for layer in layers]
     spread = _vals([layer["spread"] for layer in layers])
-    dies = next((i for i, s in enumerate(spread) if math.isfinite(s) and s < SIGNAL_DIES), None)
+    dies = signal_dies_at(spread, SIGNAL_DIES)
 
     def draw(ax: Axes) -> None:
         ax.plot(

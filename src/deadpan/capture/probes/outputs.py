@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from deadpan.capture.probes.task import predictions, rounded_score, score
+from deadpan.capture.probes.task import Predictions, predictions, rounded_score, score
 from deadpan.capture.tensors import first_tensor
 from deadpan.evidence import InputDependence, OutputProbe, Task
 
@@ -92,13 +93,8 @@ def _class_recall(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[float
         return tuple(float(v) for v in np.where(total > 0, correct / np.maximum(total, 1), np.nan))
 
 
-def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputProbe:
-    nonfinite = not bool(torch.isfinite(out).all())
-    p = predictions(task, torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6), target)
-    distinct, share, majority = _distinct(task, p.pred, p.true)
-    if nonfinite:
-        distinct, share = 1, 1.0
-    s, chance = score(task, p)
+def _spread_ratio(p: Predictions) -> float:
+    """Across-sample spread of the outputs relative to the targets' (0: the same output for every input)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         spread_true = np.nanstd(p.soft_true, axis=0)
         spread_out = np.nanstd(p.soft, axis=0)
@@ -108,9 +104,64 @@ def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputP
             np.atleast_1d(np.nanmean(spread_true)),
         )
     ok = spread_true > 1e-12
-    ratio = float(np.mean(spread_out[ok] / spread_true[ok])) if ok.any() else 0.0
+    return float(np.mean(spread_out[ok] / spread_true[ok])) if ok.any() else 0.0
+
+
+@dataclass(frozen=True)
+class CollapseState:
+    """What a live collapse check measured on one sample of outputs."""
+
+    collapsed: bool
+    distinct_predictions: int
+    majority_share: float
+    output_spread_ratio: float
+    nonfinite_outputs: bool
+
+
+def collapse_state(task: Task, out: torch.Tensor, target: torch.Tensor) -> CollapseState:
+    """Whether ``out`` is collapsed, by the report's own rule (:func:`deadpan.diagnosis.is_collapsed` on
+    :func:`output_probe`), at a fraction of the cost: a live check runs every few training steps, so the
+    score is computed only when the majority share leaves the verdict open."""
+    from deadpan.diagnosis import COLLAPSE_MAJORITY, is_collapsed
+
+    nonfinite = not bool(torch.isfinite(out).all())
     if nonfinite:
-        ratio = 0.0
+        return CollapseState(True, 1, 1.0, 0.0, True)
+    p = predictions(task, out, target)
+    distinct, share, _ = _distinct(task, p.pred, p.true)
+    ratio = _spread_ratio(p)
+    regression = task.kind == "regression"
+    if not regression and distinct > 1 and share < COLLAPSE_MAJORITY:
+        return CollapseState(False, distinct, share, ratio, False)
+    if regression or distinct <= 1:
+        collapsed = is_collapsed(_partial_probe(len(out), distinct, share, ratio), regression)
+    else:  # a dominant answer: collapsed only when it also scores near chance
+        collapsed = is_collapsed(output_probe(task, out, target), regression)
+    return CollapseState(collapsed, distinct, share, ratio, False)
+
+
+def _partial_probe(n: int, distinct: int, share: float, ratio: float) -> OutputProbe:
+    """An output probe holding only what :func:`~deadpan.diagnosis.is_collapsed` reads without the score."""
+    return OutputProbe(
+        n_samples=n,
+        distinct_predictions=distinct,
+        majority_share=share,
+        predicted_majority=None,
+        output_spread_ratio=ratio,
+        score=float("nan"),
+        chance_score=float("nan"),
+        nonfinite_outputs=False,
+    )
+
+
+def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputProbe:
+    nonfinite = not bool(torch.isfinite(out).all())
+    p = predictions(task, torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6), target)
+    distinct, share, majority = _distinct(task, p.pred, p.true)
+    if nonfinite:
+        distinct, share = 1, 1.0
+    s, chance = score(task, p)
+    ratio = 0.0 if nonfinite else _spread_ratio(p)
     o = out.reshape(out.shape[0], -1)
     finite = torch.isfinite(o).all()
     rows = bool(

@@ -18,7 +18,7 @@ def _nonfinite(a: np.ndarray | None) -> tuple[int, int]:
     bad = ~np.isfinite(arr)
     if arr.ndim == 0:
         return int(bad), int(bad)
-    return int(bad.sum()), int(bad.reshape(arr.shape[0], -1).any(axis=1).sum())
+    return int(bad.sum()), int(bad.reshape(arr.shape[0], int(np.prod(arr.shape[1:]))).any(axis=1).sum())
 
 
 @register

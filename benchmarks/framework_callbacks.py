@@ -1,0 +1,114 @@
+"""Step-time overhead of the Lightning and Hugging Face callbacks: median step time of the same training
+with ``DeadpanCallback`` vs without it, blocks alternating in one process (plain, deadpan; deadpan, plain;
+...), a fresh trainer, model and callback per block, so each block pays deadpan's start-up (the dense
+sampling of the first steps). The step time is the interval between consecutive batch-start hooks of a
+timing callback (the first steps of a block left out), so it covers the step, every callback's hooks and the
+data loading, and not the report made when training ends (``diagnosis_cost.py`` measures that).
+
+Trainings: the digits MLP of ``tests/frameworks/scripts/lightning_digits.py`` under Lightning, the tiny BERT
+of ``tests/frameworks/scripts/hf_tiny.py`` under the Trainer (CPU, 1 torch thread).
+
+    .venv/bin/python benchmarks/framework_callbacks.py [--repeats 5] [--steps 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "frameworks" / "scripts"))
+
+import torch
+
+SKIP = 10
+
+
+def _median_step(starts: list[float]) -> float:
+    gaps = [b - a for a, b in zip(starts[SKIP:], starts[SKIP + 1 :], strict=False)]
+    return statistics.median(gaps)
+
+
+def lightning_block(deadpan: bool, steps: int) -> float:
+    import lightning.pytorch as L
+    import lightning_digits
+
+    from deadpan.lightning import DeadpanCallback
+
+    starts: list[float] = []
+
+    class Timing(L.Callback):
+        def on_train_batch_start(self, *args: Any) -> None:
+            starts.append(time.perf_counter())
+
+    callbacks: list[Any] = [Timing()]
+    if deadpan:
+        callbacks.append(DeadpanCallback(print_report=False, probes=False))
+    torch.manual_seed(0)
+    train, _ = lightning_digits.loaders()
+    trainer = lightning_digits.trainer(steps, callbacks)
+    trainer.limit_val_batches = 0
+    trainer.fit(lightning_digits.Digits(), train)
+    return _median_step(starts)
+
+
+def hf_block(deadpan: bool, steps: int) -> float:
+    import hf_tiny
+    from transformers import TrainerCallback
+
+    from deadpan.hf import DeadpanCallback
+
+    starts: list[float] = []
+
+    class Timing(TrainerCallback):
+        def on_step_begin(self, *args: Any, **kwargs: Any) -> None:
+            starts.append(time.perf_counter())
+
+    callbacks: list[Any] = [Timing()]
+    if deadpan:
+        callbacks.append(DeadpanCallback(print_report=False, probes=False))
+    with tempfile.TemporaryDirectory() as out:
+        trainer = hf_tiny.trainer(steps, callbacks, out)
+        trainer.args.eval_strategy = "no"
+        trainer.args.logging_steps = 50
+        trainer.train()
+    return _median_step(starts)
+
+
+def measure(name: str, block: Any, repeats: int, steps: int) -> None:
+    plain, watched = [], []
+    block(False, 30)  # warm-up: imports, first-call costs
+    block(True, 30)
+    for r in range(repeats):
+        order = (False, True) if r % 2 == 0 else (True, False)
+        for deadpan in order:
+            (watched if deadpan else plain).append(block(deadpan, steps))
+    ratios = [w / p for w, p in zip(watched, plain, strict=True)]
+    p, w = statistics.median(plain), statistics.median(watched)
+    spread = f"{min(ratios):.3f}–{max(ratios):.3f}"
+    print(f"| {name} | {p * 1e3:.2f} | {w * 1e3:.2f} | **{w / p:.3f}** | {spread} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    import logging
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    print("| training | plain ms/step | with deadpan ms/step | ratio of medians | per-pair ratios |")
+    print("|---|---|---|---|---|")
+    measure("Lightning, digits MLP, batch 32", lightning_block, args.repeats, args.steps)
+    measure("HF Trainer, tiny BERT, batch 32", hf_block, args.repeats, args.steps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Live collapse alerts: notice the moment a training's output goes flat, not after the run.
+
+Every framework path (``watch`` and ``deadpan run`` for PyTorch, the Keras callback, the Lightning and
+Hugging Face callbacks) feeds one :class:`LiveMonitor` with outputs it can see cheaply:
+
+- PyTorch: the tensors the training loss already received (its input and target), copied every ``every``
+  steps (at most :data:`ROWS_PER_CHECK` rows), so the check adds no forward pass;
+- Keras: ``fit`` shows a callback no outputs, so the check runs the model in inference mode on a fixed
+  sample of training rows every ``every`` steps (no dropout, no batch-statistics update, no random draw).
+
+A check judges the output of one batch collapsed by the report's own rule
+(:func:`deadpan.diagnosis.is_collapsed`). An alert needs :data:`CONFIRM` collapsed checks in a row holding
+:data:`MIN_ROWS` rows over at least :data:`MIN_SPAN` steps: one unlucky batch, or an untrained model's
+first answers, are not a collapse. Checks run every 5 steps, spaced out to at most 20 where they would cost
+more than 3% of the training time; an alert then fires 20 to 40 steps after the output settles, inside the
+50 steps the live alerts promise (measured in ``benchmarks/live_onset.py``). An output that recovers and
+collapses again alerts again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from deadpan.capture.probes.outputs import CollapseState, collapse_state
+from deadpan.capture.probes.task import infer_task
+
+#: Steps between live checks.
+EVERY = 5
+#: Checks are spaced out to cost at most this share of the training time, never more than MAX_EVERY apart
+#: (two checks in a row then still confirm a collapse within 50 steps of the output settling).
+BUDGET = 0.03
+MAX_EVERY = 20
+#: Rows one check copies from a batch.
+ROWS_PER_CHECK = 256
+#: An alert needs at least :data:`CONFIRM` collapsed checks in a row, holding :data:`MIN_ROWS` rows together.
+#: Each check is judged on its own batch: a collapsed model's one answer drifts from step to step, so batches
+#: of different steps pooled would look varied.
+CONFIRM = 2
+MIN_ROWS = 64
+#: ... and spanning at least this many steps: an untrained model often answers one class for every input
+#: for its first few steps (near-equal logits, the output bias decides), then learns.
+MIN_SPAN = 20
+
+StopOn = Literal["collapsed"] | None
+
+
+class CollapseWarning(UserWarning):
+    """Warned during training when deadpan sees the output collapse (filter it like any warning)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A live collapse alert."""
+
+    #: The step (optimizer steps completed) of the first check in the collapsed streak: the onset as seen.
+    step: int
+    #: The step at which the alert fired (the check that confirmed it).
+    fired_at: int
+    state: CollapseState
+    #: The top cause and its evidence from a quick diagnosis at alert time ("" when none was named).
+    cause: str = ""
+
+    def message(self) -> str:
+        s = self.state
+        if s.nonfinite_outputs:
+            what = "the outputs are NaN or infinite"
+        elif s.distinct_predictions <= 1:
+            what = "one answer for every input"
+        else:
+            what = f"{s.majority_share:.0%} of predictions are one answer, spread {s.output_spread_ratio:.2f}"
+        text = f"deadpan: the output collapsed at step {self.step} ({what})."
+        if self.cause:
+            text += f" Likely cause: {self.cause}."
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "collapsed_at": self.step,
+            "detected_at": self.fired_at,
+            "distinct_predictions": self.state.distinct_predictions,
+            "majority_share": round(self.state.majority_share, 4),
+            "output_spread_ratio": round(self.state.output_spread_ratio, 4),
+            "nonfinite_outputs": self.state.nonfinite_outputs,
+            "cause": self.cause,
+        }
+
+
+class LiveMonitor:
+    """Collapse-onset detection from sampled outputs; framework-neutral (see the module docstring).
+
+    ``observe`` records one check; ``pending`` holds an alert once confirmed, which the framework path takes
+    with ``take`` at a safe point (after the optimizer step) to warn, and maybe stop training.
+    """
+
+    def __init__(self, every: int = EVERY, confirm: int = CONFIRM, min_rows: int = MIN_ROWS) -> None:
+        if every < 1:
+            raise ValueError(f"every must be at least 1, not {every}")
+        self.every = self.base_every = every
+        self.confirm = confirm
+        self.min_rows = min_rows
+        self._last_check: int | None = None
+        self._streak_start: int | None = None
+        self._streak = 0
+        self._streak_rows = 0
+        self.checks = 0
+        self.skipped = 0
+        self.seconds = 0.0
+        #: The latest alert (an output that recovers and collapses again alerts again), and how many.
+        self.alert: Alert | None = None
+        self.alerts = 0
+        self._alerted = False
+        self.pending: Alert | None = None
+        #: Step of the first healthy check after an alert (the output recovered), else None.
+        self.recovered_at: int | None = None
+
+    def mark(self, step: int) -> None:
+        """A check at ``step`` is on its way (run once the step is done)."""
+        self._last_check = step
+
+    def due(self, step: int) -> bool:
+        return self._last_check is None or step - self._last_check >= self.every
+
+    def pace(self, step_seconds: float) -> None:
+        """Space the checks so that they cost at most :data:`BUDGET` of the training time (between
+        :data:`EVERY` and :data:`MAX_EVERY` steps apart): a Keras check runs the model, which on a tiny model
+        costs as much as a few training steps."""
+        if self.checks + self.skipped == 0 or step_seconds <= 0:
+            return
+        cost = self.seconds / (self.checks + self.skipped)
+        self.every = max(self.base_every, min(MAX_EVERY, math.ceil(cost / (BUDGET * step_seconds))))
+
+    def observe(self, step: int, output: torch.Tensor, target: torch.Tensor, loss: str | None) -> None:
+        """One check at ``step`` on the output the loss received and its target (any device)."""
+        t0 = time.perf_counter()
+        self._last_check = step
+        out = output.detach()[:ROWS_PER_CHECK].float().cpu()
+        tgt = target.detach()[:ROWS_PER_CHECK].cpu()
+        if out.dim() == 0 or tgt.dim() == 0 or len(out) < 2 or len(torch.unique(tgt, dim=0)) < 2:
+            # A batch of one target (sorted data, one class per batch) cannot tell one answer for every
+            # input from the right answer for this batch: no judgement either way.
+            self.skipped += 1
+        else:
+            self.judge(step, collapse_state(infer_task(loss, out, tgt), out, tgt), len(out))
+        self.seconds += time.perf_counter() - t0
+
+    def judge(self, step: int, state: CollapseState, rows: int) -> None:
+        """Count one check of ``rows`` rows (Keras judges its fixed sample itself and calls this directly)."""
+        self._last_check = step
+        self.checks += 1
+        if not state.collapsed:
+            self._streak, self._streak_rows, self._streak_start = 0, 0, None
+            if self._alerted and self.recovered_at is None:
+                self.recovered_at = step
+            self._alerted = False  # a later collapse alerts again
+            return
+        if self._streak == 0:
+            self._streak_start = step
+        self._streak += 1
+        self._streak_rows += rows
+        assert self._streak_start is not None
+        if (
+            not self._alerted
+            and self._streak >= self.confirm
+            and self._streak_rows >= self.min_rows
+            and step - self._streak_start >= MIN_SPAN
+        ):
+            self._alerted = True
+            self.recovered_at = None
+            self.alert = self.pending = Alert(self._streak_start, step, state)
+            self.alerts += 1
+
+    def take(self, cause: Callable[[], str] | None = None) -> Alert | None:
+        """The confirmed alert not yet handled (once), with the top cause from ``cause`` when given; a
+        failing ``cause`` leaves the alert without one."""
+        alert, self.pending = self.pending, None
+        if alert is None:
+            return None
+        if cause is not None:
+            with contextlib.suppress(Exception):  # the alert goes out without a cause
+                alert = Alert(alert.step, alert.fired_at, alert.state, cause().rstrip("."))
+            self.alert = alert
+        return alert
+
+    def summary(self) -> dict[str, Any]:
+        """What the live checks saw, for the report's metrics."""
+        out: dict[str, Any] = {
+            "every": self.every,
+            "checks": self.checks,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 4),
+        }
+        if self.alert is not None:
+            out.update(self.alert.as_dict())
+            out["recovered_at"] = self.recovered_at
+            out["alerts"] = self.alerts
+        return out
+
+
+#: Layers whose training-mode output differs from inference: dropout draws noise (a collapsed model's
+#: near-tied logits then scatter over classes), batch norm normalises each batch by its own statistics.
+MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+
+
+def mode_dependent(model: nn.Module) -> bool:
+    """Whether the training forward's output can differ from inference (so the live check re-runs it)."""
+    return any(isinstance(m, MODE_DEPENDENT) for m in model.modules())
+
+
+def inference_output(model: nn.Module, args: Any, kwargs: Any, loss: Any) -> torch.Tensor | None:
+    """The model's output on one batch in inference mode, as the loss receives it. Between steps, with
+    deadpan's events suspended, the random state kept, and every module's mode restored afterwards: the
+    training goes on exactly as without it."""
+    from deadpan.capture import instrument
+    from deadpan.capture.build import make_adapter, preserved_rng
+    from deadpan.capture.tensors import slice_rows
+
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        with instrument.suspended(), preserved_rng(), torch.no_grad():
+            for m, _ in modes:  # the flags themselves: a module's own train() override is not called
+                m.training = False
+            raw = model(*slice_rows(args, ROWS_PER_CHECK), **slice_rows(kwargs, ROWS_PER_CHECK))
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    out: torch.Tensor = make_adapter(loss)(raw)
+    return out
+
+
+def warn(alert: Alert) -> None:
+    """The plain warning every path emits (Lightning's adds its own logger)."""
+    warnings.warn(alert.message(), CollapseWarning, stacklevel=2)
+
+
+def top_cause(report: Any) -> str:
+    """The top cause of a (quick) report: its category and summary, or "" when it names none."""
+    causes = getattr(report, "causes", ())
+    if not causes:
+        return ""
+    c = causes[0]
+    return f"{c.category}: {c.summary}" if c.summary else str(c.category)
+
+
+def check_stop_on(stop_on: object) -> StopOn:
+    if stop_on not in (None, "collapsed"):
+        raise ValueError(f"stop_on must be None or 'collapsed', not {stop_on!r}")
+    return stop_on

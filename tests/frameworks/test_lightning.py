@@ -1,0 +1,75 @@
+"""``deadpan.lightning.DeadpanCallback`` with a real ``lightning.Trainer`` on CPU, and ``deadpan run`` on a
+Lightning script that does not mention deadpan."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("lightning")
+
+import torch
+
+from deadpan.capture.autolog import run_script
+from deadpan.capture.live import CollapseWarning
+from deadpan.lightning import DeadpanCallback
+
+from .conftest import SCRIPTS
+
+lightning_digits = pytest.importorskip("lightning_digits")
+
+
+def _fit(cb: DeadpanCallback, steps: int, raise_at: int | None = None) -> int:
+    torch.manual_seed(0)
+    train, val = lightning_digits.loaders()
+    trainer = lightning_digits.trainer(steps, [cb])
+    trainer.fit(lightning_digits.Digits(raise_at), train, val)
+    return int(trainer.global_step)
+
+
+def test_raised_learning_rate_alerts_within_50_steps_and_stops(tmp_path: Path) -> None:
+    cb = DeadpanCallback(stop_on="collapsed", print_report=False, probes=False, html=tmp_path / "r.html")
+    with pytest.warns(CollapseWarning, match=r"collapsed at step \d+.*Likely cause: optim.lr_too_high"):
+        steps = _fit(cb, 300, raise_at=60)
+    assert cb.alert is not None
+    assert cb.alert.step >= 60 and cb.alert.fired_at - 60 <= 50, cb.alert
+    assert steps < 300 and steps <= cb.alert.fired_at + 2  # the trainer stopped at the alert
+    report = cb.report
+    assert report is not None and report.internal_errors == (), report.internal_errors
+    assert report.verdict == "collapsed", str(report)
+    assert report.causes[0].category == "optim.lr_too_high", str(report)
+    assert report.metrics["live"]["collapsed_at"] == cb.alert.step
+    assert (
+        "<svg" in (tmp_path / "r.html").read_text() or "data:image/svg" in (tmp_path / "r.html").read_text()
+    )
+
+
+def test_healthy_fit_records_through_the_submodule_and_stays_quiet(tmp_path: Path) -> None:
+    cb = DeadpanCallback(print_report=False, probes=False, json=tmp_path / "r.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseWarning)
+        steps = _fit(cb, 120)
+    assert steps == 120 and cb.alert is None
+    rec = cb.session.recorder
+    assert rec is not None and rec.step == 120
+    assert type(rec.model).__name__ == "Sequential"  # training_step calls self.model(x)
+    assert rec.train_store.batches and rec.heldout_store.batches
+    assert rec.steps_without_zero_grad == 0 and rec.grad_norm.values
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["verdict"] == "healthy", report["summary"]
+    assert report["internal_errors"] == []
+    assert report["metrics"]["validation"] and "val_loss" in report["metrics"]["validation"][-1]
+
+
+def test_deadpan_run_adds_the_callback_to_a_lightning_script() -> None:
+    with pytest.warns(CollapseWarning):
+        result = run_script(
+            SCRIPTS / "lightning_digits.py", ["--raise-at", "40", "--steps", "400"], stop_on="collapsed"
+        )
+    assert result.ended == "collapsed", result.ended
+    assert result.report.verdict == "collapsed", str(result.report)
+    assert result.report.metrics["live"]["detected_at"] - 40 <= 50
+    assert result.report.metrics["steps"] < 400

@@ -1,0 +1,153 @@
+"""Live collapse alerts on plain PyTorch loops: ``watch`` and ``deadpan run`` warn "collapsed at step N"
+within 50 steps of the onset, ``stop_on`` stops, healthy runs stay quiet."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+
+import deadpan
+from deadpan.capture.autolog import run_callable
+from deadpan.capture.live import CollapseWarning, LiveMonitor
+from deadpan.capture.probes.outputs import collapse_state, output_probe
+from deadpan.capture.probes.task import infer_task
+from deadpan.diagnosis import is_collapsed
+
+X, Y = load_digits(return_X_y=True)
+XT, YT = torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(Y)
+
+
+def _loop(steps: int, raise_at: int | None = None, dropout: float = 0.0) -> Callable[[], nn.Module]:
+    """A digits MLP trained with SGD; the learning rate jumps to 5 at ``raise_at`` (dead ReLUs follow)."""
+
+    def train() -> nn.Module:
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Linear(64, 128),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(128, 128),
+            nn.ReLU(),
+            nn.Linear(128, 10),
+        )
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        for step in range(steps):
+            if step == raise_at:
+                for g in opt.param_groups:
+                    g["lr"] = 5.0
+            i = slice((step * 32) % (len(YT) - 32), (step * 32) % (len(YT) - 32) + 32)
+            loss = nn.functional.cross_entropy(model(XT[i]), YT[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return model
+
+    return train
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_watch_alerts_within_50_steps_of_a_raised_learning_rate(dropout: float) -> None:
+    train = _loop(400, raise_at=150, dropout=dropout)
+    with pytest.warns(CollapseWarning, match=r"collapsed at step (\d+).*Likely cause: optim.lr_too_high"):
+        report = run_callable(train).report
+    live = report.metrics["live"]
+    assert live["collapsed_at"] >= 150 and live["detected_at"] - 150 <= 50, live
+    assert report.verdict == "collapsed"
+
+
+def test_watch_stop_on_collapsed_ends_the_block_with_a_report() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=5.0, momentum=0.9)
+    steps = 0
+    with pytest.warns(CollapseWarning), deadpan.watch(model, opt, stop_on="collapsed", probes=False) as w:
+        for step in range(500):
+            i = slice((step * 32) % 1700, (step * 32) % 1700 + 32)
+            loss = nn.functional.cross_entropy(model(XT[i]), YT[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            steps += 1
+    assert w.alert is not None and w.stopped_at is not None
+    assert steps + 1 == w.stopped_at <= 50, (steps, w.alert)  # the last step raised inside opt.step()
+    assert w.report is not None and w.report.verdict in ("collapsed", "degraded"), str(w.report)
+    assert w.report.metrics["live"]["detected_at"] == w.alert.fired_at
+
+
+def test_healthy_training_gives_no_alert() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseWarning)
+        report = run_callable(_loop(300)).report
+    live = report.metrics["live"]
+    assert "collapsed_at" not in live, live
+    assert live["checks"] >= 300 // 20
+
+
+def test_a_batch_of_one_target_is_no_judgement() -> None:
+    """Sorted data gives batches of one class: the right answer for them is one answer for every input."""
+    live = LiveMonitor(every=1)
+    y = torch.full((64,), 3)
+    for step in range(10):
+        live.observe(step, torch.eye(10)[y] * 5, y, "cross_entropy")
+    assert live.alert is None and live.skipped == 10 and live.checks == 0
+
+
+def test_run_stop_on_collapsed_ends_the_training() -> None:
+    with pytest.warns(CollapseWarning):
+        result = run_callable(_loop(600, raise_at=100), stop_on="collapsed")
+    assert result.ended == "collapsed"
+    assert result.report.metrics["steps"] <= 150
+
+
+def _cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    y10 = torch.randint(0, 10, (128,), generator=g)
+    onehot = torch.nn.functional.one_hot(y10, 10).float()
+    dominant = torch.randn(128, 10, generator=g) * 0.1
+    dominant[:, 3] += 1.0
+    dominant[:2, 5] += 5.0  # 2 of 128 answer otherwise: majority share 0.98
+    return [
+        ("varied", torch.randn(128, 10, generator=g), y10),
+        ("constant", torch.ones(128, 10), y10),
+        ("dominant", dominant, y10),
+        ("dominant-right", onehot * 3 + dominant * 0.01, y10),
+        ("nan", torch.full((128, 10), float("nan")), y10),
+        ("binary-logit", torch.randn(128, 1, generator=g), (torch.rand(128, 1, generator=g) > 0.5).float()),
+        ("regression", torch.randn(128, 1, generator=g), torch.randn(128, 1, generator=g)),
+        ("regression-flat", 0.01 * torch.randn(128, 1, generator=g), torch.randn(128, 1, generator=g)),
+        ("one-hot-targets", torch.randn(128, 10, generator=g), onehot),
+    ]
+
+
+@pytest.mark.parametrize(("name", "out", "y"), _cases(), ids=[c[0] for c in _cases()])
+def test_collapse_state_agrees_with_the_reports_rule(name: str, out: torch.Tensor, y: torch.Tensor) -> None:
+    loss = {"binary-logit": "binary_cross_entropy_with_logits", "regression": "mse_loss"}.get(name)
+    loss = loss or ("mse_loss" if name.startswith("regression") else "cross_entropy")
+    task = infer_task(loss, out, y)
+    expected = is_collapsed(output_probe(task, out, y), task.kind == "regression")
+    assert collapse_state(task, out, y).collapsed == expected
+
+
+def test_monitor_needs_collapsed_checks_in_a_row_over_20_steps() -> None:
+    live = LiveMonitor(every=5)
+    y = torch.arange(64) % 10
+    flat, varied = torch.zeros(64, 10), torch.eye(10)[y] * 5
+    for step, out in [(0, flat), (5, flat), (10, varied), (15, flat), (20, flat), (25, flat)]:
+        live.observe(step, out, y, "cross_entropy")
+    assert live.alert is None  # 0-5 was broken off; 15-25 spans 10 steps
+    live.observe(35, flat, y, "cross_entropy")
+    alert = live.take()
+    assert alert is not None and (alert.step, alert.fired_at) == (15, 35)
+    assert live.take() is None  # handed out once
+    live.observe(40, varied, y, "cross_entropy")
+    assert live.summary()["recovered_at"] == 40
+    assert np.isclose(live.summary()["majority_share"], 1.0)
+    for step in (45, 55, 65):  # a second collapse alerts again
+        live.observe(step, flat, y, "cross_entropy")
+    assert live.take() is not None and live.summary()["alerts"] == 2
