@@ -366,9 +366,10 @@ def test_stop_on_collapsed_stops_a_collapsing_fit_within_steps() -> None:
     cb = DeadpanCallback(stop_on="collapsed", print_report=False, probes=False)
     with pytest.warns(CollapseWarning, match=r"collapsed at step \d+"):
         history = model.fit(x, y, batch_size=32, epochs=30, verbose=0, callbacks=[cb])
-    assert len(history.history["loss"]) == 1  # stopped inside the first epoch
     assert cb.alert is not None and cb.alert.step <= 1, cb.alert
-    assert cb.stopped_at is not None and cb.stopped_at <= 2 * 20 + 1, cb.stopped_at
+    # Stopped within 30 steps of the onset (20 steps of confirmation, checks at most 10 apart).
+    assert cb.stopped_at is not None and cb.stopped_at - cb.alert.step <= 30, cb.stopped_at
+    assert len(history.history["loss"]) == -(-cb.stopped_at // 8) < 30  # 8 steps an epoch
     report = _no_internal_errors(cb.report)
     assert report.verdict == "collapsed", str(report)
     assert report.metrics["live"]["collapsed_at"] == cb.alert.step

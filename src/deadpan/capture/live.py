@@ -11,8 +11,8 @@ Hugging Face callbacks) feeds one :class:`LiveMonitor` with outputs it can see c
 A check judges the output of one batch collapsed by the report's own rule
 (:func:`deadpan.diagnosis.is_collapsed`). An alert needs :data:`CONFIRM` collapsed checks in a row holding
 :data:`MIN_ROWS` rows over at least :data:`MIN_SPAN` steps: one unlucky batch, or an untrained model's
-first answers, are not a collapse. Checks run every 5 steps, spaced out to at most 20 where they would cost
-more than 3% of the training time; an alert then fires 20 to 40 steps after the output settles, inside the
+first answers, are not a collapse. Checks run every 5 steps, spaced out to at most 10 where they would cost
+more than 3% of the training time; an alert then fires 20 to 30 steps after the output settles, inside the
 50 steps the live alerts promise (measured in ``benchmarks/live_onset.py``). An output that recovers and
 collapses again alerts again.
 """
@@ -36,9 +36,10 @@ from deadpan.capture.probes.task import infer_task
 #: Steps between live checks.
 EVERY = 5
 #: Checks are spaced out to cost at most this share of the training time, never more than MAX_EVERY apart
-#: (two checks in a row then still confirm a collapse within 50 steps of the output settling).
+#: (an alert then still fires within 30 steps of the output settling: 20 of MIN_SPAN and up to 10 to the
+#: first collapsed check).
 BUDGET = 0.03
-MAX_EVERY = 20
+MAX_EVERY = 10
 #: Rows one check copies from a batch.
 ROWS_PER_CHECK = 256
 #: An alert needs at least :data:`CONFIRM` collapsed checks in a row, holding :data:`MIN_ROWS` rows together.

@@ -204,10 +204,11 @@ def _depth(fig: dict[str, Any]) -> str:
     )
 
 
-def _curves(fig: dict[str, Any]) -> str:
+def _curves(fig: dict[str, Any], live: dict[str, Any]) -> str:
     curves = fig.get("curves")
     if not curves:
         return ""
+    collapsed_at = live.get("collapsed_at")
     steps, loss = curves["steps"], _vals(curves["loss"])
     lr = curves.get("lr")
     parts = []
@@ -218,6 +219,8 @@ def _curves(fig: dict[str, Any]) -> str:
         if held:
             hs = [round(steps[-1] * (i + 1) / len(held)) for i in range(len(held))] if steps else []
             ax.plot(hs, _vals(held), "o-", label="held-out loss")
+        if isinstance(collapsed_at, int | float):
+            ax.axvline(collapsed_at, color="#b3261e", lw=1.5, label="output collapsed (live alert)")
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         if all(v > 0 for v in loss if math.isfinite(v)) and loss:
@@ -227,6 +230,11 @@ def _curves(fig: dict[str, Any]) -> str:
         ax.legend(loc="best", fontsize=8)
 
     lr_text = f" Learning rate {lr:.3g} ({curves.get('optimizer', '')})." if lr is not None else ""
+    if isinstance(collapsed_at, int | float):
+        lr_text += (
+            f" The live check saw the output collapse at step {_e(collapsed_at)} "
+            f"(alert at step {_e(live.get('detected_at'))})."
+        )
     parts.append(
         _figure("plot-loss", "training loss over steps", draw_loss, "Loss over optimizer steps." + lr_text)
     )
@@ -385,7 +393,7 @@ def render_html(report: Report, title: str | None = None) -> str:
         _section("causes", "Causes", _causes(report)),
         _section("predictions", "Predictions against targets", _predictions(fig)),
         _section("depth", "Signal through depth", _depth(fig)),
-        _section("training", "Training curves", _curves(fig)),
+        _section("training", "Training curves", _curves(fig, report.metrics.get("live") or {})),
         _section("data", "Data", _data(fig)),
         _section("trials", "Fix trials", _trials(report)),
         _section("details", "Details", _details(report)),

@@ -139,6 +139,18 @@ def lines(report: Report) -> list[tuple[str, str]]:
     if probes and report.verdict != "healthy":
         out.append(("", ""))
         out.append(("dim", "probes: " + probes))
+    live = report.metrics.get("live")
+    if isinstance(live, dict) and "collapsed_at" in live:
+        again = (
+            f"; it recovered at step {live['recovered_at']}" if live.get("recovered_at") is not None else ""
+        )
+        out.append(
+            (
+                "dim",
+                f"live: the output collapsed at step {live['collapsed_at']} "
+                f"(alert at {live['detected_at']}){again}",
+            )
+        )
     if report.verdict == "healthy":
         for f in report.findings:
             out.append(("yellow", f"warning [{f.code} {f.name}] {f.message}"))

@@ -19,10 +19,10 @@ from torch.utils.data import DataLoader, TensorDataset
 class Digits(L.LightningModule):
     """``training_step`` calls a submodule (``self.model``), not the module's own forward."""
 
-    def __init__(self, raise_at: int | None = None) -> None:
+    def __init__(self, raise_at: int | None = None, hidden: int = 128) -> None:
         super().__init__()
         self.model = nn.Sequential(
-            nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10)
+            nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10)
         )
         self.raise_at = raise_at
 
@@ -41,11 +41,11 @@ class Digits(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
 
 
-def loaders() -> tuple[DataLoader, DataLoader]:
+def loaders(batch_size: int = 32) -> tuple[DataLoader, DataLoader]:
     x, y = load_digits(return_X_y=True)
     xt, yt = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
     g = torch.Generator().manual_seed(0)
-    train = DataLoader(TensorDataset(xt[:1400], yt[:1400]), batch_size=32, shuffle=True, generator=g)
+    train = DataLoader(TensorDataset(xt[:1400], yt[:1400]), batch_size=batch_size, shuffle=True, generator=g)
     return train, DataLoader(TensorDataset(xt[1400:], yt[1400:]), batch_size=256)
 
 
