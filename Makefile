@@ -44,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/diagnosis_cost.py
 	KERAS_BACKEND=tensorflow $(BIN)/python benchmarks/keras_callback.py
 	KERAS_BACKEND=torch $(BIN)/python benchmarks/keras_callback.py
+	$(BIN)/python benchmarks/framework_callbacks.py
+	$(BIN)/python benchmarks/live_onset.py
 
 clean:
 	rm -rf $(VENV)

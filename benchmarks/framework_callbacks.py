@@ -2,8 +2,9 @@
 with ``DeadpanCallback`` vs without it, blocks alternating in one process (plain, deadpan; deadpan, plain;
 ...), a fresh trainer, model and callback per block, so each block pays deadpan's start-up (the dense
 sampling of the first steps). The step time is the interval between consecutive batch-start hooks of a
-timing callback (the first steps of a block left out), so it covers the step, every callback's hooks and the
-data loading, and not the report made when training ends (``diagnosis_cost.py`` measures that).
+timing callback (the first steps of a block left out), in the training thread's CPU time (``--wall``: wall
+clock), so it covers the step, every callback's hooks and the data loading, and not the report made when
+training ends (``diagnosis_cost.py`` measures that).
 
 Trainings: the digits MLP of ``tests/frameworks/scripts/lightning_digits.py`` under Lightning (as in the
 tests, and 8x wider on 4x larger batches), the tiny BERT of ``tests/frameworks/scripts/hf_tiny.py`` under
@@ -29,6 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "framewor
 import torch
 
 SKIP = 10
+#: The training thread's CPU time (other processes' load on a shared machine does not stretch it; with one
+#: torch thread and no DataLoader workers the step's whole work runs on this thread). ``--wall`` uses
+#: wall-clock time instead.
+CLOCK = time.thread_time
 
 
 def _median_step(starts: list[float]) -> float:
@@ -46,7 +51,7 @@ def lightning_block(deadpan: bool, steps: int, hidden: int = 128, batch: int = 3
 
     class Timing(L.Callback):
         def on_train_batch_start(self, *args: Any) -> None:
-            starts.append(time.perf_counter())
+            starts.append(CLOCK())
 
     callbacks: list[Any] = [Timing()]
     if deadpan:
@@ -69,7 +74,7 @@ def hf_block(deadpan: bool, steps: int) -> float:
 
     class Timing(TrainerCallback):
         def on_step_begin(self, *args: Any, **kwargs: Any) -> None:
-            starts.append(time.perf_counter())
+            starts.append(CLOCK())
 
     callbacks: list[Any] = [Timing()]
     if deadpan:
@@ -100,21 +105,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--only", choices=["lightning", "hf"], default=None)
+    parser.add_argument(
+        "--wall", action="store_true", help="wall-clock step times instead of thread CPU time"
+    )
     args = parser.parse_args()
+    global CLOCK
+    if args.wall:
+        CLOCK = time.perf_counter
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     import logging
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    print(f"step times: {'wall clock' if args.wall else 'training thread CPU time'}")
     print("| training | plain ms/step | with deadpan ms/step | ratio of medians | per-pair ratios |")
     print("|---|---|---|---|---|")
-    measure("Lightning, digits MLP 64-128-128-10, batch 32", lightning_block, args.repeats, args.steps)
+    if args.only in (None, "lightning"):
+        measure("Lightning, digits MLP 64-128-128-10, batch 32", lightning_block, args.repeats, args.steps)
 
-    def wider(deadpan: bool, steps: int) -> float:
-        return lightning_block(deadpan, steps, hidden=1024, batch=128)
+        def wider(deadpan: bool, steps: int) -> float:
+            return lightning_block(deadpan, steps, hidden=1024, batch=128)
 
-    measure("Lightning, digits MLP 64-1024-1024-10, batch 128", wider, args.repeats, args.steps)
-    measure("HF Trainer, tiny BERT, batch 32", hf_block, args.repeats, args.steps)
+        measure("Lightning, digits MLP 64-1024-1024-10, batch 128", wider, args.repeats, args.steps)
+    if args.only in (None, "hf"):
+        measure("HF Trainer, tiny BERT, batch 32", hf_block, args.repeats, args.steps)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ Install with ``pip install 'deadpan[hf]'``. The callback records through the Tra
 - ``on_train_begin``: the model and optimizer (the accelerate wrapper is looked through);
 - ``on_pre_optimizer_step``: the step's final gradients (the Trainer has clipped them already by then; the
   norm before clipping is what it logs as ``grad_norm``, kept from ``on_log``);
+- ``on_step_begin``: whether this step is one the recorder samples (between them its torch patches are
+  removed; the Trainer owns the loop);
 - ``on_step_end``: the optimizer stepped (update ratio, step count, live collapse check);
 - ``on_log`` and ``on_evaluate``: the logged learning rate and gradient norm, and the evaluation metrics.
 
@@ -99,6 +101,10 @@ class DeadpanCallback(TrainerCallback):
         self.session.safely("on_train_begin", self.session.begin, model, optimizers)
         return control
 
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        self.session.safely("on_step_begin", self.session.batch_start)
+        return control
+
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         self.session.safely("on_pre_optimizer_step", self.session.before_step)
         return control
@@ -107,6 +113,8 @@ class DeadpanCallback(TrainerCallback):
         self.session.safely("on_step_end", self.session.after_step)
         if self.session.stop_requested is not None:
             control.should_training_stop = True
+        if getattr(control, "should_evaluate", False):  # the Trainer evaluates next
+            self.session.safely("on_step_end", self.session.evaluation_start)
         return control
 
     def on_log(

@@ -9,7 +9,12 @@ Install with ``pip install 'deadpan[lightning]'``. The callback records through 
   Lightning runs ``training_step`` and ``backward`` inside ``optimizer.step(closure)``, so this hook, not a
   hook on ``step``, is where a step's gradients are final;
 - ``on_train_batch_end``: the step is done (update ratio, step count, live collapse check);
-- ``on_validation_epoch_end``: the validation metrics Lightning collected.
+- ``on_validation_start`` / ``on_validation_epoch_end``: validation losses are held-out evidence; the
+  validation metrics Lightning collected.
+
+Between the steps it samples (the first 10, then about 20 per decade, and the live checks every 5 to 10
+steps) the recorder removes its torch patches and takes each step's loss from ``training_step``'s output:
+Lightning owns the loop, so the per-step loop bugs the patches reveal in a hand-written loop cannot happen.
 
 Losses computed with ``torch.nn.functional`` (or the loss modules) are seen as in any PyTorch loop. When the
 output collapses, a :class:`~deadpan.capture.live.CollapseWarning` goes through Lightning's warning channel
@@ -102,6 +107,7 @@ class _Hooks:
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
         if not self._found and self._finder is None:
             self.session.safely("on_train_batch_start", self._find_model, pl_module, batch)
+        self.session.safely("on_train_batch_start", self.session.batch_start)
 
     def on_before_optimizer_step(
         self, trainer: Any, pl_module: Any, optimizer: torch.optim.Optimizer
@@ -111,10 +117,19 @@ class _Hooks:
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        self._stop_finding()
-        self.session.safely("on_train_batch_end", self.session.after_step)
+        if self._finder is not None:
+            self._stop_finding()
+        rec = self.session.recorder
+        if rec is not None and not rec.listening:  # a slept-through step: its loss and size from Lightning
+            loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+            self.session.safely("on_train_batch_end", self.session.after_step, loss, _rows(batch))
+        else:
+            self.session.safely("on_train_batch_end", self.session.after_step)
         if self.session.stop_requested is not None:
             trainer.should_stop = True
+
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        self.session.safely("on_validation_start", self.session.evaluation_start)
 
     def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self.session.safely("on_validation_epoch_end", self._validation_metrics, trainer)
@@ -169,6 +184,11 @@ class _Hooks:
                 values[str(k)] = float(v)
         if len(self.validation) < 1000:
             self.validation.append(values)
+
+
+def _rows(batch: Any) -> int | None:
+    x = first_tensor(batch)
+    return int(x.shape[0]) if x is not None and x.dim() > 0 else None
 
 
 class DeadpanCallback(_Hooks, pl.Callback):

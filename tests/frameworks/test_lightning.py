@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("lightning")
 
+import lightning.pytorch as L
 import torch
 
 from deadpan.capture.autolog import run_script
@@ -22,10 +23,21 @@ from .conftest import SCRIPTS
 lightning_digits = pytest.importorskip("lightning_digits")
 
 
-def _fit(cb: DeadpanCallback, steps: int, raise_at: int | None = None) -> int:
+class Listening(L.Callback):
+    """Whether deadpan's recorder gets torch events during each training step (after deadpan's own hook)."""
+
+    def __init__(self, cb: DeadpanCallback) -> None:
+        self.cb, self.steps = cb, list[bool]()
+
+    def on_train_batch_start(self, *args: object) -> None:
+        rec = self.cb.session.recorder
+        self.steps.append(rec is not None and rec.listening)
+
+
+def _fit(cb: DeadpanCallback, steps: int, raise_at: int | None = None, *more: L.Callback) -> int:
     torch.manual_seed(0)
     train, val = lightning_digits.loaders()
-    trainer = lightning_digits.trainer(steps, [cb])
+    trainer = lightning_digits.trainer(steps, [cb, *more])
     trainer.fit(lightning_digits.Digits(raise_at), train, val)
     return int(trainer.global_step)
 
@@ -49,12 +61,17 @@ def test_raised_learning_rate_alerts_within_50_steps_and_stops(tmp_path: Path) -
 
 def test_healthy_fit_records_through_the_submodule_and_stays_quiet(tmp_path: Path) -> None:
     cb = DeadpanCallback(print_report=False, probes=False, json=tmp_path / "r.json")
+    patched = Listening(cb)
     with warnings.catch_warnings():
         warnings.simplefilter("error", CollapseWarning)
-        steps = _fit(cb, 120)
+        steps = _fit(cb, 120, None, patched)
     assert steps == 120 and cb.alert is None
+    # Listening on the first 10 steps, the sampled ones and the live checks; asleep on most others.
+    assert all(patched.steps[:10]) and 10 <= sum(patched.steps) <= 60, patched.steps
     rec = cb.session.recorder
     assert rec is not None and rec.step == 120
+    assert len(rec.loss_series.steps) == 120  # a loss for every step: the slept-through ones from outputs
+    assert 120 * 32 - 32 < rec.samples_seen <= 120 * 32  # an epoch ends on a short batch
     assert type(rec.model).__name__ == "Sequential"  # training_step calls self.model(x)
     assert rec.train_store.batches and rec.heldout_store.batches
     assert rec.steps_without_zero_grad == 0 and rec.grad_norm.values

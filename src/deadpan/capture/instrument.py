@@ -58,12 +58,16 @@ class Listener(Protocol):
 _lock = threading.RLock()
 #: Replaced (never mutated) on activate/deactivate, so dispatch iterates it without a copy.
 _listeners: tuple[Listener, ...] = ()
+#: Listeners asleep (:func:`sleep`): the patches stay installed for them, but they get no events.
+_sleeping: tuple[Listener, ...] = ()
 _undo: list[Callable[[], None]] = []
 _local = threading.local()
 
 
 def _safely(event: str, *args: Any) -> None:
     """Call ``event`` on every active listener; never let an exception escape, except StopTraining."""
+    if not _listeners:  # only sleeping listeners: the patches stay, the events go nowhere
+        return
     local = _local
     if getattr(local, "busy", False):  # a listener's own torch calls must not re-enter
         return
@@ -201,20 +205,35 @@ def _uninstall() -> None:
 
 
 def activate(listener: Listener) -> None:
-    """Start delivering torch events to ``listener`` (installing the patches if it is the first)."""
-    global _listeners
+    """Start delivering torch events to ``listener`` (installing the patches if it is the first); wakes a
+    sleeping listener."""
+    global _listeners, _sleeping
     with _lock:
-        if not _listeners:
+        if any(lst is listener for lst in _listeners):
+            return
+        _sleeping = tuple(lst for lst in _sleeping if lst is not listener)
+        if not _undo:
             _install()
         _listeners = (*_listeners, listener)
 
 
+def sleep(listener: Listener) -> None:
+    """Stop delivering events to ``listener`` for now, keeping the patches: waking it again (:func:`activate`)
+    then costs nothing, where removing and reinstalling the patches costs tens of microseconds."""
+    global _listeners, _sleeping
+    with _lock:
+        if any(lst is listener for lst in _listeners):
+            _listeners = tuple(lst for lst in _listeners if lst is not listener)
+            _sleeping = (*_sleeping, listener)
+
+
 def deactivate(listener: Listener) -> None:
-    """Stop delivering events to ``listener``; the last one out removes every patch."""
-    global _listeners
+    """Stop delivering events to ``listener``; the last one out (awake or asleep) removes every patch."""
+    global _listeners, _sleeping
     with _lock:
         _listeners = tuple(lst for lst in _listeners if lst is not listener)
-        if not _listeners:
+        _sleeping = tuple(lst for lst in _sleeping if lst is not listener)
+        if not _listeners and not _sleeping and _undo:
             _uninstall()
 
 

@@ -365,9 +365,8 @@ class Recorder:
             self._active = True
 
     def stop(self) -> None:
-        if self._active:
-            instrument.deactivate(self)
-            self._active = False
+        instrument.deactivate(self)  # awake or asleep
+        self._active = False
         if self._hook is not None:
             for h in self._hook:
                 h.remove()
@@ -639,13 +638,63 @@ class Recorder:
 
     def before_step(self) -> None:
         """A framework callback: the optimizer is about to step (gradients are final)."""
-        if self.optimizers:
+        if self.optimizers and self._active:
             self._before_step(self.optimizers[0])
 
-    def after_step(self) -> None:
-        """A framework callback: the optimizer stepped."""
-        if self.optimizers:
-            self._after_step(self.optimizers[0])
+    def after_step(self, loss: Any = None, rows: int | None = None) -> None:
+        """A framework callback: the optimizer stepped. On a step the recorder slept through (see
+        :meth:`wake_for_step`) the framework's own ``loss`` and batch ``rows`` stand in for what the torch
+        events would have told."""
+        if not self.optimizers or self.model is None:
+            return
+        if not self._active:
+            if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+                self.loss_series.add_tensor(self.step, loss.detach() if loss.requires_grad else loss)
+            if rows:
+                self.samples_seen += rows
+            if not self.model.training:
+                self.steps_in_eval_mode += 1
+        self._after_step(self.optimizers[0])
+
+    def wake_for_step(self) -> None:
+        """A framework callback, before a step: receive torch events during this step only when it is one
+        the recorder samples (or a live check is due); sleep through the others.
+
+        A framework owns the training loop, so the loop bugs the per-step events reveal in a hand-written
+        loop (no ``zero_grad``, ``backward`` on a detached loss) are not the user's to make, and a step's
+        loss and batch size come from the framework's hooks. Between sampled steps no event reaches the
+        recorder and the model carries no hook of deadpan's (a hooked module leaves PyTorch's fast call path,
+        and the last output it keeps holds the step's graph alive): the recording cost falls on the sampled
+        steps (the first 10, then about 20 per decade, and the live checks every 5 to 10 steps)."""
+        due = (
+            self.step < DENSE_STEPS
+            or self._sample_now
+            or (self.live is not None and self.live.due(self.step))
+        )
+        if due:
+            self.wake()
+        elif self._active:
+            instrument.sleep(self)
+            self._active = False
+            if self._hook is not None:
+                for h in self._hook:
+                    h.remove()
+                self._hook = None
+            self._last_args = self._last_kwargs = self._last_output = None
+
+    @property
+    def listening(self) -> bool:
+        """Whether torch events reach this recorder now (False between sampled steps, see
+        :meth:`wake_for_step`)."""
+        return self._active
+
+    def wake(self) -> None:
+        """Receive torch events again (a framework's evaluation begins: its losses are the held-out ones)."""
+        if not self._active:  # asleep (patches kept) or stopped
+            instrument.activate(self)
+            self._active = True
+        if self._hook is None and self.model is not None:
+            self._hook = self._register_hooks(self.model)
 
     def _before_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.model is None or not self._mine(optimizer):

@@ -95,17 +95,28 @@ class CallbackSession:
             self.on_begin()
         rec.start()
 
+    def batch_start(self) -> None:
+        """A training batch begins: the recorder listens to torch events only on the steps it samples."""
+        if self.recorder is not None and self.recorder.steps_from_callbacks:
+            self.recorder.wake_for_step()
+
+    def evaluation_start(self) -> None:
+        """The framework evaluates: its loss calls are the held-out data's, recorded whatever the step."""
+        if self.recorder is not None:
+            self.recorder.wake()
+
     def before_step(self) -> None:
         if self.recorder is not None:
             self._stepping = True
             self.recorder.before_step()
 
-    def after_step(self) -> None:
-        """The optimizer stepped (once per optimizer step, not per accumulated batch)."""
+    def after_step(self, loss: Any = None, rows: int | None = None) -> None:
+        """The optimizer stepped (once per optimizer step, not per accumulated batch); ``loss`` and ``rows``:
+        what the framework knows of the step (used on the steps the recorder slept through)."""
         rec = self.recorder
         if rec is not None and self._stepping:
             self._stepping = False
-            rec.after_step()
+            rec.after_step(loss, rows)
             if self.max_steps is not None and rec.step >= self.max_steps and self.stop_requested is None:
                 self.stop_requested = "max-steps"
 
