@@ -37,7 +37,7 @@ try:
     import lightning.pytorch as pl
 except ImportError:  # pragma: no cover - depends on the environment
     try:
-        import pytorch_lightning as pl  # type: ignore[no-redef]
+        import pytorch_lightning as pl
     except ImportError as exc:
         raise ImportError("deadpan.lightning needs Lightning 2.x: pip install 'deadpan[lightning]'") from exc
 
