@@ -8,11 +8,9 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# --no-compile: byte-compiling every module of TensorFlow, transformers and Ray at install takes a minute (87 s
-# against 32 s here); Python compiles the modules that are imported when they first are.
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e '.[torch,keras,lightning,hf,ray,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,keras,lightning,hf,ray,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
