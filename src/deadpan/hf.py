@@ -6,8 +6,8 @@ Install with ``pip install 'deadpan[hf]'``. The callback records through the Tra
 - ``on_train_begin``: the model and optimizer (the accelerate wrapper is looked through);
 - ``on_pre_optimizer_step``: the step's final gradients (the Trainer has clipped them already by then; the
   norm before clipping is what it logs as ``grad_norm``, kept from ``on_log``);
-- ``on_step_begin``: whether this step is one the recorder samples (between them its torch patches are
-  removed; the Trainer owns the loop);
+- ``on_step_begin``: whether this step is one the recorder samples (between them it sleeps: the Trainer
+  owns the loop);
 - ``on_step_end``: the optimizer stepped (update ratio, step count, live collapse check);
 - ``on_log`` and ``on_evaluate``: the logged learning rate and gradient norm, and the evaluation metrics.
 

@@ -13,7 +13,8 @@ Install with ``pip install 'deadpan[lightning]'``. The callback records through 
   validation metrics Lightning collected.
 
 Between the steps it samples (the first 10, then about 20 per decade, and the live checks every 5 to 10
-steps) the recorder removes its torch patches and takes each step's loss from ``training_step``'s output:
+steps) the recorder sleeps (no torch event reaches it, no hook of deadpan's is on the model) and takes each
+step's loss from ``training_step``'s output:
 Lightning owns the loop, so the per-step loop bugs the patches reveal in a hand-written loop cannot happen.
 
 Losses computed with ``torch.nn.functional`` (or the loss modules) are seen as in any PyTorch loop. When the
