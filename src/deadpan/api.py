@@ -343,9 +343,7 @@ class Watch:
         self.optimizers = opts
         self.max_steps = max_steps
         self.probes = probes
-        self.stop_on = check_stop_on(stop_on)
-        if stop_on is not None and not live:
-            raise ValueError("stop_on needs the live checks (live=True)")
+        self.stop_on = check_stop_on(stop_on, live)
         self.live = live
         self.recorder: Recorder | None = None
         self.report: Report | None = None

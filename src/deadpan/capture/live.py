@@ -23,7 +23,7 @@ import contextlib
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -130,14 +130,16 @@ class LiveMonitor:
     def due(self, step: int) -> bool:
         return self._last_check is None or step - self._last_check >= self.every
 
-    def pace(self, step_seconds: float) -> None:
+    def pace(self, step_seconds: Sequence[float]) -> None:
         """Space the checks so that they cost at most :data:`BUDGET` of the training time (between
-        :data:`EVERY` and :data:`MAX_EVERY` steps apart): a Keras check runs the model, which on a tiny model
-        costs as much as a few training steps."""
-        if self.checks + self.skipped == 0 or step_seconds <= 0:
+        :data:`EVERY` and :data:`MAX_EVERY` steps apart), judged against the median of the latest recorded
+        step times: a Keras check runs the model, which on a tiny model costs as much as a few steps."""
+        recent = sorted(step_seconds[-15:])
+        if self.checks + self.skipped == 0 or not recent or recent[len(recent) // 2] <= 0:
             return
         cost = self.seconds / (self.checks + self.skipped)
-        self.every = max(self.base_every, min(MAX_EVERY, math.ceil(cost / (BUDGET * step_seconds))))
+        step = recent[len(recent) // 2]
+        self.every = max(self.base_every, min(MAX_EVERY, math.ceil(cost / (BUDGET * step))))
 
     def observe(self, step: int, output: torch.Tensor, target: torch.Tensor, loss: str | None) -> None:
         """One check at ``step`` on the output the loss received and its target (any device)."""
@@ -251,7 +253,10 @@ def top_cause(report: Any) -> str:
     return f"{c.category}: {c.summary}" if c.summary else str(c.category)
 
 
-def check_stop_on(stop_on: object) -> StopOn:
+def check_stop_on(stop_on: object, live: bool = True) -> StopOn:
+    """``stop_on`` as given, after checking it is a known value and that the live checks it needs are on."""
     if stop_on not in (None, "collapsed"):
         raise ValueError(f"stop_on must be None or 'collapsed', not {stop_on!r}")
+    if stop_on is not None and not live:
+        raise ValueError("stop_on needs the live checks (live=True)")
     return stop_on

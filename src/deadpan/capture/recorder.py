@@ -490,9 +490,7 @@ class Recorder:
             self.live.mark(self.step)
         else:
             self.live.observe(self.step, output, target, fn)
-        if self.step_seconds:
-            recent = self.step_seconds[-15:]
-            self.live.pace(sorted(recent)[len(recent) // 2])
+        self.live.pace(self.step_seconds)
 
     def _live_inference_check(self) -> None:
         pending, self._live_pending = self._live_pending, None

@@ -43,9 +43,7 @@ class CallbackSession:
         on_begin: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
-        self.stop_on = check_stop_on(stop_on)
-        if stop_on is not None and not live:
-            raise ValueError("stop_on needs the live checks (live=True)")
+        self.stop_on = check_stop_on(stop_on, live)
         self.probes = probes
         self.live = live
         self.print_report = print_report

@@ -68,9 +68,7 @@ class DeadpanCallback(keras.callbacks.Callback):
         _tap: kdata.Tap | None = None,
     ) -> None:
         super().__init__()
-        self.stop_on = check_stop_on(stop_on)
-        if stop_on is not None and not live:
-            raise ValueError("stop_on needs the live checks (live=True)")
+        self.stop_on = check_stop_on(stop_on, live)
         # One monitor per model across ``deadpan run``'s fit calls (steps count on).
         self.live = (
             (_run.live if _run is not None and _run.live is not None else LiveMonitor()) if live else None
@@ -190,9 +188,7 @@ class DeadpanCallback(keras.callbacks.Callback):
         t0 = time.perf_counter()
         live.judge(run.steps, live_collapse_state(self.model, sample), len(sample.y))
         live.seconds += time.perf_counter() - t0
-        if run.step_seconds:
-            recent = run.step_seconds[-15:]
-            live.pace(sorted(recent)[len(recent) // 2])
+        live.pace(run.step_seconds)
         alert = live.take(lambda: top_cause(report_for_run(run, source="live", train_probes=False)))
         if alert is None:
             return
