@@ -1,17 +1,19 @@
 """Step-time overhead of the Lightning and Hugging Face callbacks: median step time of the same training
-with ``DeadpanCallback`` vs without it, blocks alternating in one process (plain, deadpan; deadpan, plain;
-...), a fresh trainer, model and callback per block, so each block pays deadpan's start-up (the dense
-sampling of the first steps). The step time is the interval between consecutive batch-start hooks of a
-timing callback (the first steps of a block left out), in the training thread's CPU time (``--wall``: wall
-clock), so it covers the step, every callback's hooks and the data loading, and not the report made when
-training ends (``diagnosis_cost.py`` measures that).
+with ``DeadpanCallback`` vs without it, blocks in one process in a rotating order (plain, no-op, deadpan;
+no-op, deadpan, plain; ...), a fresh trainer, model and callback per block, so each block pays deadpan's
+start-up (the dense sampling of the first steps). The step time is the interval between consecutive
+batch-start hooks of a timing callback (the first steps of a block left out), in the training thread's CPU
+time (``--wall``: wall clock), so it covers the step, every callback's hooks and the data loading, and not
+the report made when training ends (``diagnosis_cost.py`` measures that).
+
+The third arm, a callback doing nothing in the hooks deadpan uses, shows what the framework's hook dispatch
+alone costs: on a ~1 ms Lightning step, about 2-3%.
 
 Trainings: the digits MLP of ``tests/frameworks/scripts/lightning_digits.py`` under Lightning (as in the
 tests, and 8x wider on 4x larger batches), the tiny BERT of ``tests/frameworks/scripts/hf_tiny.py`` under
-the Trainer (CPU, 1 torch thread). A Lightning callback that does nothing in the same three hooks already
-costs about 3% of a 1 ms step (Lightning's hook dispatch).
+the Trainer (CPU, 1 torch thread).
 
-    .venv/bin/python benchmarks/framework_callbacks.py [--repeats 5] [--steps 200]
+    .venv/bin/python benchmarks/framework_callbacks.py [--repeats 11] [--steps 200] [--only lightning|hf]
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def _median_step(starts: list[float]) -> tuple[float, float]:
     return statistics.median(gaps), statistics.mean(gaps)
 
 
-def lightning_block(deadpan: bool, steps: int, hidden: int = 128, batch: int = 32) -> tuple[float, float]:
+def lightning_block(arm: str, steps: int, hidden: int = 128, batch: int = 32) -> tuple[float, float]:
     import lightning.pytorch as L
     import lightning_digits
 
@@ -54,9 +56,23 @@ def lightning_block(deadpan: bool, steps: int, hidden: int = 128, batch: int = 3
         def on_train_batch_start(self, *args: Any) -> None:
             starts.append(CLOCK())
 
+    class NoOp(L.Callback):
+        """A callback in the hooks deadpan uses, doing nothing: what Lightning's hook dispatch costs."""
+
+        def on_train_batch_start(self, *args: Any) -> None:
+            pass
+
+        def on_before_optimizer_step(self, *args: Any) -> None:
+            pass
+
+        def on_train_batch_end(self, *args: Any) -> None:
+            pass
+
     callbacks: list[Any] = [Timing()]
-    if deadpan:
+    if arm == "deadpan":
         callbacks.append(DeadpanCallback(print_report=False, probes=False))
+    elif arm == "noop":
+        callbacks.append(NoOp())
     torch.manual_seed(0)
     train, _ = lightning_digits.loaders(batch)
     trainer = lightning_digits.trainer(steps, callbacks)
@@ -65,7 +81,7 @@ def lightning_block(deadpan: bool, steps: int, hidden: int = 128, batch: int = 3
     return _median_step(starts)
 
 
-def hf_block(deadpan: bool, steps: int) -> tuple[float, float]:
+def hf_block(arm: str, steps: int) -> tuple[float, float]:
     import hf_tiny
     from transformers import TrainerCallback
 
@@ -77,9 +93,21 @@ def hf_block(deadpan: bool, steps: int) -> tuple[float, float]:
         def on_step_begin(self, *args: Any, **kwargs: Any) -> None:
             starts.append(CLOCK())
 
+    class NoOp(TrainerCallback):
+        def on_step_begin(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def on_pre_optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def on_step_end(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
     callbacks: list[Any] = [Timing()]
-    if deadpan:
+    if arm == "deadpan":
         callbacks.append(DeadpanCallback(print_report=False, probes=False))
+    elif arm == "noop":
+        callbacks.append(NoOp())
     with tempfile.TemporaryDirectory() as out:
         trainer = hf_tiny.trainer(steps, callbacks, out)
         trainer.args.eval_strategy = "no"
@@ -88,26 +116,33 @@ def hf_block(deadpan: bool, steps: int) -> tuple[float, float]:
     return _median_step(starts)
 
 
+ARMS = ("plain", "noop", "deadpan")
+
+
 def measure(name: str, block: Any, repeats: int, steps: int) -> None:
-    plain, watched = [], []
-    block(False, 30)  # warm-up: imports, first-call costs
-    block(True, 30)
+    """Blocks of the three arms in a rotating order (plain, no-op, deadpan; no-op, deadpan, plain; ...)."""
+    times: dict[str, list[tuple[float, float]]] = {arm: [] for arm in ARMS}
+    for arm in ARMS:  # warm-up: imports, first-call costs
+        block(arm, 30)
     for r in range(repeats):
-        order = (False, True) if r % 2 == 0 else (True, False)
-        for deadpan in order:
-            (watched if deadpan else plain).append(block(deadpan, steps))
+        for arm in ARMS[r % 3 :] + ARMS[: r % 3]:
+            times[arm].append(block(arm, steps))
+    plain, noop, watched = times["plain"], times["noop"], times["deadpan"]
     ratios = [w[0] / p[0] for w, p in zip(watched, plain, strict=True)]
     p, w = statistics.median(x[0] for x in plain), statistics.median(x[0] for x in watched)
+    n = statistics.median(x[0] for x in noop)
     pm, wm = statistics.median(x[1] for x in plain), statistics.median(x[1] for x in watched)
     spread = f"{min(ratios):.3f}–{max(ratios):.3f}"
     print(
-        f"| {name} | {p * 1e3:.2f} | {w * 1e3:.2f} | **{w / p:.3f}** | {spread} | {wm / pm:.3f} |", flush=True
+        f"| {name} | {p * 1e3:.2f} | {w * 1e3:.2f} | **{w / p:.3f}** | {spread} | {wm / pm:.3f} "
+        f"| {n / p:.3f} |",
+        flush=True,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--only", choices=["lightning", "hf"], default=None)
     parser.add_argument(
@@ -125,14 +160,14 @@ def main() -> None:
     print(f"step times: {'wall clock' if args.wall else 'training thread CPU time'}")
     print(
         "| training | plain ms/step | with deadpan ms/step | ratio of medians | per-pair ratios "
-        "| ratio of mean step times |"
+        "| ratio of mean step times | no-op callback, ratio of medians |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     if args.only in (None, "lightning"):
         measure("Lightning, digits MLP 64-128-128-10, batch 32", lightning_block, args.repeats, args.steps)
 
-        def wider(deadpan: bool, steps: int) -> tuple[float, float]:
-            return lightning_block(deadpan, steps, hidden=1024, batch=128)
+        def wider(arm: str, steps: int) -> tuple[float, float]:
+            return lightning_block(arm, steps, hidden=1024, batch=128)
 
         measure("Lightning, digits MLP 64-1024-1024-10, batch 128", wider, args.repeats, args.steps)
     if args.only in (None, "hf"):

@@ -119,6 +119,8 @@ def _cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
         ("dominant-right", onehot * 3 + dominant * 0.01, y10),
         ("nan", torch.full((128, 10), float("nan")), y10),
         ("binary-logit", torch.randn(128, 1, generator=g), (torch.rand(128, 1, generator=g) > 0.5).float()),
+        ("binary-prob", torch.rand(128, 1, generator=g), (torch.rand(128, 1, generator=g) > 0.5).float()),
+        ("binary-flat", torch.full((128, 1), -2.0), (torch.rand(128, 1, generator=g) > 0.5).float()),
         ("regression", torch.randn(128, 1, generator=g), torch.randn(128, 1, generator=g)),
         ("regression-flat", 0.01 * torch.randn(128, 1, generator=g), torch.randn(128, 1, generator=g)),
         ("one-hot-targets", torch.randn(128, 10, generator=g), onehot),
@@ -127,11 +129,21 @@ def _cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
 
 @pytest.mark.parametrize(("name", "out", "y"), _cases(), ids=[c[0] for c in _cases()])
 def test_collapse_state_agrees_with_the_reports_rule(name: str, out: torch.Tensor, y: torch.Tensor) -> None:
-    loss = {"binary-logit": "binary_cross_entropy_with_logits", "regression": "mse_loss"}.get(name)
+    loss = {
+        "binary-logit": "binary_cross_entropy_with_logits",
+        "binary-flat": "binary_cross_entropy_with_logits",
+        "binary-prob": "binary_cross_entropy",
+    }.get(name)
     loss = loss or ("mse_loss" if name.startswith("regression") else "cross_entropy")
     task = infer_task(loss, out, y)
-    expected = is_collapsed(output_probe(task, out, y), task.kind == "regression")
-    assert collapse_state(task, out, y).collapsed == expected
+    probe = output_probe(task, out, y)
+    state = collapse_state(task, out, y)
+    assert state.collapsed == is_collapsed(probe, task.kind == "regression")
+    # The quick count (torch, classifiers) and the probe's (NumPy) see the same answers.
+    assert (state.distinct_predictions, state.majority_share) == (
+        probe.distinct_predictions,
+        probe.majority_share,
+    )
 
 
 def test_monitor_needs_collapsed_checks_in_a_row_over_20_steps() -> None:
@@ -151,3 +163,40 @@ def test_monitor_needs_collapsed_checks_in_a_row_over_20_steps() -> None:
     for step in (45, 55, 65):  # a second collapse alerts again
         live.observe(step, flat, y, "cross_entropy")
     assert live.take() is not None and live.summary()["alerts"] == 2
+
+
+def test_checks_are_spaced_out_by_what_they_cost_the_steps_holding_them() -> None:
+    """Pacing: checks cost at most 3% of the training time, spaced between 5 and 10 steps apart. The cost
+    is the median of the latest checks' own times or, where larger, how much longer the steps holding a
+    check took than the median step."""
+    steps = [0.010] * 15  # 10 ms steps
+
+    def monitor(costs: list[float]) -> LiveMonitor:
+        live = LiveMonitor()
+        live.mark(0)
+        live.checks = len(costs)
+        for c in costs:
+            live.spent(c)
+        return live
+
+    cheap = monitor(
+        [0.040, 0.0001, 0.0001, 0.0001]
+    )  # a first check's one-off 40 ms (imports) is not its cost
+    cheap.pace(steps)
+    assert cheap.every == 5
+
+    costly = monitor([0.002] * 3)  # 2 ms per check: 2 / (3% of 10 ms) -> every 7 steps
+    costly.pace(steps)
+    assert costly.every == 7
+
+    held = monitor([0.0001])
+    held.step_done(0, 0.0175)  # the step holding the check took 7.5 ms more than the median step
+    held.step_done(1, 0.0500)  # a slow step without a check does not count
+    held.pace(steps)
+    assert held.every == 10  # 7.5 ms / (3% of 10 ms) = 25 steps, capped at 10
+
+    real = LiveMonitor()
+    y = torch.arange(64) % 10
+    real.observe(0, torch.eye(10)[y] * 5, y, "cross_entropy", spent=0.025)  # an inference forward's 25 ms
+    real.pace([0.100] * 15)  # 25 ms / (3% of 100 ms) -> every 9 steps
+    assert real.checks == 1 and real.every == 9

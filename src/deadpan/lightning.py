@@ -12,9 +12,9 @@ Install with ``pip install 'deadpan[lightning]'``. The callback records through 
 - ``on_validation_start`` / ``on_validation_epoch_end``: validation losses are held-out evidence; the
   validation metrics Lightning collected.
 
-Between the steps it samples (the first 10, then about 20 per decade, and the live checks every 5 to 10
-steps) the recorder sleeps (no torch event reaches it, no hook of deadpan's is on the model) and takes each
-step's loss from ``training_step``'s output:
+Between the steps it samples (the first 10, then about 20 per decade) the recorder sleeps (no torch event
+reaches it, no hook of deadpan's is on the model) and takes each step's loss from ``training_step``'s
+output; on a live check's step (every 5 to 10 steps) it listens for the loss call alone:
 Lightning owns the loop, so the per-step loop bugs the patches reveal in a hand-written loop cannot happen.
 
 Losses computed with ``torch.nn.functional`` (or the loss modules) are seen as in any PyTorch loop. When the
@@ -120,12 +120,9 @@ class _Hooks:
     ) -> None:
         if self._finder is not None:
             self._stop_finding()
-        rec = self.session.recorder
-        if rec is not None and not rec.listening:  # a slept-through step: its loss and size from Lightning
-            loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-            self.session.safely("on_train_batch_end", self.session.after_step, loss, _rows(batch))
-        else:
-            self.session.safely("on_train_batch_end", self.session.after_step)
+        # What Lightning knows of the step stands in for the torch events the recorder slept through.
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        self.session.safely("on_train_batch_end", self.session.after_step, loss, _rows(batch))
         if self.session.stop_requested is not None:
             trainer.should_stop = True
 

@@ -16,6 +16,7 @@ import torch
 
 from deadpan.capture.autolog import run_script
 from deadpan.capture.live import CollapseWarning
+from deadpan.capture.recorder import sampled
 from deadpan.lightning import DeadpanCallback
 
 from .conftest import SCRIPTS
@@ -27,11 +28,12 @@ class Listening(L.Callback):
     """Whether deadpan's recorder gets torch events during each training step (after deadpan's own hook)."""
 
     def __init__(self, cb: DeadpanCallback) -> None:
-        self.cb, self.steps = cb, list[bool]()
+        self.cb, self.steps, self.hooked = cb, list[bool](), list[bool]()
 
     def on_train_batch_start(self, *args: object) -> None:
         rec = self.cb.session.recorder
         self.steps.append(rec is not None and rec.listening)
+        self.hooked.append(rec is not None and rec.model is not None and bool(rec.model._forward_pre_hooks))
 
 
 def _fit(cb: DeadpanCallback, steps: int, raise_at: int | None = None, *more: L.Callback) -> int:
@@ -68,6 +70,11 @@ def test_healthy_fit_records_through_the_submodule_and_stays_quiet(tmp_path: Pat
     assert steps == 120 and cb.alert is None
     # Listening on the first 10 steps, the sampled ones and the live checks; asleep on most others.
     assert all(patched.steps[:10]) and 10 <= sum(patched.steps) <= 60, patched.steps
+    # The sampled steps hook the model; a step woken for a live check alone does not (no dropout here).
+    sampled_steps = [i for i in range(10, 120) if sampled(i)]
+    assert all(patched.hooked[i] for i in sampled_steps), patched.hooked
+    check_only = [i for i in range(10, 120) if patched.steps[i] and i not in sampled_steps]
+    assert check_only and not any(patched.hooked[i] for i in check_only), (check_only, patched.hooked)
     rec = cb.session.recorder
     assert rec is not None and rec.step == 120
     assert len(rec.loss_series.steps) == 120  # a loss for every step: the slept-through ones from outputs

@@ -12,9 +12,9 @@ A check judges the output of one batch collapsed by the report's own rule
 (:func:`deadpan.diagnosis.is_collapsed`). An alert needs :data:`CONFIRM` collapsed checks in a row holding
 :data:`MIN_ROWS` rows over at least :data:`MIN_SPAN` steps: one unlucky batch, or an untrained model's
 first answers, are not a collapse. Checks run every 5 steps, spaced out to at most 10 where they would cost
-more than 3% of the training time; an alert then fires 20 to 30 steps after the output settles, inside the
-50 steps the live alerts promise (measured in ``benchmarks/live_onset.py``). An output that recovers and
-collapses again alerts again.
+more than 3% of the training time (:meth:`LiveMonitor.pace`); an alert then fires 20 to 30 steps after the
+output settles, inside the 50 steps the live alerts promise (measured in ``benchmarks/live_onset.py``). An
+output that recovers and collapses again alerts again.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ EVERY = 5
 #: first collapsed check).
 BUDGET = 0.03
 MAX_EVERY = 10
+#: The latest checks whose costs, and steps holding a check whose durations, :meth:`LiveMonitor.pace`
+#: weighs (their medians).
+CHECK_STEPS_KEPT = 5
 #: Rows one check copies from a batch.
 ROWS_PER_CHECK = 256
 #: An alert needs at least :data:`CONFIRM` collapsed checks in a row, holding :data:`MIN_ROWS` rows together.
@@ -115,6 +118,10 @@ class LiveMonitor:
         self.checks = 0
         self.skipped = 0
         self.seconds = 0.0
+        #: The latest checks' own costs (:meth:`spent`), and the durations of the latest steps that held a
+        #: check (:meth:`step_done`).
+        self._costs: list[float] = []
+        self._check_steps: list[float] = []
         #: The latest alert (an output that recovers and collapses again alerts again), and how many.
         self.alert: Alert | None = None
         self.alerts = 0
@@ -130,30 +137,52 @@ class LiveMonitor:
     def due(self, step: int) -> bool:
         return self._last_check is None or step - self._last_check >= self.every
 
+    def step_done(self, step: int, seconds: float) -> None:
+        """Training step ``step`` took ``seconds``. A step that held a check costs more than the check itself:
+        under Lightning or the Hugging Face Trainer the recorder listens to torch events through that step
+        only, and on a ~1 ms step that costs as much again as the check. :meth:`pace` counts that excess."""
+        if step == self._last_check:
+            self._check_steps.append(seconds)
+            del self._check_steps[:-CHECK_STEPS_KEPT]
+
     def pace(self, step_seconds: Sequence[float]) -> None:
         """Space the checks so that they cost at most :data:`BUDGET` of the training time (between
-        :data:`EVERY` and :data:`MAX_EVERY` steps apart), judged against the median of the latest recorded
-        step times: a Keras check runs the model, which on a tiny model costs as much as a few steps."""
+        :data:`EVERY` and :data:`MAX_EVERY` steps apart), judged against the median of the latest step times
+        (``step_seconds``). A check's cost is its own time (a Keras check runs the model, which on a tiny
+        model costs as much as a few steps), or, where larger, how much longer the steps holding a check took
+        than the median step (see :meth:`step_done`)."""
         recent = sorted(step_seconds[-15:])
         if self.checks + self.skipped == 0 or not recent or recent[len(recent) // 2] <= 0:
             return
-        cost = self.seconds / (self.checks + self.skipped)
         step = recent[len(recent) // 2]
+        cost = _median(self._costs) if self._costs else self.seconds / (self.checks + self.skipped)
+        if self._check_steps:
+            cost = max(cost, _median(self._check_steps) - step)
         self.every = max(self.base_every, min(MAX_EVERY, math.ceil(cost / (BUDGET * step))))
 
-    def observe(self, step: int, output: torch.Tensor, target: torch.Tensor, loss: str | None) -> None:
-        """One check at ``step`` on the output the loss received and its target (any device)."""
+    def spent(self, seconds: float) -> None:
+        """One check took ``seconds`` (its model run included, where it needed one). :meth:`pace` weighs the
+        median of the latest: the first check's one-off costs (imports) would swamp a mean."""
+        self.seconds += seconds
+        self._costs.append(seconds)
+        del self._costs[:-CHECK_STEPS_KEPT]
+
+    def observe(
+        self, step: int, output: torch.Tensor, target: torch.Tensor, loss: str | None, spent: float = 0.0
+    ) -> None:
+        """One check at ``step`` on the output the loss received and its target (any device); ``spent``:
+        the seconds already spent on it (the inference-mode forward that produced ``output``)."""
         t0 = time.perf_counter()
         self._last_check = step
         out = output.detach()[:ROWS_PER_CHECK].float().cpu()
         tgt = target.detach()[:ROWS_PER_CHECK].cpu()
-        if out.dim() == 0 or tgt.dim() == 0 or len(out) < 2 or len(torch.unique(tgt, dim=0)) < 2:
+        if out.dim() == 0 or tgt.dim() == 0 or len(out) < 2 or _one_target(tgt):
             # A batch of one target (sorted data, one class per batch) cannot tell one answer for every
             # input from the right answer for this batch: no judgement either way.
             self.skipped += 1
         else:
             self.judge(step, collapse_state(infer_task(loss, out, tgt), out, tgt), len(out))
-        self.seconds += time.perf_counter() - t0
+        self.spent(spent + time.perf_counter() - t0)
 
     def judge(self, step: int, state: CollapseState, rows: int) -> None:
         """Count one check of ``rows`` rows (Keras judges its fixed sample itself and calls this directly)."""
@@ -260,3 +289,15 @@ def check_stop_on(stop_on: object, live: bool = True) -> StopOn:
     if stop_on is not None and not live:
         raise ValueError("stop_on needs the live checks (live=True)")
     return stop_on
+
+
+def _median(values: Sequence[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def _one_target(target: torch.Tensor) -> bool:
+    """Every row of ``target`` is the same (class ids compared in Python: one torch operation, not three)."""
+    if target.dim() == 1 and not target.is_floating_point():
+        ids = target.tolist()
+        return not ids or min(ids) == max(ids)
+    return bool((target == target[:1]).all())

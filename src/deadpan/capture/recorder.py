@@ -340,6 +340,8 @@ class Recorder:
         self.samples_seen = 0
         self.started = time.perf_counter()
         self.step_seconds: list[float] = []
+        #: The latest step times (``step_seconds`` keeps the first 4096), for pacing the live checks.
+        self._recent_steps: list[float] = []
         self._last_step_time: float | None = None
         self._zero_grad_since_step = True
         self._last_args: Any = None
@@ -352,6 +354,8 @@ class Recorder:
         self._pre_params: list[torch.Tensor] | None = None
         self._hook: Any = None
         self._active = False
+        #: Under a framework, awake for a live check only (see :meth:`wake_for_step`).
+        self._check_only = False
         if model is not None:
             self._attach(model)
 
@@ -366,7 +370,7 @@ class Recorder:
 
     def stop(self) -> None:
         instrument.deactivate(self)  # awake or asleep
-        self._active = False
+        self._active = self._check_only = False
         if self._hook is not None:
             for h in self._hook:
                 h.remove()
@@ -490,7 +494,7 @@ class Recorder:
             self.live.mark(self.step)
         else:
             self.live.observe(self.step, output, target, fn)
-        self.live.pace(self.step_seconds)
+        self.live.pace(self._recent_steps)
 
     def _live_inference_check(self) -> None:
         pending, self._live_pending = self._live_pending, None
@@ -499,13 +503,15 @@ class Recorder:
         args, kwargs, target, fn = pending
         t0 = time.perf_counter()
         out = inference_output(self.model, args or (), kwargs or {}, self.loss)
-        self.live.seconds += time.perf_counter() - t0  # the forward is part of the check's cost (pacing)
-        if out is not None:
-            self.live.observe(self.step - 1, out, target, fn)
+        spent = time.perf_counter() - t0  # the forward is part of the check's cost (pacing)
+        if out is None:
+            self.live.spent(spent)
+        else:
+            self.live.observe(self.step - 1, out, target, fn, spent)
 
     def _observe_training_pair(self, target: torch.Tensor) -> None:
         """The last training forward's batch with its ``target``: counted, sampled, maybe kept."""
-        if self._last_args is None or not self._last_training_forward:
+        if self._check_only or self._last_args is None or not self._last_training_forward:
             return
         self.samples_seen += target.shape[0] if target.dim() else 1
         store = self.train_store
@@ -654,6 +660,8 @@ class Recorder:
                 self.samples_seen += rows
             if not self.model.training:
                 self.steps_in_eval_mode += 1
+        elif self._check_only and rows:
+            self.samples_seen += rows  # a check step counts no training pair (see _observe_training_pair)
         self._after_step(self.optimizers[0])
 
     def wake_for_step(self) -> None:
@@ -665,22 +673,33 @@ class Recorder:
         loss and batch size come from the framework's hooks. Between sampled steps no event reaches the
         recorder and the model carries no hook of deadpan's (a hooked module leaves PyTorch's fast call path,
         and the last output it keeps holds the step's graph alive): the recording cost falls on the sampled
-        steps (the first 10, then about 20 per decade, and the live checks every 5 to 10 steps)."""
-        due = (
-            self.step < DENSE_STEPS
-            or self._sample_now
-            or (self.live is not None and self.live.due(self.step))
-        )
-        if due:
+        steps (the first 10, then about 20 per decade), and a live check's step (every 5 to 10 steps) pays
+        for the check alone."""
+        if self.step < DENSE_STEPS or self._sample_now:
             self.wake()
+        elif self.live is not None and self.live.due(self.step):
+            # Woken for a live check alone: the check reads the loss function's input, so the model is
+            # hooked only where the check re-runs the batch in inference mode (dropout, batch norm), and no
+            # batch is kept (a check step costs the check, not a sampled step's recording).
+            if not self._active:
+                instrument.activate(self)
+                self._active = True
+            self._check_only = True
+            if self._mode_dependent is False:
+                self._unhook()
+            elif self._hook is None and self.model is not None:
+                self._hook = self._register_hooks(self.model)
         elif self._active:
             instrument.sleep(self)
-            self._active = False
-            if self._hook is not None:
-                for h in self._hook:
-                    h.remove()
-                self._hook = None
-            self._last_args = self._last_kwargs = self._last_output = None
+            self._active = self._check_only = False
+            self._unhook()
+
+    def _unhook(self) -> None:
+        if self._hook is not None:
+            for h in self._hook:
+                h.remove()
+            self._hook = None
+        self._last_args = self._last_kwargs = self._last_output = None
 
     @property
     def listening(self) -> bool:
@@ -690,6 +709,7 @@ class Recorder:
 
     def wake(self) -> None:
         """Receive torch events again (a framework's evaluation begins: its losses are the held-out ones)."""
+        self._check_only = False
         if not self._active:  # asleep (patches kept) or stopped
             instrument.activate(self)
             self._active = True
@@ -740,8 +760,14 @@ class Recorder:
                     self.update_ratio.add(self.step, ratios[len(ratios) // 2])
             self._pre_params = None
         now = time.perf_counter()
-        if self._last_step_time is not None and len(self.step_seconds) < 4096:
-            self.step_seconds.append(now - self._last_step_time)
+        if self._last_step_time is not None:
+            took = now - self._last_step_time
+            self._recent_steps.append(took)
+            del self._recent_steps[:-15]
+            if len(self.step_seconds) < 4096:
+                self.step_seconds.append(took)
+            if self.live is not None:
+                self.live.step_done(self.step, took)
         self._last_step_time = now
         self.step += 1
         self._sample_now = sampled(self.step)

@@ -187,7 +187,7 @@ class DeadpanCallback(keras.callbacks.Callback):
             return
         t0 = time.perf_counter()
         live.judge(run.steps, live_collapse_state(self.model, sample), len(sample.y))
-        live.seconds += time.perf_counter() - t0
+        live.spent(time.perf_counter() - t0)
         live.pace(run.step_seconds)
         alert = live.take(lambda: top_cause(report_for_run(run, source="live", train_probes=False)))
         if alert is None:

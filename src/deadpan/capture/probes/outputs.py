@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +111,8 @@ def _spread_ratio(p: Predictions) -> float:
 
 @dataclass(frozen=True)
 class CollapseState:
-    """What a live collapse check measured on one sample of outputs."""
+    """What a live collapse check measured on one sample of outputs. ``output_spread_ratio`` is NaN where a
+    classifier's many different answers settled the verdict before the spread was needed."""
 
     collapsed: bool
     distinct_predictions: int
@@ -118,19 +121,40 @@ class CollapseState:
     nonfinite_outputs: bool
 
 
+def _class_counts(task: Task, out: torch.Tensor) -> tuple[int, float] | None:
+    """Distinct answers and the majority's share of a single-label classifier's (N, C) or binary (N, 1)
+    output; None for other outputs. The same answers as :func:`~deadpan.capture.probes.task.predictions`
+    (argmax over classes, or a probability, or the sigmoid of a logit, above 0.5), counted in Python from one
+    small list: a live check runs between training steps, where each torch operation costs tens of
+    microseconds on a cold cache, so the common case (a classifier answering in many ways) takes two."""
+    if task.kind == "multiclass" and out.dim() == 2 and out.shape[1] > 1:
+        answers = out.argmax(1).tolist()
+    elif task.kind == "binary" and out.dim() >= 1 and out.numel() == out.shape[0] > 0:
+        o = out.reshape(-1)
+        lo, hi = torch.aminmax(o)
+        answers = ((o if float(lo) >= 0 and float(hi) <= 1 else torch.sigmoid(o)) > 0.5).tolist()
+    else:
+        return None
+    counts = Counter(answers)
+    return len(counts), max(counts.values()) / len(answers)
+
+
 def collapse_state(task: Task, out: torch.Tensor, target: torch.Tensor) -> CollapseState:
     """Whether ``out`` is collapsed, by the report's own rule (:func:`deadpan.diagnosis.is_collapsed` on
-    :func:`output_probe`), at a fraction of the cost: a live check runs every few training steps, so the
-    score is computed only when the majority share leaves the verdict open."""
+    :func:`output_probe`), at a fraction of the cost: a live check runs every few training steps, so a
+    classifier's answers are counted first, and the spread and score are computed only when the majority
+    share leaves the verdict open."""
     from deadpan.diagnosis import COLLAPSE_MAJORITY, is_collapsed
 
-    nonfinite = not bool(torch.isfinite(out).all())
-    if nonfinite:
+    if not math.isfinite(float(out.sum())) and not bool(torch.isfinite(out).all()):  # one op when finite
         return CollapseState(True, 1, 1.0, 0.0, True)
+    regression = task.kind == "regression"
+    counted = None if regression else _class_counts(task, out)
+    if counted is not None and counted[0] > 1 and counted[1] < COLLAPSE_MAJORITY:
+        return CollapseState(False, counted[0], counted[1], float("nan"), False)
     p = predictions(task, out, target)
     distinct, share, _ = _distinct(task, p.pred, p.true)
     ratio = _spread_ratio(p)
-    regression = task.kind == "regression"
     if not regression and distinct > 1 and share < COLLAPSE_MAJORITY:
         return CollapseState(False, distinct, share, ratio, False)
     if regression or distinct <= 1:
