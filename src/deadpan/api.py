@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -67,14 +68,7 @@ def _diagnosed(
         ev = build()
         report = diagnose_evidence(ev)
     except Exception as exc:  # deadpan must never break the caller
-        import traceback
-
-        return None, Report(
-            verdict="inconclusive",
-            summary=f"Inconclusive: deadpan failed while diagnosing ({type(exc).__name__}: {exc}).",
-            collapse=Collapse(),
-            internal_errors=(traceback.format_exc(limit=3),),
-        )
+        return None, failed_report(exc, "diagnosing")
     metrics = dict(report.metrics)
     metrics["diagnosis_seconds"] = round(time.perf_counter() - t0, 3)
     metrics["probe_seconds"] = {k: round(v, 3) for k, v in ev.timings.items()}
@@ -88,6 +82,19 @@ def _diagnosed(
     if step_seconds:
         metrics["median_step_seconds"] = float(np.median(step_seconds))
     return ev, _with_metrics(report, metrics)
+
+
+def failed_report(exc: BaseException, while_: str, errors: Sequence[str] = ()) -> Report:
+    """The report when deadpan itself failed (``while_``: what it was doing): inconclusive, listing the
+    failure after ``errors`` (what went wrong before), so that the caller still gets a report."""
+    import traceback
+
+    return Report(
+        verdict="inconclusive",
+        summary=f"Inconclusive: deadpan failed while {while_} ({type(exc).__name__}: {exc}).",
+        collapse=Collapse(),
+        internal_errors=(*errors, traceback.format_exc(limit=3)),
+    )
 
 
 def probe_summary(ev: Evidence) -> dict[str, Any]:
@@ -320,7 +327,11 @@ def with_live(report: Report, live: LiveMonitor | None) -> Report:
     """The report with what the live checks saw (``metrics["live"]``)."""
     if live is None:
         return report
-    return _with_metrics(report, {**report.metrics, "live": live.summary()})
+    try:
+        summary = live.summary()
+    except Exception as exc:  # the live summary is extra: its failure must not cost the report
+        return replace(report, internal_errors=(*report.internal_errors, f"live summary: {exc!r}"))
+    return _with_metrics(report, {**report.metrics, "live": summary})
 
 
 class Watch:
@@ -376,7 +387,10 @@ class Watch:
         rec = self.recorder
         assert rec is not None
         rec.stop()
-        self.report = with_live(report_from(recorder_inputs(rec, "watch", self.probes)), rec.live)
+        try:
+            self.report = with_live(report_from(recorder_inputs(rec, "watch", self.probes)), rec.live)
+        except Exception as exc:  # the user's block is over: deadpan's failure must not raise into it
+            self.report = failed_report(exc, "making the report", rec.internal_errors)
         return exc_type is instrument.StopTraining
 
 

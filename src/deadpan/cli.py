@@ -8,9 +8,10 @@ from __future__ import annotations
 import inspect
 import sys
 import time
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -136,9 +137,9 @@ def run(
     )
     report = result.report
     if json is not None:
-        report.to_json(json)
+        _write("the JSON report", report.to_json, json)
     if html is not None:
-        report.to_html(html, title=f"deadpan: {script.name}")
+        _write("the HTML report", report.to_html, html, title=f"deadpan: {script.name}")
     if not quiet:
         if result.ended == "max-steps":
             typer.echo(
@@ -151,8 +152,16 @@ def run(
                 "(--stop-on collapsed).",
                 err=True,
             )
-        print_report(report)
+        _write("the report", print_report, report)
     raise typer.Exit(_exit_code(report.verdict, result.status, fail_on))
+
+
+def _write(what: str, write: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Write a report; a failure is told on stderr (``deadpan run`` still exits with the script's status)."""
+    try:
+        write(*args, **kwargs)
+    except Exception as exc:
+        typer.echo(f"deadpan: could not write {what}: {type(exc).__name__}: {exc}", err=True)
 
 
 @app.command()

@@ -158,7 +158,10 @@ class _Hooks:
                 rec.attach(module)
                 rec._on_forward_pre(module, args, {})  # this call's own pre-hooks are already listed
 
-        self._finder = torch.nn.modules.module.register_module_forward_pre_hook(pre)
+        def guarded(module: nn.Module, args: Any) -> None:  # inside the user's forward: never raise
+            self.session.safely("finding the model", pre, module, args)
+
+        self._finder = torch.nn.modules.module.register_module_forward_pre_hook(guarded)
 
     def _stop_finding(self) -> None:
         if self._finder is not None:

@@ -382,9 +382,11 @@ def build_evidence(pi: ProbeInputs) -> Evidence:
 
 
 def _build(pi: ProbeInputs) -> Evidence:
-    errors = list(pi.errors)
-    missing = list(pi.missing)
     rec = pi.recorder
+    # What went wrong while recording comes first, whatever the report can say: a failure there is often
+    # why there is nothing to diagnose.
+    errors = (list(rec.internal_errors) if rec is not None else []) + list(pi.errors)
+    missing = list(pi.missing)
     training = (
         training_stats(rec, pi.optimizer) if rec is not None and rec.step + rec.backward_calls else None
     )
@@ -506,8 +508,6 @@ def _build(pi: ProbeInputs) -> Evidence:
         initial_loss=initial_loss,
         expected_initial_loss=expected_initial_loss(task, pi.loss.function if pi.loss else None, y),
     )
-    if rec is not None:
-        errors = list(rec.internal_errors) + errors
     return Evidence(
         source=pi.source,
         task=task,

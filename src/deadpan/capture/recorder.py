@@ -47,6 +47,8 @@ SAMPLE_ROWS = 2048
 ROWS_PER_BATCH = 256
 #: Points kept per time series; beyond it neighbouring points are merged (bounded memory).
 SERIES_POINTS = 512
+#: Step durations kept (the first ones: the report's median step time).
+STEP_TIMES_KEPT = 4096
 #: Snapshot the initial weights for probes only up to this many parameters (memory bound).
 SNAPSHOT_MAX_PARAMS = 20_000_000
 #: Without a DataLoader, the dataset a batch comes from is the tensor the loop indexes it from (``x[idx]``).
@@ -340,7 +342,7 @@ class Recorder:
         self.samples_seen = 0
         self.started = time.perf_counter()
         self.step_seconds: list[float] = []
-        #: The latest step times (``step_seconds`` keeps the first 4096), for pacing the live checks.
+        #: The latest step times (``step_seconds`` keeps the first ones), for pacing the live checks.
         self._recent_steps: list[float] = []
         self._last_step_time: float | None = None
         self._zero_grad_since_step = True
@@ -375,7 +377,10 @@ class Recorder:
             for h in self._hook:
                 h.remove()
             self._hook = None
-        self.flush()
+        try:
+            self.flush()
+        except Exception as exc:  # the series stay as they are; stopping must finish
+            self.internal_error("flush", exc)
 
     def flush(self) -> None:
         """Convert the queued series values (the diagnosis reads them; a live alert's does mid-run)."""
@@ -406,19 +411,29 @@ class Recorder:
     def _register_hooks(self, model: nn.Module) -> tuple[Any, Any]:
         # The inputs are read when the forward starts: a model that computes its loss inside forward (the
         # Hugging Face style, ``model(**batch)`` with labels) calls the loss before forward returns.
+        # The hooks run inside the user's forward: an exception in deadpan's part becomes an internal error.
+        def pre(module: nn.Module, args: Any, kwargs: Any) -> None:
+            try:
+                self._on_forward_pre(module, args, kwargs)
+            except Exception as exc:
+                self.internal_error("forward pre-hook", exc)
+
+        def post(module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
+            try:
+                self._on_forward(module, args, kwargs, output)
+            except Exception as exc:
+                self.internal_error("forward hook", exc)
+
         return (
-            model.register_forward_pre_hook(self._on_forward_pre, with_kwargs=True),
-            model.register_forward_hook(self._on_forward, with_kwargs=True),
+            model.register_forward_pre_hook(pre, with_kwargs=True),
+            model.register_forward_hook(post, with_kwargs=True),
         )
 
     def _on_forward_pre(self, module: nn.Module, args: Any, kwargs: Any) -> None:
-        try:
-            # Only references here (the hot path): tensors are looked into when a batch is kept.
-            self._last_args = args
-            self._last_kwargs = kwargs
-            self._last_training_forward = module.training and torch.is_grad_enabled()
-        except Exception as exc:
-            self.internal_error("forward hook", exc)
+        # Only references here (the hot path): tensors are looked into when a batch is kept.
+        self._last_args = args
+        self._last_kwargs = kwargs
+        self._last_training_forward = module.training and torch.is_grad_enabled()
 
     def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         self._last_output = output
@@ -764,7 +779,7 @@ class Recorder:
             took = now - self._last_step_time
             self._recent_steps.append(took)
             del self._recent_steps[:-15]
-            if len(self.step_seconds) < 4096:
+            if len(self.step_seconds) < STEP_TIMES_KEPT:
                 self.step_seconds.append(took)
             if self.live is not None:
                 self.live.step_done(self.step, took)
@@ -807,6 +822,38 @@ class Recorder:
         if initial and self.initial_state is not None:
             m.load_state_dict(self.initial_state)
         return m
+
+    def evidence_bytes(self) -> dict[str, int]:
+        """The memory this recorder holds as evidence, by part, in bytes (tensors by their elements, Python
+        objects by ``sys.getsizeof``). Each part is bounded however long the run: the kept batches by
+        :data:`SAMPLE_BYTES` (training) and half of it (held-out); the initial weights by the model's size
+        (not kept beyond :data:`SNAPSHOT_MAX_PARAMS`); the series by :data:`SERIES_POINTS` points each and
+        the step times by :data:`STEP_TIMES_KEPT`; the per-layer gradient norms and batch fingerprints grow
+        with the sampled steps, about 20 per decade of steps (``benchmarks/memory.py`` measures them)."""
+
+        def floats(values: list[Any]) -> int:
+            return sys.getsizeof(values) + sum(sys.getsizeof(v) for v in values)
+
+        def series(s: Series) -> int:
+            pending = sum(sys.getsizeof(v) + v.element_size() * v.nelement() for _, v in s._pending)
+            return floats(s.steps) + floats(s.values) + sys.getsizeof(s._pending) + pending
+
+        snapshot = nbytes(self.initial_state or {}) + nbytes([w for _, _, w in self.initial_weights])
+        loss = nbytes([self.loss.input, self.loss.target]) if self.loss is not None else 0
+        return {
+            "batches": self.train_store.size + self.heldout_store.size,
+            "initial_weights": snapshot,
+            "series": sum(
+                series(s) for s in (self.loss_series, self.heldout_loss, self.grad_norm, self.update_ratio)
+            )
+            + floats(self.step_seconds)
+            + floats(self._recent_steps),
+            "layer_grad": sys.getsizeof(self.layer_grad)
+            + sum(sys.getsizeof(k) + floats(v) for k, v in self.layer_grad.items()),
+            "fingerprints": sys.getsizeof(self.fingerprints)
+            + sum(sys.getsizeof(f) for f in self.fingerprints),
+            "loss_record": loss,
+        }
 
     def unoptimized(self) -> tuple[int, tuple[str, ...]]:
         if self.model is None or not self.optimizers:

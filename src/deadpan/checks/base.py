@@ -108,6 +108,10 @@ def run_checks(
             last = traceback.format_exception_only(type(exc), exc)[-1].strip()
             errors.append(f"check {cls.code} {cls.name} failed: {last}")
             continue
-        if found is not None:
+        if isinstance(found, Finding):
             findings.append(found)
+        elif found is not None:  # a broken check's answer must not reach the ranking
+            errors.append(
+                f"check {cls.code} {cls.name} failed: returned {type(found).__name__}, not a Finding"
+            )
     return findings, skipped, errors
