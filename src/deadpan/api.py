@@ -23,7 +23,7 @@ from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_
 from deadpan.capture.probes.layers import signal_dies_at
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.recorder import SAMPLE_ROWS, LossRecord, Recorder
-from deadpan.capture.tensors import first_tensor
+from deadpan.capture.tensors import batch_size_of, first_tensor
 from deadpan.diagnosis import diagnose_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report
@@ -247,11 +247,18 @@ def diagnose(
             collapse=Collapse(),
             missing=("data deadpan can read",),
         )
+    if not any(batch_size_of(b[2]) for b in train):
+        return Report(
+            verdict="inconclusive",
+            summary="Inconclusive: the data holds no rows (an empty dataset): there is nothing to diagnose.",
+            collapse=Collapse(),
+            missing=("data with at least one row",),
+        )
     final = copy.deepcopy(model)
     record: LossRecord | None = None
     fn = loss_fn
     errors: list[str] = []
-    if train:
+    if train and not any(p.is_meta for p in final.parameters()):  # a meta model: the build says why not
         try:
             with preserved_rng(), torch.no_grad():
                 out = first_tensor(final.eval()(*train[0][0], **train[0][1]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from deadpan.checks.base import run_checks
 from deadpan.checks.symptoms import TRAILS_SIMPLE_MODELS
@@ -267,6 +268,12 @@ def diagnose_evidence(ev: Evidence) -> Report:
     if ev.task is not None:
         metrics["task"] = ev.task.kind
 
+    if train is not None and train.n_samples < 2:
+        # One row has one answer: whether the model answers the same for every input cannot show.
+        train, ev = (
+            None,
+            replace(ev, missing=(*ev.missing, "at least 2 samples (one answer cannot show a collapse)")),
+        )
     if train is None:
         missing = ev.missing or ("the model's outputs on a probe batch",)
         return Report(

@@ -397,6 +397,13 @@ def _build(pi: ProbeInputs) -> Evidence:
             missing=tuple(missing or ["a model"]),
             internal_errors=tuple(errors),
         )
+    if any(p.is_meta for p in pi.final.parameters()):
+        missing.append(
+            "not supported yet: a model on the meta device (it has no weights to run; load them first)"
+        )
+        return Evidence(
+            source=pi.source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+        )
     if not pi.train:
         missing.append("a training batch paired with its targets")
         return Evidence(
