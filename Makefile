@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest browser bench clean
+.PHONY: demo test lint typecheck pytest pytest-torch pytest-keras browser bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,9 +31,16 @@ browser:
 	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
 	  echo "chromium could not be installed here: the browser tests will be skipped"
 
-# The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import.
+# The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import. They
+# run beside the PyTorch tests (two cores, mostly one thread each: the whole takes the time of the longer
+# half); each half's output is printed when it ends.
 pytest: $(STAMP) browser
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-torch pytest-keras
+
+pytest-torch: $(STAMP)
 	$(BIN)/python -m pytest
+
+pytest-keras: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
 	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
 
