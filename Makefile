@@ -32,8 +32,9 @@ browser:
 	  echo "chromium could not be installed here: the browser tests will be skipped"
 
 # The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import. They
-# run beside the PyTorch tests (two cores, mostly one thread each: the whole takes the time of the longer
-# half); each half's output is printed when it ends.
+# run beside the PyTorch tests, on one thread each (two cores: one per half, so that neither half's timings
+# suffer from the other), and each half's output is printed when it ends.
+ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 pytest: $(STAMP) browser
 	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-torch pytest-keras
 
@@ -41,8 +42,8 @@ pytest-torch: $(STAMP)
 	$(BIN)/python -m pytest
 
 pytest-keras: $(STAMP)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
-	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
+	$(ONE_THREAD) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
+	$(ONE_THREAD) KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
 
 test: lint typecheck pytest
 
