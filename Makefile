@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest pytest-torch pytest-keras browser bench clean
+.PHONY: demo test lint typecheck pytest browser bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,19 +31,11 @@ browser:
 	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
 	  echo "chromium could not be installed here: the browser tests will be skipped"
 
-# The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import. They
-# run beside the PyTorch tests, on one thread each (two cores: one per half, so that neither half's timings
-# suffer from the other), and each half's output is printed when it ends.
-ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+# The Keras tests run once per backend, each in its own process: a Keras backend is fixed at import.
 pytest: $(STAMP) browser
-	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-torch pytest-keras
-
-pytest-torch: $(STAMP)
 	$(BIN)/python -m pytest
-
-pytest-keras: $(STAMP)
-	$(ONE_THREAD) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
-	$(ONE_THREAD) KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
+	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend -p no:cacheprovider --override-ini="addopts=-q"
 
 test: lint typecheck pytest
 

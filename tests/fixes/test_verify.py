@@ -149,9 +149,8 @@ def test_failing_hanging_and_inapplicable_fixes_are_recorded_and_the_rest_go_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(verify_mod, "all_fixes", lambda: [Raises(), Hangs(), CannotApply(), *_real()])
-    # The real trials take well under a second each (a few on a loaded machine: the Keras tests run beside
-    # these); the hanging one is stopped at the limit (once per cause).
-    options = VerifyOptions(workers=1, progress=False, time_limit=4.0)
+    # The real trials take well under a second each; the hanging one is stopped at the limit (once per cause).
+    options = VerifyOptions(workers=1, progress=False, time_limit=2.0)
     report = run_callable(get("zero-grad-missing").train, verify=options).report
     top = report.causes[0]
     assert top.category == "train.loop" and top.verified is not None, report.metrics["verification"]

@@ -23,7 +23,7 @@ import deadpan
 
 VERDICTS = {"collapsed", "degraded", "healthy", "inconclusive"}
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
