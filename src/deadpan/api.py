@@ -19,6 +19,7 @@ from torch import nn
 
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs, build_evidence, make_loss_fn, preserved_rng
+from deadpan.capture.distributed import exchange, world
 from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
 from deadpan.capture.probes.layers import signal_dies_at
 from deadpan.capture.probes.task import infer_task
@@ -383,8 +384,11 @@ class Watch:
         if alert is None:
             return
         self.alert = alert
-        warn(alert)
-        if self.stop_on == "collapsed":
+        w = world()
+        if w is None or w.rank == 0:  # under distributed training only rank 0 speaks
+            warn(alert)
+        # Stopping one rank would leave the others waiting in their next all-reduce.
+        if self.stop_on == "collapsed" and w is None:
             self.stopped_at = rec.step
             raise instrument.StopTraining(f"the output collapsed at step {alert.step} (stop_on='collapsed')")
 
@@ -398,6 +402,9 @@ class Watch:
             self.report = with_live(report_from(recorder_inputs(rec, "watch", self.probes)), rec.live)
         except Exception as exc:  # the user's block is over: deadpan's failure must not raise into it
             self.report = failed_report(exc, "making the report", rec.internal_errors)
+        w = world()
+        if w is not None:  # every rank diagnosed its shard; rank 0's report now covers them all
+            self.report = exchange(self.report, w)
         return exc_type is instrument.StopTraining
 
 

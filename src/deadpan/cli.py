@@ -43,7 +43,13 @@ def _exit_code(verdict: str, script_status: int, fail_on: FailOn | None) -> int:
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
 )
 def run(
-    script: Annotated[Path, typer.Argument(help="The training script, run as __main__.", show_default=False)],
+    script: Annotated[
+        Path,
+        typer.Argument(
+            help="The training script, run as __main__ (or a Python command on PATH, e.g. torchrun).",
+            show_default=False,
+        ),
+    ],
     script_args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the script.")] = None,
     json: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     html: Annotated[
@@ -105,10 +111,11 @@ def run(
     model or no training step; 1 when --fail-on matches. The script runs with your own rights, exactly as
     `python SCRIPT` would run it.
     """
-    from deadpan.capture.autolog import run_script
+    from deadpan.capture.autolog import resolve_script, run_script
+    from deadpan.capture.workers import in_worker
     from deadpan.reports.terminal import print_report
 
-    if not script.is_file():
+    if resolve_script(script) is None:
         typer.echo(f"deadpan: no such script: {script}", err=True)
         raise typer.Exit(2)
     from deadpan.fixes.options import VerifyOptions
@@ -136,6 +143,9 @@ def run(
         stop_on="collapsed" if stop_on else None,
     )
     report = result.report
+    if result.rank != 0 or in_worker():
+        # A worker of a distributed run: rank 0 reports for every rank (or leaves it to the parent deadpan).
+        raise typer.Exit(result.status)
     if json is not None:
         _write("the JSON report", report.to_json, json)
     if html is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,12 +21,14 @@ from typing import TYPE_CHECKING, Any
 from deadpan.api import evidence_and_report, take_alert, with_live
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs
+from deadpan.capture.distributed import exchange, world
 from deadpan.capture.frameworks import FrameworkRun
 from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on, warn
 from deadpan.capture.recorder import Recorder
 from deadpan.capture.session import CallbackSession
+from deadpan.capture.workers import Launch, in_worker, publish
 from deadpan.evidence import Evidence
-from deadpan.findings import Report
+from deadpan.findings import Collapse, Report, Skipped
 from deadpan.fixes.options import VerifyOptions, verified
 
 if TYPE_CHECKING:
@@ -59,6 +62,8 @@ class RunResult:
     #: evidence it built (None when building it failed): for fix trials and benchmarks run after the fact.
     inputs: ProbeInputs | KerasRun | None = None
     evidence: Evidence | None = None
+    #: This process's rank under ``torch.distributed`` (else 0): only rank 0 prints and writes the report.
+    rank: int = 0
 
 
 #: Frames from deadpan's instrumentation (wrappers around torch calls) are not the user's and are hidden.
@@ -107,6 +112,26 @@ def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
         return rec.model, None, [f"copy: {why}; probed the trained model itself"]
 
 
+def resolve_script(script: str | Path) -> Path | None:
+    """The script's file: a path, or the name of a Python command on PATH (``torchrun``, a console script)."""
+    path = Path(script)
+    if path.is_file():
+        return path.resolve()
+    if os.sep in str(script):
+        return None
+    # PATH, then the folder of this Python's own commands (a virtual environment that is not activated).
+    search = os.pathsep.join([os.environ.get("PATH", ""), str(Path(sys.executable).parent)])
+    found = shutil.which(str(script), path=search)
+    if found is None:
+        return None
+    try:
+        with open(found, "rb") as f:
+            first = f.readline(200)
+    except OSError:
+        return None
+    return Path(found) if first.startswith(b"#!") and b"python" in first else None
+
+
 def run_script(
     script: str | Path,
     args: list[str],
@@ -116,8 +141,8 @@ def run_script(
 ) -> RunResult:
     """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]``, then diagnose (and, with
     ``verify``, run the fix trials)."""
-    path = Path(script).resolve()
-    if not path.is_file():
+    path = resolve_script(script)
+    if path is None:
         raise FileNotFoundError(f"no such script: {script}")
     old_argv, old_path = sys.argv[:], sys.path[:]
     sys.argv = [str(script), *args]
@@ -151,10 +176,16 @@ def run_callable(
     script: Path | None = None,
     verify: VerifyOptions | None = None,
     stop_on: StopOn = None,
+    worker: bool = False,
 ) -> RunResult:
     """Run an unmodified training function with instrumentation attached, then diagnose what it did; with
     ``verify``, prove the top causes' fixes by trials on copies (PyTorch runs). Live collapse alerts are
-    warned as training goes; ``stop_on="collapsed"`` ends the training at the first."""
+    warned as training goes; ``stop_on="collapsed"`` ends the training at the first.
+
+    Under ``torch.distributed`` each rank diagnoses its own shard and rank 0 reports for all
+    (:mod:`deadpan.capture.distributed`); training in workers the script starts (``torchrun``, spawned
+    processes) is followed into them (:mod:`deadpan.capture.workers`). ``worker``: this is such a spawned
+    child, which says nothing when it trained nothing."""
     from deadpan.keras import patch as keras_patch
 
     check_stop_on(stop_on)
@@ -163,11 +194,15 @@ def run_callable(
 
     def alert(r: Recorder) -> None:
         a = take_alert(r, "run")
-        if a is not None:
+        if a is None:
+            return
+        w = world()
+        if w is None or w.rank == 0:  # under distributed training only rank 0 speaks
             warn(a)
-            if stop_on == "collapsed":
-                collapsed.append(a.step)
-                raise instrument.StopTraining(f"the output collapsed at step {a.step}")
+        # Stopping one rank would leave the others waiting in their next all-reduce.
+        if stop_on == "collapsed" and w is None:
+            collapsed.append(a.step)
+            raise instrument.StopTraining(f"the output collapsed at step {a.step}")
 
     rec.on_alert = alert
     status, ended = 0, "finished"
@@ -175,6 +210,10 @@ def run_callable(
     # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
     frameworks = FrameworkRun(stop_on, max_steps, on_begin=rec.stop)
     frameworks.start()
+    launch = Launch(script, max_steps, stop_on)
+    launch.start()
+    group = DistributedEnd(rec)
+    group.start()
     rec.start()
     try:
         train()
@@ -200,6 +239,7 @@ def run_callable(
         rec.stop()
         keras_patch.stop()
         frameworks.stop()
+        launch.stop()
         sys.stdout.flush()
     session = frameworks.main_session()
     if session is not None and session.recorder is not None and session.recorder.step >= rec.step:
@@ -216,8 +256,42 @@ def run_callable(
             report = verified(report, kev, main_keras, verify)
         report = _with_other_models(report, main_keras, keras_session.others())
         return RunResult(report, status, ended, main_keras, kev)
-    missing = []
+    group.finish()  # the process group is still up at the end (the script did not destroy it)
+    group.stop()
+    if group.result is not None:
+        pi, ev, report, rank = group.result
+        if verify is not None:
+            report = _not_verified(report, "fix trials do not run under distributed training yet")
+        _publish(report, rank)
+        rec.loader_source = None
+        return RunResult(report, status, ended, pi, ev, rank)
     observed_training = rec.step > 0 or rec.backward_calls > 0
+    from_workers = launch.take()
+    if from_workers is not None and not observed_training:
+        report = _with_notes(from_workers, launch.notes)
+        if verify is not None:
+            report = _not_verified(report, "fix trials do not run for training in worker processes yet")
+        return RunResult(report, status, ended)
+    if worker and not observed_training:  # a spawned child that trained nothing (a data-loading worker)
+        return RunResult(_NOTHING, status, ended)
+    pi, ev, report = _plain_report(rec)
+    report = _with_notes(report, launch.notes)
+    if verify is not None:
+        report = verified(report, ev, pi, verify)
+    rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report
+    if in_worker():
+        _publish(report, None)
+    return RunResult(report, status, ended, pi, ev)
+
+
+#: A spawned child's result when it trained nothing: the parent reports, this child says nothing.
+_NOTHING = Report(verdict="inconclusive", summary="This worker trained nothing.", collapse=Collapse())
+
+
+def _plain_report(rec: Recorder) -> tuple[ProbeInputs, Evidence | None, Report]:
+    """The diagnosis of a plain PyTorch loop from what ``rec`` recorded."""
+    observed_training = rec.step > 0 or rec.backward_calls > 0
+    missing = []
     if rec.model is None:
         missing.append("a model (no optimizer was created over an nn.Module's parameters)")
     elif not observed_training:
@@ -236,8 +310,71 @@ def run_callable(
         missing=missing,
     )
     ev, report = evidence_and_report(pi)
-    report = with_live(report, rec.live)
-    if verify is not None:
-        report = verified(report, ev, pi, verify)
-    rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report
-    return RunResult(report, status, ended, pi, ev)
+    return pi, ev, with_live(report, rec.live)
+
+
+def _publish(report: Report, rank: int | None) -> None:
+    try:
+        publish(report, rank)
+    except Exception as exc:  # the parent then says it got no report; the worker's status stands
+        sys.stderr.write(f"deadpan: could not leave the report for the parent: {type(exc).__name__}: {exc}\n")
+
+
+def _with_notes(report: Report, notes: list[str]) -> Report:
+    from dataclasses import replace
+
+    return replace(report, internal_errors=(*report.internal_errors, *notes)) if notes else report
+
+
+def _not_verified(report: Report, why: str) -> Report:
+    from dataclasses import replace
+
+    return replace(report, skipped=(*report.skipped, Skipped("verify", "fix trials (--verify)", why)))
+
+
+class DistributedEnd:
+    """Under ``torch.distributed``, the report is made and exchanged while the user's process group is up:
+    just before the script's ``destroy_process_group()``, or at the end of the run if it never calls it.
+    Installed for the run only; every rank must reach one of the two (as every rank reaches the user's
+    own collective calls)."""
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+        #: (inputs, evidence, merged report on rank 0 / own report elsewhere, rank) once made.
+        self.result: tuple[ProbeInputs, Evidence | None, Report, int] | None = None
+        self._undo: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        try:
+            import torch.distributed as dist
+
+            if not dist.is_available():
+                return
+            original = dist.destroy_process_group
+        except Exception:
+            return
+
+        def destroy_process_group(group: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if group is None:
+                try:
+                    self.finish()
+                except Exception as exc:  # never in the user's way
+                    self.rec.internal_error("distributed report", exc)
+            return original(group, *args, **kwargs)
+
+        dist.destroy_process_group = destroy_process_group
+        self._undo = lambda: setattr(dist, "destroy_process_group", original)
+
+    def finish(self) -> None:
+        """Diagnose this rank's shard and exchange reports (once); nothing outside a process group."""
+        w = world()
+        if self.result is not None or w is None:
+            return
+        self.rec.stop()  # a rank that trained nothing still sends its report: rank 0 waits for it
+        pi, ev, report = _plain_report(self.rec)
+        self.result = (pi, ev, exchange(report, w), w.rank)
+
+    def stop(self) -> None:
+        if self._undo is not None:
+            self._undo()
+            self._undo = None

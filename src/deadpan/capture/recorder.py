@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from deadpan.capture import instrument
+from deadpan.capture.distributed import unwrap
 from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
 from deadpan.capture.tensors import (
     batch_size_of,
@@ -397,6 +398,8 @@ class Recorder:
 
     # --- model ----------------------------------------------------------------------------------------------
     def _attach(self, model: nn.Module) -> None:
+        # A DistributedDataParallel model: follow and probe the user's module inside it (see distributed.py).
+        model = unwrap(model)
         self.model = model
         self._hook = self._register_hooks(model)
 
