@@ -19,7 +19,7 @@ from torch import nn
 
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs, build_evidence, make_loss_fn, preserved_rng
-from deadpan.capture.distributed import exchange, world
+from deadpan.capture.distributed import announce, exchange, world
 from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
 from deadpan.capture.probes.layers import signal_dies_at
 from deadpan.capture.probes.task import infer_task
@@ -376,6 +376,7 @@ class Watch:
             self.model, self.optimizers, max_steps=self.max_steps, live=LiveMonitor() if self.live else None
         )
         self.recorder.on_alert = self._alert
+        announce()  # under distributed training: rank 0 will wait for this rank's report
         self.recorder.start()
         return self
 

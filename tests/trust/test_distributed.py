@@ -67,7 +67,7 @@ def test_torchrun_under_deadpan_run_names_the_rank_whose_shard_collapsed(tmp_pat
     assert "rank 0: trained" in p.stdout and "rank 1: trained" in p.stdout
     assert _reports_printed(p.stderr) == 1  # the parent's report; no worker printed one
     _assert_rank_1_collapse(json.loads(out.read_text()))
-    assert set(Path(tempfile.gettempdir()).glob("deadpan-workers-*")) == folders  # the hand-over folder went
+    assert not set(Path(tempfile.gettempdir()).glob("deadpan-workers-*")) - folders  # the folder went
 
 
 def test_a_script_that_spawns_its_workers_keeps_its_group_and_is_healthy(tmp_path: Path) -> None:
@@ -145,11 +145,14 @@ def test_a_rank_that_sent_nothing_is_listed_not_waited_for_forever() -> None:
 
 
 class _Store:
-    """The part of a c10d store the exchange uses; rank 2 never sends."""
+    """The part of a c10d store the exchange uses."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
         self.waited: list[float] = []
+
+    def check(self, keys: list[str]) -> bool:
+        return all(k in self.values for k in keys)
 
     def wait(self, keys: list[str], timeout: timedelta) -> None:
         self.waited.append(timeout.total_seconds())
@@ -163,15 +166,22 @@ class _Store:
         return self.values.pop(key, None) is not None
 
 
-def test_rank_0_waits_a_bounded_time_then_reports_without_the_missing_rank(monkeypatch: Any) -> None:
+def test_rank_0_waits_a_bounded_time_and_never_for_a_rank_without_deadpan(monkeypatch: Any) -> None:
+    """Rank 1 sent its report; rank 2 runs deadpan but never sends (it died); rank 3 runs without deadpan."""
     n = distributed._exchanges + 1
-    store = _Store({f"deadpan/report/{n}/1": _report("collapsed", "data.labels").to_json()})
+    store = _Store(
+        {
+            "deadpan/present/1": "1",
+            "deadpan/present/2": "1",
+            f"deadpan/report/{n}/1": _report("collapsed", "data.labels").to_json(),
+        }
+    )
     monkeypatch.setattr(distributed, "_store", lambda: store)
-    merged = distributed.exchange(_report("healthy"), distributed.World(0, 3), timeout_s=0.5)
+    merged = distributed.exchange(_report("healthy"), distributed.World(0, 4), timeout_s=0.5)
     assert merged.verdict == "collapsed"
     verdicts = [r["verdict"] for r in merged.metrics["distributed"]["ranks"]]
-    assert verdicts == ["healthy", "collapsed", "missing"]
-    assert max(store.waited) <= 0.5
+    assert verdicts == ["healthy", "collapsed", "missing", "missing"]
+    assert len(store.waited) == 2 and max(store.waited) <= 0.5  # ranks 1 and 2; rank 3 is not waited for
 
 
 def test_a_broken_store_leaves_the_rank_with_its_own_report(monkeypatch: Any) -> None:
@@ -210,3 +220,4 @@ def _no_group_left() -> Any:
     import torch.distributed as dist
 
     assert not dist.is_initialized()
+

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from deadpan.api import evidence_and_report, take_alert, with_live
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs
-from deadpan.capture.distributed import exchange, world
+from deadpan.capture.distributed import announce, exchange, world
 from deadpan.capture.frameworks import FrameworkRun
 from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on, warn
 from deadpan.capture.recorder import Recorder
@@ -212,7 +212,7 @@ def run_callable(
     frameworks.start()
     launch = Launch(script, max_steps, stop_on)
     launch.start()
-    group = DistributedEnd(rec)
+    group = DistributedEnd(rec, lambda: frameworks.main_session() is not None)
     group.start()
     rec.start()
     try:
@@ -241,6 +241,7 @@ def run_callable(
         frameworks.stop()
         launch.stop()
         sys.stdout.flush()
+    from_workers = launch.take()  # read, and the hand-over folder removed, whichever report is used
     session = frameworks.main_session()
     if session is not None and session.recorder is not None and session.recorder.step >= rec.step:
         return _framework_result(session, status, ended, verify)
@@ -256,7 +257,8 @@ def run_callable(
             report = verified(report, kev, main_keras, verify)
         report = _with_other_models(report, main_keras, keras_session.others())
         return RunResult(report, status, ended, main_keras, kev)
-    group.finish()  # the process group is still up at the end (the script did not destroy it)
+    if session is None:  # a framework's callback exchanges its own report
+        group.finish()  # the process group is still up at the end (the script did not destroy it)
     group.stop()
     if group.result is not None:
         pi, ev, report, rank = group.result
@@ -266,7 +268,6 @@ def run_callable(
         rec.loader_source = None
         return RunResult(report, status, ended, pi, ev, rank)
     observed_training = rec.step > 0 or rec.backward_calls > 0
-    from_workers = launch.take()
     if from_workers is not None and not observed_training:
         report = _with_notes(from_workers, launch.notes)
         if verify is not None:
@@ -338,8 +339,10 @@ class DistributedEnd:
     Installed for the run only; every rank must reach one of the two (as every rank reaches the user's
     own collective calls)."""
 
-    def __init__(self, rec: Recorder) -> None:
+    def __init__(self, rec: Recorder, framework: Callable[[], bool] = lambda: False) -> None:
         self.rec = rec
+        #: True when a Lightning or Hugging Face callback records the run (it exchanges its own report).
+        self.framework = framework
         #: (inputs, evidence, merged report on rank 0 / own report elsewhere, rank) once made.
         self.result: tuple[ProbeInputs, Evidence | None, Report, int] | None = None
         self._undo: Callable[[], None] | None = None
@@ -351,11 +354,17 @@ class DistributedEnd:
             if not dist.is_available():
                 return
             original = dist.destroy_process_group
+            original_init = dist.init_process_group
         except Exception:
             return
 
+        def init_process_group(*args: Any, **kwargs: Any) -> Any:
+            out = original_init(*args, **kwargs)
+            announce()
+            return out
+
         def destroy_process_group(group: Any = None, *args: Any, **kwargs: Any) -> Any:
-            if group is None:
+            if group is None and not self.framework():
                 try:
                     self.finish()
                 except Exception as exc:  # never in the user's way
@@ -363,7 +372,13 @@ class DistributedEnd:
             return original(group, *args, **kwargs)
 
         dist.destroy_process_group = destroy_process_group
-        self._undo = lambda: setattr(dist, "destroy_process_group", original)
+        dist.init_process_group = init_process_group
+
+        def undo() -> None:
+            dist.destroy_process_group = original
+            dist.init_process_group = original_init
+
+        self._undo = undo
 
     def finish(self) -> None:
         """Diagnose this rank's shard and exchange reports (once); nothing outside a process group."""

@@ -12,6 +12,7 @@ Reports travel as deadpan's own JSON (``Report.to_dict``), not pickles.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -70,6 +71,17 @@ def _store() -> Any:
     return distributed_c10d._get_default_store()
 
 
+def announce() -> None:
+    """Tell rank 0 this rank runs deadpan (once the group is up): rank 0 waits only for ranks that said so. A
+    rank started without deadpan (e.g. Lightning's re-launch of the script in a plain ``python``) never sends
+    a report, and rank 0 must not wait for one."""
+    w = world()
+    if w is None:
+        return
+    with contextlib.suppress(Exception):
+        _store().set(f"deadpan/present/{w.rank}", "1")
+
+
 def exchange(report: Report, w: World, timeout_s: float = EXCHANGE_TIMEOUT_S) -> Report:
     """Send this rank's report to rank 0; on rank 0, the merged report of all ranks (on the others, their own
     report marked as sent). Never raises: a failure leaves each rank with its own report and the error."""
@@ -89,11 +101,15 @@ def exchange(report: Report, w: World, timeout_s: float = EXCHANGE_TIMEOUT_S) ->
 
 
 def _collect(store: Any, prefix: str, size: int, timeout_s: float) -> dict[int, Report | None]:
-    """The other ranks' reports; None for a rank that sent none within ``timeout_s``."""
+    """The other ranks' reports; None for a rank that runs without deadpan or sent none within
+    ``timeout_s``."""
     keys = {r: prefix + str(r) for r in range(1, size)}
     deadline = time.monotonic() + timeout_s
     out: dict[int, Report | None] = {}
     for r, key in keys.items():
+        if not store.check([f"deadpan/present/{r}"]):
+            out[r] = None
+            continue
         left = max(0.001, deadline - time.monotonic())
         try:
             store.wait([key], timedelta(seconds=left))
@@ -111,7 +127,7 @@ def _with_distributed(report: Report, info: dict[str, Any]) -> Report:
 
 def _rank_row(rank: int, rep: Report | None) -> dict[str, Any]:
     if rep is None:
-        return {"rank": rank, "verdict": "missing", "summary": "sent no report in time"}
+        return {"rank": rank, "verdict": "missing", "summary": "sent no report (no deadpan, or too late)"}
     return {
         "rank": rank,
         "verdict": rep.verdict,
@@ -150,7 +166,10 @@ def merge(reports: dict[int, Report | None], size: int) -> Report:
             errors += [_on_rank(r, e) for e in rep.internal_errors]
     missing = [r for r in range(size) if r not in got]
     if missing:
-        errors.append(f"distributed: no report from rank(s) {', '.join(map(str, missing))} in time")
+        errors.append(
+            f"distributed: no report from rank(s) {', '.join(map(str, missing))} (started without deadpan, "
+            f"or not done within {EXCHANGE_TIMEOUT_S:.0f} s)"
+        )
 
     def shape(rep: Report) -> tuple[str, tuple[str, ...]]:
         return rep.verdict, tuple(c.category for c in rep.causes[:1])

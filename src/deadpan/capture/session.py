@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from deadpan.capture.distributed import announce, exchange, world
 from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on
 from deadpan.capture.recorder import Recorder
 from deadpan.evidence import Evidence
@@ -89,6 +90,7 @@ class CallbackSession:
         rec.on_alert = self._on_alert
         rec.internal_errors.extend(self._errors)
         self.recorder = rec
+        announce()  # under a data-parallel strategy: rank 0 will wait for this rank's report
         if self.on_begin is not None:
             self.on_begin()
         rec.start()
@@ -125,13 +127,17 @@ class CallbackSession:
         if alert is None:
             return
         self.alert = alert
+        w = world()
+        if w is not None and w.rank != 0:  # under distributed training only rank 0 speaks
+            return
         if self.notify is not None:
             self.notify(alert)
         else:
             from deadpan.capture.live import warn
 
             warn(alert)
-        if self.stop_on == "collapsed":
+        # Stopping one rank would leave the others waiting in their next all-reduce.
+        if self.stop_on == "collapsed" and w is None:
             self.stop_requested = "collapsed"
 
     def end(self, extra: dict[str, Any] | None = None) -> Report | None:
@@ -150,9 +156,13 @@ class CallbackSession:
             from dataclasses import replace
 
             report = replace(report, metrics={**report.metrics, **extra})
+        w = world()
+        if w is not None:  # a data-parallel strategy: rank 0's report covers every rank, and only it speaks
+            report = exchange(report, w)
         self.report = report
         rec.loader_source = None
-        self._write(self.report)
+        if w is None or w.rank == 0:
+            self._write(self.report)
         return self.report
 
     def _write(self, report: Report) -> None:

@@ -73,7 +73,7 @@ class Launch:
     def start(self) -> None:
         if in_worker():  # a worker's own children report to the same parent
             return
-        self.folder = tempfile.mkdtemp(prefix="deadpan-workers-")
+        self.folder = tempfile.mkdtemp(prefix=f"deadpan-workers-{os.getpid()}-")
         self._set_env(ENV, self.folder)
         self._set_env(OPTIONS_ENV, json.dumps({"max_steps": self.max_steps, "stop_on": self.stop_on}))
         self._patch_spawn()
