@@ -220,4 +220,3 @@ def _no_group_left() -> Any:
     import torch.distributed as dist
 
     assert not dist.is_initialized()
-
