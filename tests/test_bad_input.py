@@ -347,7 +347,7 @@ def test_diagnose_with_nan_inputs() -> None:
     _no_internal_errors(report)
     finding = _finding(report, "DP112")
     assert finding.evidence["sample_nonfinite_inputs"] == 1
-    assert finding.evidence["first_step"] == 0
+    assert finding.evidence["first_row"] == 7 and finding.evidence["rows_read"] == 128
 
 
 # --- structured outputs ---------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ deep copies, hooks are removed on exit, and the RNG state is restored after anyt
 from __future__ import annotations
 
 import copy
+import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_
 from deadpan.capture.probes.layers import signal_dies_at
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.recorder import SAMPLE_ROWS, LossRecord, Recorder
+from deadpan.capture.stream import ARRAY_CHUNK, PROGRESS_EVERY_S, StreamStats, print_progress, scan
 from deadpan.capture.tensors import batch_size_of, first_tensor
 from deadpan.diagnosis import diagnose_evidence
 from deadpan.evidence import Evidence
@@ -164,29 +166,43 @@ def _float_dtype(model: nn.Module) -> torch.dtype:
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 
 
-def _batches_from(inputs: Any, targets: Any, dtype: torch.dtype = torch.float32) -> list[Batch]:
-    """Bounded list of (args, kwargs, target) batches from tensors, arrays or a DataLoader."""
+def _iter_batches(inputs: Any, targets: Any, dtype: torch.dtype = torch.float32) -> Iterator[Batch]:
+    """(args, kwargs, target) batches from tensors or arrays (in chunks) or a DataLoader, read lazily: the
+    whole data passes through :func:`~deadpan.capture.stream.scan` once, whatever its size."""
     if targets is None:
-        batches: list[Batch] = []
-        rows = 0
-        with preserved_rng():  # a shuffling DataLoader draws from the global RNG
-            for item in inputs:
-                if isinstance(item, dict):
-                    tgt = item.get("labels", item.get("label", item.get("y")))
-                    xs = {k: v for k, v in item.items() if k not in ("labels", "label", "y")}
-                    batches.append(((), xs, _as_tensor(tgt, dtype)))
-                else:
-                    *xs, tgt = item
-                    batches.append((tuple(_as_tensor(x, dtype) for x in xs), {}, _as_tensor(tgt, dtype)))
-                rows += len(batches[-1][2])
-                if rows >= SAMPLE_ROWS:
-                    break
-        return batches
+        for item in inputs:
+            if isinstance(item, dict):
+                tgt = item.get("labels", item.get("label", item.get("y")))
+                xs = {
+                    k: _as_tensor(v, dtype) if isinstance(v, torch.Tensor | np.ndarray) else v
+                    for k, v in item.items()
+                    if k not in ("labels", "label", "y")
+                }
+                yield (), xs, _as_tensor(tgt, dtype)
+            else:
+                *xs, tgt = item
+                yield tuple(_as_tensor(x, dtype) for x in xs), {}, _as_tensor(tgt, dtype)
+        return
     x, y = _as_tensor(inputs, dtype), _as_tensor(targets, dtype)
     if len(x) != len(y):
         raise ValueError(f"inputs have {len(x)} rows but targets {len(y)}")
-    n = min(len(x), SAMPLE_ROWS)
-    return [((x[i : i + BATCH],), {}, y[i : i + BATCH]) for i in range(0, n, BATCH)]
+    for i in range(0, len(x), ARRAY_CHUNK):
+        yield (x[i : i + ARRAY_CHUNK],), {}, y[i : i + ARRAY_CHUNK]
+
+
+def _read(data: Any, targets: Any, dtype: torch.dtype, max_rows: int | None, sample_rows: int) -> StreamStats:
+    with preserved_rng():  # a shuffling DataLoader draws from the global RNG
+        stats = scan(
+            _iter_batches(data, targets, dtype),
+            max_rows=max_rows,
+            sample_rows=sample_rows,
+            progress=print_progress,
+        )
+    if stats.seconds >= PROGRESS_EVERY_S:
+        print_progress(stats)
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+    return stats
 
 
 class _LossSniffer:
@@ -215,6 +231,7 @@ def diagnose(
     *,
     heldout: tuple[Any, Any] | None = None,
     verify: bool | VerifyOptions = False,
+    max_rows: int | None = None,
 ) -> Report:
     """Probe a (trained) model and its data without the training loop, for notebooks.
 
@@ -225,6 +242,11 @@ def diagnose(
 
     Keras models are accepted too: ``loss_fn``/``optimizer`` then default to the compiled loss and
     optimizer (pass a Keras loss and optimizer for a model that was never compiled).
+
+    The data is read once, every row (or the first ``max_rows``), with bounded memory: the data checks count
+    classes and NaN/inf over all of it, and the probes use a uniform sample of 2048 rows
+    (:mod:`deadpan.capture.stream`; ``report.metrics["data"]`` has the rows read and the throughput). A long
+    pass shows its progress on a terminal.
 
     ``verify=True`` (or a :class:`~deadpan.fixes.options.VerifyOptions`) proves the top causes: each fix
     trains on a copy next to an untouched control, both continuing from the model as given (PyTorch trials
@@ -239,8 +261,9 @@ def diagnose(
         return diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout, options)
     try:
         dtype = _float_dtype(model)
-        train = _batches_from(inputs, targets, dtype)
-        held = _batches_from(*heldout, dtype) if heldout is not None else []
+        stream = _read(inputs, targets, dtype, max_rows, SAMPLE_ROWS)
+        train = stream.sample
+        held = _read(*heldout, dtype, max_rows, SAMPLE_ROWS // 2).sample if heldout is not None else []
     except Exception as exc:
         return Report(
             verdict="inconclusive",
@@ -286,8 +309,10 @@ def diagnose(
         loss_fn=fn,
         errors=errors,
         adapt_outputs=False,
+        stream=stream,
     )
     ev, report = evidence_and_report(pi)
+    report = _with_metrics(report, {**report.metrics, "data": stream.summary()})
     if verify:
         options = verify if isinstance(verify, VerifyOptions) else VerifyOptions()
         report = verified(report, ev, pi, options)

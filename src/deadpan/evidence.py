@@ -10,9 +10,12 @@ Arrays are small bounded samples (at most a few thousand rows); everything else 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from deadpan.capture.stream import StreamStats
 
 TaskKind = Literal["multiclass", "binary", "multilabel", "regression", "unknown"]
 
@@ -50,6 +53,8 @@ class DataStats:
     batch_size: int | None = None
     #: New DataLoader iterators created per optimizer step (1.0 for ``next(iter(loader))`` each step).
     loader_iters_per_step: float | None = None
+    #: ``diagnose``: exact counts over every row of the data (``x``/``y`` are then a uniform sample of it).
+    stream: StreamStats | None = None
 
 
 @dataclass(frozen=True)

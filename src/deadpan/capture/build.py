@@ -35,6 +35,7 @@ from deadpan.capture.probes.outputs import (
 from deadpan.capture.probes.task import infer_task
 from deadpan.capture.probes.training import lr_range_test, overfit_one_batch
 from deadpan.capture.recorder import LossRecord, Recorder
+from deadpan.capture.stream import StreamStats
 from deadpan.capture.tensors import as_numpy, first_tensor, tensors_in
 from deadpan.evidence import (
     DataStats,
@@ -101,6 +102,8 @@ class ProbeInputs:
     train_probes: bool = True
     #: Reshape model outputs to the loss input's shape (False when ``loss_fn`` takes the raw output).
     adapt_outputs: bool = True
+    #: ``diagnose``: one pass over every row of the data (``train`` is its uniform sample).
+    stream: StreamStats | None = None
 
 
 def _note(errors: list[str], where: str, exc: BaseException) -> None:
@@ -495,7 +498,7 @@ def _build(pi: ProbeInputs) -> Evidence:
         x_heldout=x_held,
         y_heldout=_stack_targets(pi.heldout, None if x_held is None else len(x_held)) if pi.heldout else None,
         input_dtype=(rec.input_dtype if rec is not None and rec.input_dtype else _dtype_of(pi.train)),
-        samples_seen=rec.samples_seen if rec is not None else len(y),
+        samples_seen=rec.samples_seen if rec is not None else pi.stream.rows if pi.stream else len(y),
         nonfinite_input_step=rec.first_nonfinite_input if rec is not None else nonfinite_step(x),
         nonfinite_target_step=rec.first_nonfinite_target if rec is not None else nonfinite_step(y),
         distinct_batches=len(rec.fingerprints) if rec is not None and rec.fingerprinted else None,
@@ -503,6 +506,7 @@ def _build(pi: ProbeInputs) -> Evidence:
         dataset_size=rec.loader_dataset_size if rec is not None else None,
         batch_size=rec.loader_batch_size if rec is not None else None,
         loader_iters_per_step=(rec.loader_iters / rec.step) if rec is not None and rec.step else None,
+        stream=pi.stream,
     )
     probes = Probes(
         train_output=train_probe,

@@ -51,6 +51,11 @@ class NonfiniteInputs(Check):
         x_bad, x_rows = _nonfinite(data.x)
         y_bad, y_rows = _nonfinite(data.y)
         input_step, target_step = data.nonfinite_input_step, data.nonfinite_target_step
+        stream = data.stream
+        if stream is not None:  # every row was read: its counts are exact, the sample's are not
+            x_bad, x_rows = stream.nonfinite_input_rows, stream.nonfinite_input_rows
+            y_bad, y_rows = stream.nonfinite_target_rows, stream.nonfinite_target_rows
+            input_step = target_step = None
         if input_step is None and target_step is None and x_bad == 0 and y_bad == 0:
             return None
         where = []
@@ -60,6 +65,15 @@ class NonfiniteInputs(Check):
             where.append("targets")
         steps = [s for s in (input_step, target_step) if s is not None]
         first = f" from step {min(steps)}" if steps else ""
+        first_row = None
+        if stream is not None:
+            rows = [
+                r
+                for r in (stream.first_nonfinite_input_row, stream.first_nonfinite_target_row)
+                if r is not None
+            ]
+            first_row = min(rows) if rows else None
+            first = f" ({max(x_rows, y_rows)} of {stream.rows} rows, the first at row {first_row})"
         return self.finding(
             message=f"the training {' and '.join(where)} hold NaN or inf{first}: a single non-finite value "
             "turns the loss and the gradients into NaN, the update writes NaN into the weights, and the "
@@ -77,6 +91,8 @@ class NonfiniteInputs(Check):
                 "sample_rows_with_nonfinite_inputs": x_rows,
                 "sample_nonfinite_targets": y_bad,
                 "sample_rows_with_nonfinite_targets": y_rows,
+                "rows_read": stream.rows if stream is not None else None,
+                "first_row": first_row,
             },
             strength=0.95,
         )

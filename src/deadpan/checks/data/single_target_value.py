@@ -49,13 +49,18 @@ class SingleTargetValue(Check):
         distinct = np.unique(table, axis=0)
         if len(distinct) != 1:
             return None
+        stream = ev.data.stream
+        if stream is not None and stream.distinct_classes is not None and stream.distinct_classes > 1:
+            return None  # the sample missed the rarer classes; every row of the data holds more than one
+        counted = f"all {stream.rows} training targets (every row read)" if stream is not None else None
         value = distinct[0]
         shown = (
             f"{value[0]:.6g}" if len(value) == 1 else "[" + ", ".join(f"{v:.3g}" for v in value[:10]) + "]"
         )
         kind = ev.task.kind if ev.task is not None else "unknown"
         return self.finding(
-            message=f"all {len(table)} sampled training targets have the same value {shown}: the best answer "
+            message=f"{counted or f'all {len(table)} sampled training targets'} have the same value {shown}: "
+            "the best answer "
             "for every input is that value, so the network learns a constant.",
             fix="fix the label pipeline: read the targets from the right column/attribute, "
             + (
