@@ -1,8 +1,17 @@
 """The fault zoo's Keras twins on this backend: a healthy run stays healthy and a clear mutant is killed and
 diagnosed through the same capture ``deadpan run`` uses for ``Model.fit``."""
 
+import keras
+import pytest
+
 from deadpan.zoo import bench, operators
 from deadpan.zoo.tasks import TASKS
+
+#: The zoo's Keras twins go through the capture every Keras scenario takes (``fit`` on arrays), which the
+#: TensorFlow backend covers in ``test_scenarios.py``; here, the torch backend only.
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow", reason="the Keras zoo smoke runs on the torch backend"
+)
 
 
 def test_keras_twin_mutant_is_diagnosed() -> None:
