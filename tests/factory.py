@@ -7,10 +7,13 @@ reacts to.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from deadpan.evidence import (
     DataStats,
@@ -202,3 +205,45 @@ def regression_healthy() -> Evidence:
             expected_initial_loss=None,
         ),
     )
+
+
+# --- models whose forward returns a structure ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Output:
+    hidden: torch.Tensor
+    logits: torch.Tensor
+
+
+class Structured(nn.Module):
+    """A 3-class MLP on 8 features whose forward returns its logits inside a structure: ``kind`` is "tuple",
+    "tuple-logits-last", "dict", "dict-other-key" (logits under "scores"), "dataclass", "multi-output" (the
+    logits and a second head's output) or "hf" (a Hugging Face ``SequenceClassifierOutput``)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.head = nn.Linear(16, 3)
+        if kind == "multi-output":
+            self.aux = nn.Linear(16, 1)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        h = self.body(x)
+        logits = self.head(h)
+        if self.kind == "tuple":
+            return logits, h
+        if self.kind == "tuple-logits-last":
+            return h, logits
+        if self.kind == "dict":
+            return {"hidden": h, "logits": logits}
+        if self.kind == "dict-other-key":
+            return {"hidden": h, "scores": logits}
+        if self.kind == "multi-output":
+            return logits, self.aux(h)
+        if self.kind == "hf":
+            from transformers.modeling_outputs import SequenceClassifierOutput
+
+            return SequenceClassifierOutput(logits=logits, hidden_states=(h,))
+        return Output(hidden=h, logits=logits)

@@ -7,7 +7,6 @@ traceback from inside deadpan, and the script's own traceback and exit status st
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from factory import Output, Structured
 from torch import nn
 
 from deadpan.api import diagnose, watch
@@ -351,35 +351,6 @@ def test_diagnose_with_nan_inputs() -> None:
 
 
 # --- structured outputs ---------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Output:
-    hidden: torch.Tensor
-    logits: torch.Tensor
-
-
-class Structured(nn.Module):
-    """A 3-class MLP whose forward returns its logits inside a tuple, dict or dataclass."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
-        self.head = nn.Linear(16, 3)
-
-    def forward(self, x: torch.Tensor) -> Any:
-        h = self.body(x)
-        logits = self.head(h)
-        if self.kind == "tuple":
-            return logits, h
-        if self.kind == "tuple-logits-last":
-            return h, logits
-        if self.kind == "dict":
-            return {"hidden": h, "logits": logits}
-        if self.kind == "dict-other-key":
-            return {"hidden": h, "scores": logits}
-        return Output(hidden=h, logits=logits)
 
 
 def logits_of(out: Any) -> torch.Tensor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -207,16 +206,26 @@ def test_run_verify_in_a_local_pool(tmp_path: Path) -> None:
     assert "verified: re-initialising the weights" in res.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
-def test_run_verify_on_a_local_ray_instance(tmp_path: Path) -> None:
-    script = tmp_path / "zero_init.py"
-    script.write_text(SCRIPT_CLASS)
-    out = tmp_path / "r.json"
-    res = _deadpan("run", "--verify", "--ray", "local", "--quiet", "--json", str(out), str(script))
-    assert res.returncode == 0, res.stderr
-    report = json.loads(out.read_text())
-    assert report["metrics"]["verification"]["runner"] == "Ray at local"
-    assert report["causes"][0]["verified"]["improved"] is True
+def test_run_verify_hands_the_trials_to_the_ray_address_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--ray ADDRESS`` reaches the Ray runner with that address, before the script runs. Ray itself runs
+    trials in ``tests/fixes/test_runner.py`` (its results match this process's there) and the report names
+    the runner in ``test_run_verify_in_a_local_pool``: one Ray start in the suite, not two."""
+    from deadpan.fixes import runner
+
+    addresses: list[str] = []
+
+    def stand_in(address: str, num_cpus: int | None = None) -> runner.Runner:
+        addresses.append(address)
+        raise runner.RunnerUnavailable(f"stand-in for Ray at {address}")
+
+    monkeypatch.setattr(runner, "RayRunner", stand_in)
+    script = tmp_path / "s.py"
+    script.write_text("print('ran')\n")
+    res = CliRunner().invoke(app, ["run", "--verify", "--ray", "local", str(script)])
+    assert res.exit_code == 2 and addresses == ["local"]
+    assert "stand-in for Ray at local" in res.output and "ran" not in res.output
 
 
 def test_an_unreachable_ray_address_stops_before_the_script_runs(tmp_path: Path) -> None:

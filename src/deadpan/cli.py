@@ -213,8 +213,10 @@ def demo(
             "Keras is not installed: showing the PyTorch scenarios only (pip install deadpan\\[keras])."
         )
         framework = "torch"
-    pool = all_scenarios(None if framework == "all" else framework)
-    chosen = [get(n) for n in only] if only else [s for s in pool if all_ or s.demo]
+    if only:  # by name: only their framework's zoo is loaded (importing Keras costs seconds)
+        chosen = [get(n) for n in only]
+    else:
+        chosen = [s for s in all_scenarios(None if framework == "all" else framework) if all_ or s.demo]
     title = "deadpan demo: built-in trainings"
     if any(sc.framework == "keras" for sc in chosen):
         import keras

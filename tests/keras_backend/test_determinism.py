@@ -21,11 +21,18 @@ ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
 }
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=ENV)
+def _start(cmd: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def _finish(p: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    out, err = p.communicate(timeout=300)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
 def test_run_leaves_keras_training_bitwise_identical(tmp_path: Path) -> None:
@@ -34,11 +41,15 @@ def test_run_leaves_keras_training_bitwise_identical(tmp_path: Path) -> None:
         tmp_path / "deadpan.npz",
         tmp_path / "report.json",
     )
-    plain = _run([sys.executable, str(SCRIPT), str(plain_out)])
-    assert plain.returncode == 0, plain.stderr
-    under = _run(
-        [sys.executable, "-m", "deadpan.cli", "run", "--json", str(report), str(SCRIPT), str(deadpan_out)]
+    # The two runs side by side (one thread each): each is its own process, so neither can touch the other.
+    started = (
+        _start([sys.executable, str(SCRIPT), str(plain_out)]),
+        _start(
+            [sys.executable, "-m", "deadpan.cli", "run", "--json", str(report), str(SCRIPT), str(deadpan_out)]
+        ),
     )
+    plain, under = (_finish(p) for p in started)
+    assert plain.returncode == 0, plain.stderr
     assert under.returncode == 0, under.stderr
     assert plain.stdout == under.stdout  # the script's own output (its losses, epoch by epoch) is untouched
     assert "deadpan:" in under.stderr  # the report went to stderr

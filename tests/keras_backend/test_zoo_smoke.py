@@ -1,6 +1,8 @@
 """The fault zoo's Keras twins on this backend: a healthy run stays healthy and a clear mutant is killed and
 diagnosed through the same capture ``deadpan run`` uses for ``Model.fit``."""
 
+import os
+
 import keras
 import pytest
 
@@ -10,7 +12,8 @@ from deadpan.zoo.tasks import TASKS
 #: The zoo's Keras twins go through the capture every Keras scenario takes (``fit`` on arrays), which the
 #: TensorFlow backend covers in ``test_scenarios.py``; here, the torch backend only.
 pytestmark = pytest.mark.skipif(
-    keras.backend.backend() == "tensorflow", reason="the Keras zoo smoke runs on the torch backend"
+    keras.backend.backend() == "tensorflow" and os.environ.get("DEADPAN_KERAS_ALL") != "1",
+    reason="the Keras zoo smoke runs on the torch backend (DEADPAN_KERAS_ALL=1: on every backend)",
 )
 
 

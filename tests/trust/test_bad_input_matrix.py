@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import torch
+from factory import Structured
 from torch import nn
 
 import deadpan
@@ -73,36 +74,6 @@ class Unsqueeze(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner(x.unsqueeze(1))
-
-
-@dataclasses.dataclass
-class Out:
-    logits: torch.Tensor
-    hidden: torch.Tensor
-
-
-class Structured(nn.Module):
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
-        self.head = nn.Linear(16, 3)
-        self.aux = nn.Linear(16, 1)
-
-    def forward(self, x: torch.Tensor) -> Any:
-        h = self.body(x)
-        logits = self.head(h)
-        if self.kind == "dict":
-            return {"logits": logits, "hidden": h}
-        if self.kind == "tuple":
-            return logits, h
-        if self.kind == "dataclass":
-            return Out(logits, h)
-        if self.kind == "multi-output":
-            return logits, self.aux(h)
-        from transformers.modeling_outputs import SequenceClassifierOutput
-
-        return SequenceClassifierOutput(logits=logits, hidden_states=(h,))
 
 
 def _logits(out: Any) -> torch.Tensor:
@@ -221,7 +192,10 @@ def _rows() -> dict[str, Callable[[], Row]]:
             if kind == "HF ModelOutput":
                 pytest.importorskip("transformers")
             return Row(
-                Structured(kind), *_xy(), adapt=_logits, loss=lambda o, t: nn.functional.cross_entropy(o, t)
+                Structured("hf" if kind == "HF ModelOutput" else kind),
+                *_xy(),
+                adapt=_logits,
+                loss=lambda o, t: nn.functional.cross_entropy(o, t),
             )
 
         rows[f"{kind} outputs"] = make
