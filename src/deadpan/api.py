@@ -32,7 +32,6 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report
 from deadpan.fixes.options import VerifyOptions, verified
 
-BATCH = 256
 #: A layer whose across-sample spread is below this fraction of its mean magnitude carries no information
 #: about which input it saw.
 SIGNAL_DIES_SPREAD = 1e-4

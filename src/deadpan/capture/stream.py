@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-#: Rows kept in the uniform sample (the same number the recorder keeps from a training run).
-SAMPLE_ROWS = 2048
+from deadpan.capture.recorder import SAMPLE_ROWS  # the sample: as many rows as a recorded run keeps
+
 #: Class ids counted up to this value; beyond it the targets are treated as values, not classes.
 MAX_CLASSES = 1_000_000
 #: Rows per chunk when arrays (not a DataLoader) are streamed.

@@ -168,11 +168,7 @@ def spawn_main(**kwds: Any) -> None:
     try:
         options = json.loads(raw)
         from deadpan.capture.autolog import run_callable
-
-        attached = True
-    except Exception:
-        attached = False
-    if not attached:
+    except Exception:  # deadpan cannot attach: the child runs as it would without it
         spawn.spawn_main(**kwds)
         return
     result = run_callable(
