@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import deadpan
-from deadpan.api import report_from
+from deadpan.capture.report import report_from
 
 
 def measure(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int) -> None:

@@ -33,8 +33,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from deadpan.capture.autolog import run_callable
 from deadpan.capture.live import CollapseWarning
+from deadpan.script.autolog import run_callable
 
 X, Y = load_digits(return_X_y=True)
 XT, YT = torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(Y)

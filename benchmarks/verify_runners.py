@@ -21,10 +21,10 @@ import statistics
 import time
 import warnings
 
-from deadpan.capture.autolog import run_callable
 from deadpan.fixes.runner import InProcess, LocalPool, RayRunner, Runner
 from deadpan.fixes.verify import verify
 from deadpan.scenarios.registry import get
+from deadpan.script.autolog import run_callable
 
 
 class Steps:

@@ -24,11 +24,10 @@ from factory import Output, Structured
 from torch import nn
 
 from deadpan.api import diagnose, watch
-from deadpan.capture.autolog import RunResult, run_callable, run_script
-from deadpan.capture.build import make_adapter
-from deadpan.capture.recorder import LossRecord
+from deadpan.capture.losses import LossRecord, make_adapter
 from deadpan.cli import _exit_code
 from deadpan.findings import Finding, Report
+from deadpan.script.autolog import RunResult, run_callable, run_script
 
 #: Child processes run single-threaded too (see ``_one_thread``).
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deadpan.capture.autolog import run_callable
-from deadpan.capture.recorder import batch_source_rows
+from deadpan.capture.discovery import batch_source_rows
+from deadpan.script.autolog import run_callable
 
 N, BATCH = 512, 32
 

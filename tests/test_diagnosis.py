@@ -7,9 +7,10 @@ from dataclasses import replace
 import numpy as np
 from factory import healthy, output_probe, regression_healthy
 
-from deadpan.diagnosis import diagnose_evidence, rank_causes
+from deadpan.diagnosis import rank_causes
 from deadpan.evidence import Evidence, Probes
 from deadpan.findings import Finding, Severity
+from deadpan.pipeline import diagnose_evidence
 
 
 def f(category: str, strength: float, code: str = "DP999") -> Finding:

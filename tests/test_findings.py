@@ -1,4 +1,4 @@
-"""The JSON report is a contract (DESIGN.md section 5): its keys, and a lossless round trip."""
+"""The JSON report is a contract (docs/design.md section 5): its keys, and a lossless round trip."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from deadpan.capture.autolog import run_callable
+from deadpan.script.autolog import run_callable
 
 
 def _regression_data() -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from factory import blobs
 
-from deadpan.capture.probes.learnability import learnability, token_counts, token_ids
 from deadpan.checks.data.no_learnable_signal import NO_SIGNAL_GAP
 from deadpan.evidence import LearnabilityProbe, Task
+from deadpan.probes.learnability import learnability, token_counts, token_ids
 
 MULTILABEL = Task("multilabel", 2, 4)
 THREE_CLASSES = Task("multiclass", 3, 3)

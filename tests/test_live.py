@@ -14,11 +14,11 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 import deadpan
-from deadpan.capture.autolog import run_callable
 from deadpan.capture.live import CollapseWarning, LiveMonitor
-from deadpan.capture.probes.outputs import collapse_state, output_probe
-from deadpan.capture.probes.task import infer_task
 from deadpan.diagnosis import is_collapsed
+from deadpan.probes.outputs import collapse_state, output_probe
+from deadpan.probes.task import infer_task
+from deadpan.script.autolog import run_callable
 
 X, Y = load_digits(return_X_y=True)
 XT, YT = torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(Y)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from deadpan.capture.probes.outputs import output_probe
 from deadpan.evidence import Task
+from deadpan.probes.outputs import output_probe
 
 
 def test_class_recall_per_class_id() -> None:
@@ -28,7 +28,7 @@ def test_no_class_recall_for_regression() -> None:
 
 
 def test_rounded_score_reads_one_regression_output_as_class_ids() -> None:
-    from deadpan.capture.probes.task import rounded_score
+    from deadpan.measures import rounded_score
 
     true = np.array([0, 1, 2, 3, 4] * 20, dtype=np.float64)
     assert rounded_score((true + 0.3)[:, None], true) == 1.0

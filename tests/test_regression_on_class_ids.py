@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from deadpan.capture.autolog import run_callable
+from deadpan.script.autolog import run_callable
 
 
 def _fit_mse(x: torch.Tensor, y: torch.Tensor, epochs: int) -> None:

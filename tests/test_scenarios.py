@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from deadpan.capture.autolog import run_callable
 from deadpan.findings import CATEGORIES
 from deadpan.scenarios.registry import all_scenarios
+from deadpan.script.autolog import run_callable
 
 SCENARIOS = all_scenarios("torch")
 

@@ -1,4 +1,4 @@
-"""From evidence to a report: run the checks, judge the symptom, rank the causes.
+"""From evidence and the checks' findings to a report: judge the symptom, rank the causes.
 
 The verdict comes from the symptom (the outputs on the probe batch), not from the checks: a check says *why*,
 the probe says *whether*. Causes are ranked root first: when one present cause explains another (all-zero
@@ -12,10 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from deadpan.checks.base import run_checks
-from deadpan.checks.symptoms import TRAILS_SIMPLE_MODELS
 from deadpan.evidence import Evidence, OutputProbe
-from deadpan.findings import Cause, Collapse, Finding, Report, Severity
+from deadpan.findings import Cause, Collapse, Finding, Report, Severity, Skipped
 
 # --- symptom thresholds -------------------------------------------------------------------------------
 #: Share of inputs given the most common prediction at which the output counts as one class. Chosen below
@@ -37,8 +35,10 @@ DEGRADED_BEHIND_BASELINE = 0.35
 #: A smaller lag behind the simple models also counts as degraded when a check names a cause (a warning or
 #: an error finding): the symptom and the evidence for a cause then agree. Half the bare threshold: a network
 #: that trails logistic regression by 15% of the reachable score on data both see has lost a large part of
-#: what it could learn.
-DEGRADED_BEHIND_BASELINE_WITH_CAUSE = TRAILS_SIMPLE_MODELS
+#: what it could learn. The checks' "trails simple models" uses the same figure
+#: (:data:`deadpan.checks.symptoms.TRAILS_SIMPLE_MODELS`), so a check that fires on it also makes the
+#: verdict degraded.
+DEGRADED_BEHIND_BASELINE_WITH_CAUSE = 0.15
 #: Likewise a smaller train/held-out gap counts when a check names a cause.
 DEGRADED_GAP_WITH_CAUSE = 0.15
 #: With a cause named, a held-out score recovering less than this share of chance-to-perfect is degraded
@@ -251,12 +251,9 @@ def summary_of(verdict: str, symptom: str, causes: Sequence[Cause]) -> str:
     )
 
 
-def diagnose_evidence(ev: Evidence) -> Report:
-    """Run every check on ``ev`` and build the report."""
-    findings, skipped, errors = run_checks(ev)
-    errors = list(ev.internal_errors) + errors
+def _metrics(ev: Evidence) -> dict[str, object]:
+    """Headline numbers every report carries: steps, scores, the task."""
     train = ev.probes.train_output
-    regression = ev.task is not None and ev.task.kind == "regression"
     metrics: dict[str, object] = {}
     if ev.training is not None:
         metrics["steps"] = ev.training.steps
@@ -267,39 +264,54 @@ def diagnose_evidence(ev: Evidence) -> Report:
         metrics["heldout_score"] = ev.probes.heldout_output.score
     if ev.task is not None:
         metrics["task"] = ev.task.kind
+    return metrics
 
+
+def _inconclusive(
+    ev: Evidence, findings: Sequence[Finding], skipped: Sequence[Skipped], errors: Sequence[str]
+) -> Report:
+    missing = ev.missing or ("the model's outputs on a probe batch",)
+    return Report(
+        verdict="inconclusive",
+        summary="Inconclusive: "
+        + "; ".join(
+            m if m.startswith("not supported yet") else f"deadpan did not observe {m}" for m in missing
+        )
+        + ".",
+        collapse=Collapse(),
+        findings=tuple(findings),
+        skipped=tuple(skipped),
+        internal_errors=tuple(errors),
+        metrics=_metrics(ev),
+        missing=tuple(missing),
+    )
+
+
+def _verdict(ev: Evidence, train: OutputProbe, findings: Sequence[Finding]) -> tuple[str, str]:
+    """(verdict, symptom) of a probed output."""
+    regression = ev.task is not None and ev.task.kind == "regression"
+    if is_collapsed(train, regression):
+        return "collapsed", _describe_collapse(train, regression)
+    if (why := degradation(ev, any(f.severity is not Severity.INFO for f in findings))) is not None:
+        return "degraded", why
+    if any(f.severity is Severity.ERROR and f.strength >= 0.9 for f in findings):
+        return "degraded", "it learns, but the training has a definite bug"
+    return "healthy", ""
+
+
+def judge(
+    ev: Evidence, findings: Sequence[Finding], skipped: Sequence[Skipped] = (), errors: Sequence[str] = ()
+) -> Report:
+    """The report on ``ev`` given what the checks found (``errors``: the checks' internal errors)."""
+    errors = [*ev.internal_errors, *errors]
+    train = ev.probes.train_output
     if train is not None and train.n_samples < 2:
         # One row has one answer: whether the model answers the same for every input cannot show.
-        train, ev = (
-            None,
-            replace(ev, missing=(*ev.missing, "at least 2 samples (one answer cannot show a collapse)")),
-        )
+        train = None
+        ev = replace(ev, missing=(*ev.missing, "at least 2 samples (one answer cannot show a collapse)"))
     if train is None:
-        missing = ev.missing or ("the model's outputs on a probe batch",)
-        return Report(
-            verdict="inconclusive",
-            summary="Inconclusive: "
-            + "; ".join(
-                m if m.startswith("not supported yet") else f"deadpan did not observe {m}" for m in missing
-            )
-            + ".",
-            collapse=Collapse(),
-            findings=tuple(findings),
-            skipped=tuple(skipped),
-            internal_errors=tuple(errors),
-            metrics=metrics,
-            missing=tuple(missing),
-        )
-
-    if is_collapsed(train, regression):
-        verdict, symptom = "collapsed", _describe_collapse(train, regression)
-    elif (why := degradation(ev, any(f.severity is not Severity.INFO for f in findings))) is not None:
-        verdict, symptom = "degraded", why
-    elif any(f.severity is Severity.ERROR and f.strength >= 0.9 for f in findings):
-        verdict, symptom = "degraded", "it learns, but the training has a definite bug"
-    else:
-        verdict, symptom = "healthy", ""
-
+        return _inconclusive(ev, findings, skipped, errors)
+    verdict, symptom = _verdict(ev, train, findings)
     causes = rank_causes(findings) if verdict != "healthy" else []
     if verdict == "healthy":
         summary = (
@@ -318,7 +330,7 @@ def diagnose_evidence(ev: Evidence) -> Report:
         findings=tuple(findings),
         skipped=tuple(skipped),
         internal_errors=tuple(errors),
-        metrics=metrics,
+        metrics=_metrics(ev),
         missing=ev.missing,
         symptom=symptom,
     )

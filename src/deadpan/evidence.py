@@ -9,13 +9,11 @@ Arrays are small bounded samples (at most a few thousand rows); everything else 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from deadpan.capture.stream import StreamStats
 
 TaskKind = Literal["multiclass", "binary", "multilabel", "regression", "unknown"]
 
@@ -29,6 +27,45 @@ class Task:
     n_classes: int | None
     #: Width of the model output's last dimension.
     n_outputs: int
+
+
+@dataclass
+class StreamCounts:
+    """What one pass over the data saw, over every row (``diagnose``): counts only, no sample. The pass
+    itself (:func:`deadpan.capture.stream.scan`) fills a :class:`~deadpan.capture.stream.StreamStats`, these
+    counts with the uniform sample of rows."""
+
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    #: Rows whose inputs (targets) hold NaN or inf, and the first such row (0-based, in stream order).
+    nonfinite_input_rows: int = 0
+    nonfinite_target_rows: int = 0
+    first_nonfinite_input_row: int | None = None
+    first_nonfinite_target_row: int | None = None
+    #: Rows per class id (index = id) when every target is an integer id in [0, MAX_CLASSES); else None.
+    class_counts: np.ndarray | None = None
+    #: Mean and std of the finite targets (every target element).
+    target_mean: float = 0.0
+    target_std: float = 0.0
+    #: Per input feature over the finite rows: mean, std, min, max (None before the first finite row).
+    feature_mean: np.ndarray | None = None
+    feature_std: np.ndarray | None = None
+    feature_min: np.ndarray | None = None
+    feature_max: np.ndarray | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else math.inf
+
+    @property
+    def distinct_classes(self) -> int | None:
+        return None if self.class_counts is None else int((self.class_counts > 0).sum())
+
+    def counts_nbytes(self) -> int:
+        """Memory the counts hold, in bytes: flat in the number of rows."""
+        arrays = (self.class_counts, self.feature_mean, self.feature_std, self.feature_min, self.feature_max)
+        return sum(a.nbytes for a in arrays if a is not None)
 
 
 @dataclass(frozen=True)
@@ -54,7 +91,7 @@ class DataStats:
     #: New DataLoader iterators created per optimizer step (1.0 for ``next(iter(loader))`` each step).
     loader_iters_per_step: float | None = None
     #: ``diagnose``: exact counts over every row of the data (``x``/``y`` are then a uniform sample of it).
-    stream: StreamStats | None = None
+    stream: StreamCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +245,7 @@ class OutputProbe:
     #: its targets); empty otherwise.
     class_recall: tuple[float, ...] = ()
     #: Regression with one output on targets that look like class ids: balanced accuracy of the outputs
-    #: rounded to the nearest id (:func:`deadpan.capture.probes.task.rounded_score`); None otherwise.
+    #: rounded to the nearest id (:func:`deadpan.probes.task.rounded_score`); None otherwise.
     rounded_score: float | None = None
     #: For the report's plots (bounded): single-label classification: how many probe samples each class is
     #: predicted for and how many carry it as their target; regression: (prediction, target) pairs of the

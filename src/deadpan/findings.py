@@ -1,7 +1,7 @@
 """Findings, causes and the report: the plain data every way into deadpan ends in.
 
-The JSON form is a contract (DESIGN.md section 5, schema ``deadpan.report/1``): fields may be added, never
-renamed or removed without a new schema version. Rendering lives in :mod:`deadpan.reports`.
+The JSON form is a contract (docs/design.md section 5, schema ``deadpan.report/1``): fields may be added,
+never renamed or removed without a new schema version. Rendering lives in :mod:`deadpan.reports`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 SCHEMA = "deadpan.report/1"
 
-#: The cause vocabulary (DESIGN.md section 4). Every cause carries exactly one of these.
+#: The cause vocabulary (docs/design.md section 4). Every cause carries exactly one of these.
 CATEGORIES: tuple[str, ...] = (
     "data.imbalance",
     "data.no_signal",
@@ -68,6 +68,76 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """A change's value as plain JSON data, floats kept exact: tuples to lists, numpy scalars to Python."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and inf as the strings JSON can hold ("nan", "inf", "-inf"); everything else as it is."""
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return _clean(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a fix changes, in no framework's terms; :mod:`deadpan.phrasebook` says it in each framework's.
+
+    ``action`` names the change ("set_learning_rate") and keys the phrasebooks. Values are stored as plain
+    JSON data (tuples become lists, numpy scalars Python numbers), so a change survives the JSON report.
+    """
+
+    action: str
+    #: The parameter or thing changed ("learning_rate", "weight_decay", "labels"); "" when the action says it.
+    what: str = ""
+    #: Its value now and the value proposed, where they are numbers or names; None when not applicable.
+    current: Any = None
+    proposed: Any = None
+    #: The layer or module the change applies to; "" for the whole model or the training setup.
+    where: str = ""
+    #: Any other values the phrases need.
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "current", _plain(self.current))
+        object.__setattr__(self, "proposed", _plain(self.proposed))
+        object.__setattr__(self, "params", _plain(self.params))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "what": self.what,
+            "current": _finite(self.current),
+            "proposed": _finite(self.proposed),
+            "where": self.where,
+            "params": _finite(dict(self.params)),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Change:
+        return cls(
+            action=d["action"],
+            what=d.get("what", ""),
+            current=d.get("current"),
+            proposed=d.get("proposed"),
+            where=d.get("where", ""),
+            params=dict(d.get("params", {})),
+        )
+
+
 @dataclass(frozen=True)
 class Finding:
     """One check's judgement: what it saw (``evidence``), why it matters (``message``), what to change."""
@@ -81,6 +151,8 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     #: How strongly the evidence points at this category, 0..1; the diagnosis turns it into confidence.
     strength: float = 0.5
+    #: What ``fix`` says to change, framework-neutral; None for findings made before changes were recorded.
+    change: Change | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +164,7 @@ class Finding:
             "evidence": _clean(self.evidence),
             "fix": self.fix,
             "strength": round(self.strength, 3),
+            "change": self.change.to_dict() if self.change is not None else None,
         }
 
     @classmethod
@@ -105,6 +178,7 @@ class Finding:
             fix=d["fix"],
             evidence=dict(d.get("evidence", {})),
             strength=float(d.get("strength", 0.5)),
+            change=Change.from_dict(d["change"]) if d.get("change") is not None else None,
         )
 
 

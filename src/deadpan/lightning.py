@@ -44,8 +44,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from deadpan.capture.live import Alert, CollapseWarning, StopOn
 from deadpan.capture.session import CallbackSession
-from deadpan.capture.tensors import first_tensor
 from deadpan.findings import Report
+from deadpan.probes.tensors import first_tensor
 
 
 class _Hooks:

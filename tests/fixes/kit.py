@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deadpan.capture.build import TaskLoss, main_output
+from deadpan.capture.build import main_output
+from deadpan.capture.losses import TaskLoss
 from deadpan.evidence import Task
 from deadpan.fixes.base import Batch, LoopSpec, OptimizerSpec, TrialSetup
 

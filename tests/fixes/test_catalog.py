@@ -12,7 +12,8 @@ from torch import nn
 
 from deadpan.evidence import Evidence, LRRangeProbe
 from deadpan.findings import Finding, Severity
-from deadpan.fixes.base import LoopSpec, NotApplicable, all_fixes
+from deadpan.fixes.base import LoopSpec, NotApplicable
+from deadpan.fixes.catalog import all_fixes
 from deadpan.fixes.catalog.correct_loop import CorrectLoop
 from deadpan.fixes.catalog.lighter_regularization import LighterRegularization
 from deadpan.fixes.catalog.logits_into_loss import LogitsIntoLoss
@@ -25,7 +26,7 @@ from deadpan.fixes.catalog.relu_activations import ReluActivations
 from deadpan.fixes.catalog.resample_classes import ResampleClasses
 from deadpan.fixes.catalog.scale_lr import ScaleLr
 from deadpan.fixes.catalog.standardize_inputs import StandardizeInputs
-from deadpan.fixes.trial import train_trial
+from deadpan.fixes.runner import train_trial
 
 from .kit import batches, blobs, mlp, setup
 
@@ -151,7 +152,7 @@ def test_relu_activations_replace_hidden_sigmoids_only() -> None:
 
 
 def test_output_head_and_target_shape() -> None:
-    from deadpan.capture.build import RecordedLoss, TaskLoss
+    from deadpan.capture.losses import RecordedLoss, TaskLoss
     from deadpan.evidence import Task
 
     x, _ = blobs(600)

@@ -10,12 +10,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from deadpan.capture.autolog import run_callable
-from deadpan.capture.recorder import LoaderSource
+from deadpan.capture.discovery import LoaderSource
 from deadpan.fixes.base import NotApplicable
 from deadpan.fixes.batches import drawn_batches
 from deadpan.fixes.options import VerifyOptions
 from deadpan.scenarios.registry import get
+from deadpan.script.autolog import run_callable
 
 
 def test_same_batch_every_step_is_verified_with_batches_from_the_dataset() -> None:

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from deadpan.capture.autolog import run_callable
 from deadpan.findings import Finding
 from deadpan.fixes.base import NotApplicable
 from deadpan.fixes.catalog.repair_labels import Affine, _mapping
 from deadpan.fixes.options import VerifyOptions
+from deadpan.script.autolog import run_callable
 
 from .kit import blobs
 

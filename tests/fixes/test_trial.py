@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from deadpan.fixes.base import LoopSpec
-from deadpan.fixes.trial import TrialTimeout, train_trial
+from deadpan.fixes.runner import train_trial
+from deadpan.fixes.trial import TrialTimeout
 
 from .kit import setup
 

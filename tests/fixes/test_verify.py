@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 import deadpan.fixes.verify as verify_mod
-from deadpan.capture.autolog import run_callable
 from deadpan.evidence import Evidence
 from deadpan.findings import CATEGORIES, Finding
 from deadpan.fixes.base import Fix, TrialSetup
 from deadpan.fixes.options import VerifyOptions
 from deadpan.scenarios.registry import get
+from deadpan.script.autolog import run_callable
 
 from .kit import blobs
 
@@ -163,7 +163,7 @@ def test_failing_hanging_and_inapplicable_fixes_are_recorded_and_the_rest_go_on(
 
 
 def _real() -> list[Fix]:
-    from deadpan.fixes.base import all_fixes
+    from deadpan.fixes.catalog import all_fixes
 
     return all_fixes()
 

@@ -14,10 +14,10 @@ pytest.importorskip("lightning")
 import lightning.pytorch as L
 import torch
 
-from deadpan.capture.autolog import run_script
 from deadpan.capture.live import CollapseWarning
-from deadpan.capture.recorder import sampled
+from deadpan.capture.samples import sampled
 from deadpan.lightning import DeadpanCallback
+from deadpan.script.autolog import run_script
 
 from .conftest import SCRIPTS
 

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import deadpan
-from deadpan.capture.autolog import run_callable
 from deadpan.capture.live import CollapseWarning
 from deadpan.findings import Report
 from deadpan.keras import DeadpanCallback
+from deadpan.script.autolog import run_callable
 
 BACKEND = keras.backend.backend()
 tensorflow_only = pytest.mark.skipif(

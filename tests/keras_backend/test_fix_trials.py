@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import deadpan.fixes.verify as verify_mod
-from deadpan.capture.autolog import run_callable
 from deadpan.evidence import Evidence
 from deadpan.findings import CATEGORIES, Finding
 from deadpan.fixes.base import Fix, TrialSetup
 from deadpan.fixes.keras_trial import KerasTrialSetup
 from deadpan.fixes.options import VerifyOptions
 from deadpan.scenarios.registry import get
+from deadpan.script.autolog import run_callable
 
 OPTIONS = VerifyOptions(workers=1, progress=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from deadpan.capture.autolog import run_callable
+from deadpan.script.autolog import run_callable
 
 
 def _model() -> keras.Model:

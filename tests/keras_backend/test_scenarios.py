@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from deadpan.capture.autolog import run_callable
 from deadpan.findings import CATEGORIES
 from deadpan.scenarios.registry import all_scenarios
+from deadpan.script.autolog import run_callable
 
 SCENARIOS = all_scenarios("keras")
 #: The scenarios run on the torch backend: every one goes through the same capture (``fit`` on arrays, the

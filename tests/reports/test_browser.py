@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deadpan.capture.autolog import run_callable
 from deadpan.scenarios.registry import get
+from deadpan.script.autolog import run_callable
 
 from .browser import chromium, open_page
 from .kit import EVIL, train_with_script_named_layer

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from deadpan.capture.autolog import run_callable
 from deadpan.findings import Collapse, Finding, Report
 from deadpan.scenarios.registry import get
+from deadpan.script.autolog import run_callable
 
 from .kit import EVIL, train_with_script_named_layer
 

@@ -24,7 +24,7 @@ from factory import Structured
 from torch import nn
 
 import deadpan
-from deadpan.capture.autolog import run_callable
+from deadpan.script.autolog import run_callable
 
 VERDICTS = {"collapsed", "degraded", "healthy", "inconclusive"}
 

@@ -28,8 +28,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import deadpan
 from deadpan.capture.build import build_evidence
-from deadpan.diagnosis import diagnose_evidence
 from deadpan.findings import Report
+from deadpan.pipeline import diagnose_evidence
 
 from .faults import MODES, Point, check_points, event_points, injected, probe_points, report_points
 
@@ -131,7 +131,7 @@ def evidence() -> Any:
                     model(x[i % 8 * 32 : i % 8 * 32 + 32]), y[i % 8 * 32 : i % 8 * 32 + 32]
                 ).backward()
                 opt.step()
-        from deadpan.api import recorder_inputs
+        from deadpan.capture.report import recorder_inputs
 
         assert w.recorder is not None
         return build_evidence(recorder_inputs(w.recorder, "watch", False))
@@ -211,7 +211,7 @@ def test_deadpan_run_exits_with_the_scripts_status(point_id: str, tmp_path: Path
 def _run_training(point: Point) -> tuple[dict[str, torch.Tensor], torch.Tensor, Report | None]:
     """The harness's training under ``deadpan run``'s recorder (``run_callable``: the optimizer is discovered
     when it is created), with ``point`` raising."""
-    from deadpan.capture.autolog import run_callable
+    from deadpan.script.autolog import run_callable
 
     out: dict[str, Any] = {}
 

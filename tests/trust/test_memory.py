@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 import deadpan
-from deadpan.capture.recorder import SAMPLE_BYTES, SAMPLE_ROWS, SERIES_POINTS, STEP_TIMES_KEPT
+from deadpan.capture.samples import SAMPLE_BYTES, SAMPLE_ROWS, SERIES_POINTS
+from deadpan.capture.step_stats import STEP_TIMES_KEPT
 
 
 def test_evidence_stops_growing_once_its_caps_are_reached() -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from deadpan.capture.autolog import run_callable
 from deadpan.fixes.options import VerifyOptions
 from deadpan.reports.terminal import print_report
 from deadpan.scenarios import get
+from deadpan.script.autolog import run_callable
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "deadpan"
 

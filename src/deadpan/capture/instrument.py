@@ -106,85 +106,86 @@ def _loss_wrapper(fn_name: str) -> Callable[[Any], Any]:
     return make
 
 
-def _install() -> None:
-    for name in LOSS_FUNCTIONS:
-        if hasattr(F, name):
-            _patch(F, name, _loss_wrapper(name))
+def _wrap_backward(original: Any) -> Any:
+    """``Tensor.backward``: the event, then the real call (marked, so that the ``torch.autograd.backward``
+    it makes is not counted again)."""
 
-    def wrap_backward(original: Any) -> Any:
-        @functools.wraps(original)
-        def backward(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-            _safely("on_backward", self)
-            _local.in_backward = True  # Tensor.backward calls torch.autograd.backward: count once
-            try:
-                return original(self, *args, **kwargs)
-            finally:
-                _local.in_backward = False
+    @functools.wraps(original)
+    def backward(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        _safely("on_backward", self)
+        _local.in_backward = True  # Tensor.backward calls torch.autograd.backward: count once
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _local.in_backward = False
 
-        return backward
+    return backward
 
-    _patch(torch.Tensor, "backward", wrap_backward)
 
-    def wrap_autograd_backward(original: Any) -> Any:
-        @functools.wraps(original)
-        def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
-            if getattr(_local, "in_backward", False):
-                pass
-            elif isinstance(tensors, torch.Tensor):
-                _safely("on_backward", tensors)
-            elif isinstance(tensors, list | tuple) and tensors and isinstance(tensors[0], torch.Tensor):
-                _safely("on_backward", tensors[0])
-            return original(tensors, *args, **kwargs)
+def _wrap_autograd_backward(original: Any) -> Any:
+    """``torch.autograd.backward`` called directly: the event on its (first) tensor, then the real call."""
 
-        return backward
+    @functools.wraps(original)
+    def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "in_backward", False):
+            pass
+        elif isinstance(tensors, torch.Tensor):
+            _safely("on_backward", tensors)
+        elif isinstance(tensors, list | tuple) and tensors and isinstance(tensors[0], torch.Tensor):
+            _safely("on_backward", tensors[0])
+        return original(tensors, *args, **kwargs)
 
-    _patch(torch.autograd, "backward", wrap_autograd_backward)
+    return backward
 
-    def wrap_zero_grad(original: Any) -> Any:
-        @functools.wraps(original)
-        def zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
-            result = original(self, *args, **kwargs)
-            _safely("on_zero_grad", self)
-            return result
 
-        return zero_grad
+def _wrap_zero_grad(original: Any) -> Any:
+    """An optimizer's or a module's ``zero_grad``: the real call, then the event."""
 
-    _patch(torch.optim.Optimizer, "zero_grad", wrap_zero_grad)
-    _patch(torch.nn.Module, "zero_grad", wrap_zero_grad)
+    @functools.wraps(original)
+    def zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        _safely("on_zero_grad", self)
+        return result
 
-    def wrap_init(original: Any) -> Any:
-        @functools.wraps(original)
-        def __init__(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
-            original(self, *args, **kwargs)
-            _safely("on_optimizer_created", self)
+    return zero_grad
 
-        return __init__
 
-    _patch(torch.optim.Optimizer, "__init__", wrap_init)
+def _wrap_optimizer_init(original: Any) -> Any:
+    """An optimizer's constructor: the real one, then the event (the recorder finds the model from it)."""
 
-    def wrap_iter(original: Any) -> Any:
-        @functools.wraps(original)
-        def __iter__(self: DataLoader[Any]) -> Any:
-            _safely("on_loader_iter", self)
-            return original(self)
+    @functools.wraps(original)
+    def __init__(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _safely("on_optimizer_created", self)
 
-        return __iter__
+    return __init__
 
-    _patch(DataLoader, "__iter__", wrap_iter)
 
-    from torch.utils.data.dataloader import _BaseDataLoaderIter
+def _wrap_loader_iter(original: Any) -> Any:
+    """A DataLoader's ``__iter__`` (an epoch begins): the event, then the real call."""
 
-    def wrap_next(original: Any) -> Any:
-        @functools.wraps(original)
-        def __next__(self: Any) -> Any:
-            batch = original(self)
-            _safely("on_loader_batch", batch)
-            return batch
+    @functools.wraps(original)
+    def __iter__(self: DataLoader[Any]) -> Any:
+        _safely("on_loader_iter", self)
+        return original(self)
 
-        return __next__
+    return __iter__
 
-    _patch(_BaseDataLoaderIter, "__next__", wrap_next)
 
+def _wrap_loader_next(original: Any) -> Any:
+    """A DataLoader iterator's ``__next__``: the real call, then the event with the batch it yielded."""
+
+    @functools.wraps(original)
+    def __next__(self: Any) -> Any:
+        batch = original(self)
+        _safely("on_loader_batch", batch)
+        return batch
+
+    return __next__
+
+
+def _hook_optimizer_steps() -> None:
+    """torch's global hooks before and after every optimizer step."""
     from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
     def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -197,6 +198,22 @@ def _install() -> None:
     h2 = register_optimizer_step_post_hook(post)
     _undo.append(h1.remove)
     _undo.append(h2.remove)
+
+
+def _install() -> None:
+    for name in LOSS_FUNCTIONS:
+        if hasattr(F, name):
+            _patch(F, name, _loss_wrapper(name))
+    _patch(torch.Tensor, "backward", _wrap_backward)
+    _patch(torch.autograd, "backward", _wrap_autograd_backward)
+    _patch(torch.optim.Optimizer, "zero_grad", _wrap_zero_grad)
+    _patch(torch.nn.Module, "zero_grad", _wrap_zero_grad)
+    _patch(torch.optim.Optimizer, "__init__", _wrap_optimizer_init)
+    _patch(DataLoader, "__iter__", _wrap_loader_iter)
+    from torch.utils.data.dataloader import _BaseDataLoaderIter
+
+    _patch(_BaseDataLoaderIter, "__next__", _wrap_loader_next)
+    _hook_optimizer_steps()
 
 
 def _uninstall() -> None:

@@ -30,8 +30,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from deadpan.capture.probes.outputs import CollapseState, collapse_state
-from deadpan.capture.probes.task import infer_task
+from deadpan.probes.outputs import CollapseState, collapse_state
+from deadpan.probes.task import infer_task
 
 #: Steps between live checks.
 EVERY = 5
@@ -252,8 +252,8 @@ def inference_output(model: nn.Module, args: Any, kwargs: Any, loss: Any) -> tor
     deadpan's events suspended, the random state kept, and every module's mode restored afterwards: the
     training goes on exactly as without it."""
     from deadpan.capture import instrument
-    from deadpan.capture.build import make_adapter, preserved_rng
-    from deadpan.capture.tensors import slice_rows
+    from deadpan.capture.losses import make_adapter
+    from deadpan.probes.tensors import preserved_rng, slice_rows
 
     modes = [(m, m.training) for m in model.modules()]
     try:

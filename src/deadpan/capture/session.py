@@ -121,7 +121,7 @@ class CallbackSession:
                 self.stop_requested = "max-steps"
 
     def _on_alert(self, rec: Recorder) -> None:
-        from deadpan.api import take_alert
+        from deadpan.capture.report import take_alert
 
         alert = take_alert(rec, self.source)
         if alert is None:
@@ -147,7 +147,8 @@ class CallbackSession:
         if rec is None or self.report is not None:
             return self.report
         rec.stop()
-        from deadpan.api import evidence_and_report, recorder_inputs, with_live
+        from deadpan.capture.report import evidence_and_report, recorder_inputs
+        from deadpan.pipeline import with_live
 
         self.inputs = recorder_inputs(rec, self.source, self.probes)
         self.evidence, report = evidence_and_report(self.inputs)

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from deadpan.capture.recorder import SAMPLE_ROWS  # the sample: as many rows as a recorded run keeps
+from deadpan.capture.samples import SAMPLE_ROWS
+from deadpan.evidence import StreamCounts  # the sample: as many rows as a recorded run keeps
 
 #: Class ids counted up to this value; beyond it the targets are treated as values, not classes.
 MAX_CLASSES = 1_000_000
@@ -39,42 +40,15 @@ Batch = tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor], torch.Tensor]
 
 
 @dataclass
-class StreamStats:
+class StreamStats(StreamCounts):
     """What one pass over the data saw (every row), and the uniform sample."""
 
-    rows: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    #: Rows whose inputs (targets) hold NaN or inf, and the first such row (0-based, in stream order).
-    nonfinite_input_rows: int = 0
-    nonfinite_target_rows: int = 0
-    first_nonfinite_input_row: int | None = None
-    first_nonfinite_target_row: int | None = None
-    #: Rows per class id (index = id) when every target is an integer id in [0, MAX_CLASSES); else None.
-    class_counts: np.ndarray | None = None
-    #: Mean and std of the finite targets (every target element).
-    target_mean: float = 0.0
-    target_std: float = 0.0
-    #: Per input feature over the finite rows: mean, std, min, max (None before the first finite row).
-    feature_mean: np.ndarray | None = None
-    feature_std: np.ndarray | None = None
-    feature_min: np.ndarray | None = None
-    feature_max: np.ndarray | None = None
     #: The uniform sample, as batches the probes take.
     sample: list[Batch] = field(default_factory=list)
 
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else math.inf
-
-    @property
-    def distinct_classes(self) -> int | None:
-        return None if self.class_counts is None else int((self.class_counts > 0).sum())
-
     def nbytes(self) -> int:
         """Memory held, in bytes: flat in the number of rows."""
-        arrays = (self.class_counts, self.feature_mean, self.feature_std, self.feature_min, self.feature_max)
-        total = sum(a.nbytes for a in arrays if a is not None)
+        total = self.counts_nbytes()
         for args, kwargs, target in self.sample:
             for t in (*args, *kwargs.values(), target):
                 total += t.element_size() * t.nelement()

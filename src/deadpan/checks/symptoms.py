@@ -4,6 +4,12 @@ A concern that only harms a model that misbehaves (imbalance, capacity, dead uni
 run ...) is worth a finding only when the probed output is collapsed or scores poorly, so every such check
 gates on :func:`misbehaving` and healthy runs stay silent. Checks that read the loss curve use
 :func:`loss_curve`, so they all treat non-finite values and short curves alike.
+
+A rule one check states and another check relies on lives here too, so that no check imports another: the
+learnability probe's no-signal bar (DP102, :func:`finds_no_signal`), an extreme class imbalance (DP101,
+:func:`extreme_imbalance`), all-equal weight rows (DP601, :func:`symmetric`) and the saturating activations
+(DP221, :data:`SATURATING_FAMILIES`). Loss-curve trends (DP510's "still falling") live in
+:mod:`deadpan.checks.curves`.
 """
 
 from __future__ import annotations
@@ -12,19 +18,39 @@ from typing import Any
 
 import numpy as np
 
-from deadpan.evidence import Evidence, OutputProbe, TrainingStats
+from deadpan.diagnosis import DEGRADED_BEHIND_BASELINE_WITH_CAUSE, is_collapsed
+from deadpan.evidence import Evidence, LearnabilityProbe, OutputProbe, TrainingStats, WeightStats
 
 #: Normalized score (0 = the input-independent baseline, 1 = perfect) below which the model is "degraded":
-#: it recovers less than half of what separates chance from perfect (DESIGN.md section 5, verdict degraded).
+#: it recovers less than half of what separates chance from perfect (docs/design.md section 5, verdict
+#: degraded).
 POOR_SCORE = 0.5
 #: The network also misbehaves when it trails the learnability probe's best simple model (on the same
 #: inputs) by this much of the chance-to-perfect range: it failed to learn what is plainly learnable. The
 #: same figure as the verdict's lag for a degraded model once a check names a cause
 #: (:data:`deadpan.diagnosis.DEGRADED_BEHIND_BASELINE_WITH_CAUSE`), so a check that fires on it also makes
 #: the verdict degraded.
-TRAILS_SIMPLE_MODELS = 0.15
-#: Output spread relative to the targets' spread below which the output is (nearly) the same for every input.
-COLLAPSED_SPREAD = 0.1
+TRAILS_SIMPLE_MODELS = DEGRADED_BEHIND_BASELINE_WITH_CAUSE
+#: Output spread under this share of the targets' spread is nearly constant: a symptom the checks explain
+#: even before the report's collapse rule (:func:`deadpan.diagnosis.is_collapsed`, 5% for a regression
+#: output) calls it collapsed.
+NEARLY_CONSTANT_SPREAD = 0.1
+#: Normalized CV gap (best simple model minus the label-permuted baseline, as a share of chance..perfect)
+#: below which the inputs carry no usable information about the targets. 5% is within the CV noise of a few
+#: hundred samples (the permutation-test idea of Ojala & Garriga 2010, "Permutation Tests for Studying
+#: Classifier Performance"): the simple models do no better on the real pairing than on a shuffled one.
+NO_SIGNAL_GAP = 0.05
+#: Fewer learnability-probe (CV) samples than this give scores too noisy to judge.
+LEARNABILITY_MIN_SAMPLES = 30
+#: A moderate imbalance: the dominant class under this share between two classes (19:1) ...
+MODERATE_SHARE = 0.95
+#: ... and, with any number of classes, the largest class fewer than this many times the rarest one (the
+#: same 19:1; with ten classes a 72% majority can hold 70 times the rarest class: extreme).
+EXTREME_IMBALANCE_RATIO = MODERATE_SHARE / (1 - MODERATE_SHARE)
+#: Slack over 1/fan_out (the distinct-row share when every row is equal) for float rounding.
+SYMMETRY_TOLERANCE = 1e-6
+#: Bounded activations whose units saturate at their limits, with a vanishing derivative there.
+SATURATING_FAMILIES = ("sigmoid", "tanh", "hardsigmoid", "hardtanh", "softsign")
 
 
 def output_probe(ev: Evidence) -> OutputProbe | None:
@@ -32,15 +58,19 @@ def output_probe(ev: Evidence) -> OutputProbe | None:
     return ev.probes.train_output if ev.probes.train_output is not None else ev.probes.heldout_output
 
 
-def collapsed(probe: OutputProbe) -> bool:
-    """The output is (nearly) constant: one prediction, no spread, or non-finite outputs."""
-    one_answer = probe.n_samples > 1 and probe.distinct_predictions <= 1
-    return probe.nonfinite_outputs or one_answer or probe.output_spread_ratio < COLLAPSED_SPREAD
+def nearly_constant(probe: OutputProbe) -> bool:
+    """Collapsed by the report's own rule (:func:`deadpan.diagnosis.is_collapsed`: non-finite outputs, one
+    answer for every input, or nearly one with a chance score), or an output whose spread is under
+    :data:`NEARLY_CONSTANT_SPREAD` of the targets'. One sample shows no collapse."""
+    if probe.nonfinite_outputs:
+        return True
+    collapsed = probe.n_samples > 1 and is_collapsed(probe, regression=False)
+    return collapsed or probe.output_spread_ratio < NEARLY_CONSTANT_SPREAD
 
 
 def probe_misbehaves(probe: OutputProbe, poor_score: float = POOR_SCORE) -> bool:
     """This probe's output is collapsed or scores poorly."""
-    return collapsed(probe) or not np.isfinite(probe.score) or probe.normalized_score < poor_score
+    return nearly_constant(probe) or not np.isfinite(probe.score) or probe.normalized_score < poor_score
 
 
 def misbehaving(ev: Evidence, poor_score: float = POOR_SCORE) -> bool:
@@ -73,6 +103,33 @@ def symptom_evidence(ev: Evidence) -> dict[str, Any]:
         "majority_share": probe.majority_share,
         "output_spread_ratio": probe.output_spread_ratio,
     }
+
+
+def no_signal_bar(lp: LearnabilityProbe) -> float:
+    """The normalized gap under which the learnability probe finds no signal: :data:`NO_SIGNAL_GAP`, raised
+    on a small sample to the scores' sampling noise (``LearnabilityProbe.noise_gap``), so that a gap within
+    that noise is no evidence of signal."""
+    return max(NO_SIGNAL_GAP, lp.noise_gap())
+
+
+def finds_no_signal(lp: LearnabilityProbe | None) -> bool:
+    """The learnability probe finds no signal in the data, by DP102's bar (including its small-sample noise
+    allowance); False without a probe or on fewer than :data:`LEARNABILITY_MIN_SAMPLES` samples."""
+    if lp is None or lp.n_samples < LEARNABILITY_MIN_SAMPLES:
+        return False
+    return lp.signal_gap() < no_signal_bar(lp)
+
+
+def extreme_imbalance(counts: np.ndarray) -> bool:
+    """The largest class holds ``EXTREME_IMBALANCE_RATIO`` times the rarest present class's samples or more
+    (``counts``: samples per class id, zeros for absent classes)."""
+    present = counts[counts > 0]
+    return len(present) >= 2 and present.max() >= EXTREME_IMBALANCE_RATIO * present.min()
+
+
+def symmetric(w: WeightStats) -> bool:
+    """Every output unit's weight row is the same (zeros or a constant): only meaningful for fan_out > 1."""
+    return w.fan_out > 1 and w.distinct_rows <= 1.0 / w.fan_out + SYMMETRY_TOLERANCE
 
 
 def loss_curve(training: TrainingStats) -> tuple[np.ndarray, np.ndarray]:
@@ -109,11 +166,6 @@ def user_lr(ev: Evidence) -> float | None:
     return None
 
 
-def is_keras(ev: Evidence) -> bool:
-    """The evidence comes from a Keras model: fixes must be written in Keras terms."""
-    return ev.model is not None and ev.model.framework == "keras"
-
-
 def loss_name(ev: Evidence) -> str:
     """The loss as the user wrote it: ``binary_crossentropy`` for Keras, ``F.cross_entropy`` for PyTorch."""
     if ev.loss is None:
@@ -121,33 +173,28 @@ def loss_name(ev: Evidence) -> str:
     return ev.loss.name or f"F.{ev.loss.function}"
 
 
-def keras_optimizer_call(ev: Evidence, **kwargs: str) -> str:
-    """The Keras optimizer construction to show in a fix: ``keras.optimizers.Adam(learning_rate=...)``."""
-    name = "Adam"
+def optimizer_name(ev: Evidence) -> str:
+    """The class name of the user's optimizer ("SGD"), ``Adam`` when unknown: the one a fix constructs."""
     if ev.training is not None and ev.training.optimizer is not None and ev.training.optimizer.name:
-        name = ev.training.optimizer.name
-    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    return f"keras.optimizers.{name}({args})"
+        return ev.training.optimizer.name
+    return "Adam"
 
 
-def keras_compile_call(ev: Evidence, **kwargs: str) -> str:
-    """The ``model.compile`` call with a changed optimizer, for a Keras fix:
-    ``model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), ...)``."""
-    return f"model.compile(optimizer={keras_optimizer_call(ev, **kwargs)}, ...)"
+def _keras_loss(ev: Evidence) -> bool:
+    """The loss follows Keras' conventions (the model is a Keras model)."""
+    return ev.model is not None and ev.model.framework == "keras"
 
 
-def keras_output_layer(units: int | str, from_logits: bool | None) -> str:
-    """The Keras classification head for ``units`` classes: a softmax unless the loss takes logits."""
-    return f"layers.Dense({units})" if from_logits else f'layers.Dense({units}, activation="softmax")'
+def class_axis(ev: Evidence, shape: tuple[int, ...]) -> int:
+    """The class axis of a loss input of ``shape``: the last in Keras, else dim 1 (dim 0 unbatched)."""
+    if _keras_loss(ev):
+        return len(shape) - 1
+    return 1 if len(shape) >= 2 else 0
 
 
-def optimizer_call(ev: Evidence, **kwargs: str) -> str:
-    """The optimizer construction to show in a fix: ``torch.optim.Adam(model.parameters(), lr=...)``."""
-    name = "Adam"
-    if ev.training is not None and ev.training.optimizer is not None and ev.training.optimizer.name:
-        name = ev.training.optimizer.name
-    args = "".join(f", {k}={v}" for k, v in kwargs.items())
-    return f"torch.optim.{name}(model.parameters(){args})"
+def one_hot_loss(ev: Evidence) -> bool:
+    """The categorical loss takes one-hot rows, never class ids: Keras' non-sparse categorical losses."""
+    return _keras_loss(ev) and ev.loss is not None and not ev.loss.name.startswith("sparse")
 
 
 #: Losses that regress on real-valued targets.

@@ -153,7 +153,7 @@ class Fix(ABC):
         """What the user changes in their own code (in their framework)."""
 
 
-_REGISTRY: dict[str, Fix] = {}
+REGISTRY: dict[str, Fix] = {}
 
 
 def register(cls: type[Fix]) -> type[Fix]:
@@ -161,14 +161,7 @@ def register(cls: type[Fix]) -> type[Fix]:
     unknown = [c for c in cls.categories if c not in CATEGORIES]
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown categories {unknown}")
-    if cls.name in _REGISTRY:
+    if cls.name in REGISTRY:
         raise ValueError(f"{cls.__name__}: fix name {cls.name!r} already used")
-    _REGISTRY[cls.name] = cls()
+    REGISTRY[cls.name] = cls()
     return cls
-
-
-def all_fixes() -> list[Fix]:
-    """Every registered fix, in registration order."""
-    import deadpan.fixes.catalog  # noqa: F401  (registers the fixes)
-
-    return list(_REGISTRY.values())

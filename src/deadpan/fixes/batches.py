@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from torch.utils.data import default_collate
 
-from deadpan.capture.build import preserved_rng
-from deadpan.capture.recorder import LoaderSource
+from deadpan.capture.discovery import LoaderSource
 from deadpan.fixes.base import Batch, NotApplicable
+from deadpan.probes.tensors import preserved_rng
 
 
 def single_tensor_inputs(batches: tuple[Batch, ...]) -> None:

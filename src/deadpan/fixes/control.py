@@ -12,14 +12,15 @@ from typing import Any
 
 import torch
 
-from deadpan.capture.build import ProbeInputs, make_adapter, make_loss_fn
-from deadpan.capture.probes.outputs import run_model
-from deadpan.capture.probes.task import infer_task
-from deadpan.capture.recorder import SAMPLE_ROWS
+from deadpan.capture.build import ProbeInputs
+from deadpan.capture.losses import make_adapter, make_loss_fn
+from deadpan.capture.samples import SAMPLE_ROWS
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Batch, LoopSpec, NotApplicable, OptimizerSpec, TrialSetup
 from deadpan.fixes.batches import drawn_batches
+from deadpan.probes.outputs import run_model
+from deadpan.probes.task import infer_task
 
 #: Trial budget in optimizer steps: the user's own step count, within these bounds. Fewer than 50 steps
 #: shows little; more than 300 makes a trial cost more than the diagnosis it verifies.

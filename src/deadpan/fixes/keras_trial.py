@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deadpan.capture.build import preserved_rng
 from deadpan.evidence import Evidence, Task
 from deadpan.findings import Finding
 from deadpan.fixes.base import NotApplicable
 from deadpan.fixes.control import DEFAULT_LR, HELDOUT_SHARE, budget
 from deadpan.fixes.trial import REPORT_EVERY, TrialMetrics, TrialTimeout, measured
+from deadpan.probes.tensors import preserved_rng
 
 #: Model classes whose config Keras can rebuild.
 REBUILDABLE = ("Sequential", "Functional")

@@ -44,9 +44,9 @@ def verified(report: Report, ev: Evidence | None, pi: ProbeInputs | Any, options
     missing or unreachable) propagate; anything else is recorded in the report."""
     if ev is None or report.verdict not in ("collapsed", "degraded") or not report.causes:
         return report
+    from deadpan.fixes.progress import trial_progress
     from deadpan.fixes.runner import make_runner
     from deadpan.fixes.verify import verify
-    from deadpan.reports.progress import trial_progress
 
     runner = options.runner or make_runner(options.workers, options.ray)
     try:

@@ -23,11 +23,24 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Protocol
 
-from deadpan.fixes.base import Setup
-from deadpan.fixes.trial import TrialMetrics, TrialTimeout, train_trial
+from deadpan.fixes.base import Setup, TrialSetup
+from deadpan.fixes.keras_trial import train_keras_trial
+from deadpan.fixes.trial import TrialMetrics, TrialTimeout, train_torch_trial
 
 #: Seconds a worker gets beyond the trial's own limit (start-up, unpickling) before the runner gives up on it.
 GRACE_SECONDS = 30.0
+
+
+def train_trial(
+    setup: Setup,
+    time_limit: float | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> TrialMetrics:
+    """Train one trial in this process, PyTorch or Keras: see :func:`~deadpan.fixes.trial.train_torch_trial`
+    and :func:`~deadpan.fixes.keras_trial.train_keras_trial`."""
+    if isinstance(setup, TrialSetup):
+        return train_torch_trial(setup, time_limit, on_step)
+    return train_keras_trial(setup, time_limit, on_step)
 
 
 class Progress(Protocol):

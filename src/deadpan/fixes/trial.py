@@ -17,11 +17,11 @@ from typing import Any
 
 import torch
 
-from deadpan.capture.build import preserved_rng
-from deadpan.capture.probes.outputs import output_probe, run_model
 from deadpan.diagnosis import is_collapsed
 from deadpan.evidence import Task
-from deadpan.fixes.base import Setup, TrialSetup
+from deadpan.fixes.base import TrialSetup
+from deadpan.probes.outputs import output_probe, run_model
+from deadpan.probes.tensors import preserved_rng
 
 
 class TrialTimeout(Exception):
@@ -66,18 +66,13 @@ def _forward(model: torch.nn.Module, batch: Any, setup: TrialSetup) -> torch.Ten
 REPORT_EVERY = 10
 
 
-def train_trial(
-    setup: Setup,
+def train_torch_trial(
+    setup: TrialSetup,
     time_limit: float | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> TrialMetrics:
     """Train a copy of ``setup.model`` for ``setup.steps`` steps and measure it; raise :class:`TrialTimeout`
-    past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps. A Keras setup trains
-    through :func:`deadpan.fixes.keras_trial.train_keras_trial`."""
-    if not isinstance(setup, TrialSetup):
-        from deadpan.fixes.keras_trial import train_keras_trial
-
-        return train_keras_trial(setup, time_limit, on_step)
+    past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps."""
     t0 = time.perf_counter()
     # The control reproduces the user's bugs, and with them the warnings the user's run already printed.
     with preserved_rng(), warnings.catch_warnings():

@@ -27,7 +27,8 @@ from deadpan.capture.build import ProbeInputs
 from deadpan.diagnosis import summary_of
 from deadpan.evidence import Evidence
 from deadpan.findings import Cause, Finding, Report
-from deadpan.fixes.base import Fix, NotApplicable, Setup, TrialSetup, all_fixes
+from deadpan.fixes.base import Fix, NotApplicable, Setup, TrialSetup
+from deadpan.fixes.catalog import all_fixes
 from deadpan.fixes.control import control_setup, describe
 from deadpan.fixes.runner import InProcess, Progress, Runner, TrialJob, TrialOutcome
 from deadpan.fixes.trial import TrialMetrics

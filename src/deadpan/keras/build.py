@@ -7,33 +7,38 @@ PyTorch builder it runs after training, on copies for anything that trains, with
 
 from __future__ import annotations
 
-import time
-import traceback
 import warnings
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
-from deadpan.capture.build import (
-    expected_initial_loss,
-    loss_call,
-    nonfinite_step,
-    preserved_rng,
-    weight_stats,
+from deadpan.capture.build import ProbeTimer
+from deadpan.capture.losses import LossRecord, expected_initial_loss, loss_call
+from deadpan.capture.stats import nonfinite_step, weight_stats
+from deadpan.evidence import (
+    DataStats,
+    Evidence,
+    LayerInfo,
+    LossCall,
+    LRRangeProbe,
+    ModelStats,
+    OutputProbe,
+    OverfitProbe,
+    Probes,
+    Task,
+    TrainingStats,
 )
-from deadpan.capture.probes.learnability import learnability
-from deadpan.capture.probes.outputs import CollapseState, collapse_state, output_probe
-from deadpan.capture.probes.task import infer_task
-from deadpan.capture.recorder import LossRecord
-from deadpan.evidence import DataStats, Evidence, ModelStats, Probes, Task, TrainingStats
 from deadpan.findings import Report
 from deadpan.keras import describe, probes
 from deadpan.keras.data import Sample
 from deadpan.keras.describe import KerasLoss
 from deadpan.keras.run import KerasRun
+from deadpan.probes.learnability import learnability
+from deadpan.probes.outputs import CollapseState, collapse_state, output_probe
+from deadpan.probes.task import infer_task
+from deadpan.probes.tensors import preserved_rng
 
 
 def loss_target(loss: KerasLoss | None, out: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -85,32 +90,12 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     missing = list(run.notes)
     model = run.model
     training = _training(run, model)
-    if not model.built:
-        missing.append("a built model (it has never been called on data; call fit or build first)")
-        return Evidence(
-            source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
-        )
+    unprobed = _unprobed(run, source, training, missing, errors)
+    if unprobed is not None:
+        return unprobed
     sample = run.train
-    if sample is None:
-        if not any("training data" in m or "not supported" in m for m in missing):
-            missing.append("the training data")
-        return Evidence(
-            source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
-        )
-
-    timings: dict[str, float] = {}
-
-    def timed(name: str, fn: Callable[[], Any]) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return fn()
-        except Exception as exc:
-            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            errors.append(f"probe {name}: {last}")
-            return None
-        finally:
-            timings[name] = time.perf_counter() - t0
-
+    assert sample is not None
+    timed = ProbeTimer(errors)
     x = _model_input(sample.x)
     out = probes.outputs(model, x)
     compiled_loss = getattr(model, "loss", None) or run.compile_loss
@@ -122,78 +107,17 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     task = infer_task(function, out_t, y_t)
 
     train_probe = timed("outputs", lambda: output_probe(task, out_t, y_t))
-    heldout_probe = None
     held = run.heldout
-    if held is not None:
-        hx = _model_input(held.x)
-        hout = probes.outputs(model, hx)
-        hy = loss_target(loss, hout, held.y)
-        heldout_probe = timed(
-            "heldout outputs",
-            lambda: output_probe(
-                task, torch.from_numpy(hout.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(hy))
-            ),
-        )
+    heldout_probe, hy = _heldout_probe(model, held, loss, task, timed) if held is not None else (None, None)
     dependence = timed("input dependence", lambda: probes.input_dependence(model, x))
     signals = timed("layers", lambda: probes.layer_signals(model, x)) or ()
     layers = describe.layer_infos(model)
     x64 = sample.x.astype(np.float64) if sample.x.dtype.kind in "fiub" else sample.x
     learn = timed("learnability", lambda: learnability(x64, y, task))
-
-    overfit = lr_range = None
-    # clone_model rebuilds a model from its config: Sequential and functional models only.
-    cloneable = type(model).__name__ in ("Sequential", "Functional")
-    if train_probes and compiled_loss is not None and cloneable:
-        overfit = timed(
-            "overfit one batch",
-            lambda: probes.overfit_one_batch(model, run.initial_values, compiled_loss, x, y, task),
-        )
-        opt = getattr(model, "optimizer", None) or run.compile_optimizer
-        info = describe.optimizer_info(opt)
-        lr_range = timed(
-            "lr range test",
-            lambda: probes.lr_range_test(
-                model, run.initial_values, compiled_loss, x, y, opt, info.lr if info else None
-            ),
-        )
-
-    initial = (
-        describe.kernels(model, run.initial_values)
-        if run.initial_values is not None
-        else describe.kernels(model)
-    )
-    n_params = int(model.count_params())
-    n_trainable = int(sum(int(np.prod(v.shape)) for v in model.trainable_weights))
-    model_stats = ModelStats(
-        framework="keras",
-        layers=layers,
-        n_params=n_params,
-        n_trainable=n_trainable,
-        initial_weights=weight_stats(initial, layers),
-        final_weights=weight_stats(describe.kernels(model), layers),
-        has_mode_dependent_layers=describe.has_dropout_or_norm(model),
-    )
-    data = DataStats(
-        x=x64,
-        y=y,
-        x_heldout=held.x.astype(np.float64) if held is not None and held.x.dtype.kind in "fiub" else None,
-        y_heldout=loss_target(loss, hout, held.y) if held is not None else None,
-        input_dtype=str(sample.x.dtype),
-        samples_seen=run.steps * (run.batch_size or 32) if run.steps else len(sample.x),
-        nonfinite_input_step=nonfinite_step(sample.x),
-        nonfinite_target_step=nonfinite_step(np.asarray(sample.y)),
-        batch_size=run.batch_size,
-        dataset_size=sample.total,
-    )
-    lc = None
-    if loss is not None and loss.known:
-        record = LossRecord(loss.function, out_t[:256], y_t[:256], {}, calls=run.steps)
-        lc = replace(
-            loss_call(record),
-            has_class_weights=bool(run.class_weight) or run.sample_weighted,
-            name=loss.keras_name,
-            from_logits=loss.from_logits,
-        )
+    overfit, lr_range = _training_probes(run, compiled_loss, x, y, task, timed, train_probes)
+    model_stats = _model_stats(run, layers)
+    data = _data_stats(run, sample, x64, y, hy)
+    lc = _loss_call(run, loss, out_t, y_t)
     probes_ = Probes(
         train_output=train_probe,
         heldout_output=heldout_probe,
@@ -217,7 +141,128 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
         probes=probes_,
         missing=tuple(m for m in missing if not m.startswith("the training data")),
         internal_errors=tuple(errors),
-        timings=timings,
+        timings=timed.timings,
+    )
+
+
+def _unprobed(
+    run: KerasRun, source: str, training: TrainingStats | None, missing: list[str], errors: list[str]
+) -> Evidence | None:
+    """The evidence when there is nothing to probe (a model never built, no training data), saying what is
+    missing; None when the probes can run."""
+    if not run.model.built:
+        missing.append("a built model (it has never been called on data; call fit or build first)")
+        return Evidence(
+            source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+        )
+    if run.train is None:
+        if not any("training data" in m or "not supported" in m for m in missing):
+            missing.append("the training data")
+        return Evidence(
+            source=source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+        )
+    return None
+
+
+def _heldout_probe(
+    model: Any, held: Sample, loss: KerasLoss | None, task: Task, timed: ProbeTimer
+) -> tuple[OutputProbe | None, np.ndarray]:
+    """The output probe on the held-out sample, and its targets as the loss sees them."""
+    hout = probes.outputs(model, _model_input(held.x))
+    hy = loss_target(loss, hout, held.y)
+    probe = timed(
+        "heldout outputs",
+        lambda: output_probe(
+            task, torch.from_numpy(hout.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(hy))
+        ),
+    )
+    return probe, hy
+
+
+def _data_stats(
+    run: KerasRun, sample: Sample, x64: np.ndarray, y: np.ndarray, hy: np.ndarray | None
+) -> DataStats:
+    """The training sample (inputs ``x64``, targets ``y`` as the loss sees them), the held-out one (targets
+    ``hy``), and what the run counted of the data."""
+    held = run.heldout
+    return DataStats(
+        x=x64,
+        y=y,
+        x_heldout=held.x.astype(np.float64) if held is not None and held.x.dtype.kind in "fiub" else None,
+        y_heldout=hy,
+        input_dtype=str(sample.x.dtype),
+        samples_seen=run.steps * (run.batch_size or 32) if run.steps else len(sample.x),
+        nonfinite_input_step=nonfinite_step(sample.x),
+        nonfinite_target_step=nonfinite_step(np.asarray(sample.y)),
+        batch_size=run.batch_size,
+        dataset_size=sample.total,
+    )
+
+
+def _training_probes(
+    run: KerasRun,
+    compiled_loss: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    task: Task,
+    timed: ProbeTimer,
+    train: bool,
+) -> tuple[OverfitProbe | None, LRRangeProbe | None]:
+    """The probes that train clones of the model (one batch overfitted, the LR range test): when ``train``,
+    the model is compiled and can be cloned (``clone_model`` rebuilds Sequential and functional models
+    only)."""
+    model = run.model
+    overfit = lr_range = None
+    cloneable = type(model).__name__ in ("Sequential", "Functional")
+    if train and compiled_loss is not None and cloneable:
+        overfit = timed(
+            "overfit one batch",
+            lambda: probes.overfit_one_batch(model, run.initial_values, compiled_loss, x, y, task),
+        )
+        opt = getattr(model, "optimizer", None) or run.compile_optimizer
+        info = describe.optimizer_info(opt)
+        lr_range = timed(
+            "lr range test",
+            lambda: probes.lr_range_test(
+                model, run.initial_values, compiled_loss, x, y, opt, info.lr if info else None
+            ),
+        )
+    return overfit, lr_range
+
+
+def _model_stats(run: KerasRun, layers: tuple[LayerInfo, ...]) -> ModelStats:
+    """The model's size, layers and kernel statistics, at the start (the run's snapshot) and now."""
+    model = run.model
+    initial = (
+        describe.kernels(model, run.initial_values)
+        if run.initial_values is not None
+        else describe.kernels(model)
+    )
+    n_params = int(model.count_params())
+    n_trainable = int(sum(int(np.prod(v.shape)) for v in model.trainable_weights))
+    return ModelStats(
+        framework="keras",
+        layers=layers,
+        n_params=n_params,
+        n_trainable=n_trainable,
+        initial_weights=weight_stats(initial, layers),
+        final_weights=weight_stats(describe.kernels(model), layers),
+        has_mode_dependent_layers=describe.has_dropout_or_norm(model),
+    )
+
+
+def _loss_call(
+    run: KerasRun, loss: KerasLoss | None, out_t: torch.Tensor, y_t: torch.Tensor
+) -> LossCall | None:
+    """The loss as the checks read it, for a loss deadpan knows (None for a custom one)."""
+    if loss is None or not loss.known:
+        return None
+    record = LossRecord(loss.function, out_t[:256], y_t[:256], {}, calls=run.steps)
+    return replace(
+        loss_call(record),
+        has_class_weights=bool(run.class_weight) or run.sample_weighted,
+        name=loss.keras_name,
+        from_logits=loss.from_logits,
     )
 
 
@@ -229,7 +274,7 @@ def evidence_and_report_for_run(
     run: KerasRun, source: str, train_probes: bool = True
 ) -> tuple[Evidence | None, Report]:
     """The evidence (None when building it failed) and the report: fix trials need both."""
-    from deadpan.api import evidence_and_report_of
+    from deadpan.pipeline import evidence_and_report_of
 
     return evidence_and_report_of(lambda: build_keras_evidence(run, source, train_probes), run.step_seconds)
 

@@ -15,12 +15,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from deadpan.api import with_live
 from deadpan.capture import instrument
 from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
 from deadpan.findings import Report
 from deadpan.keras import data as kdata
 from deadpan.keras.run import KerasRun
+from deadpan.pipeline import with_live
 
 #: Rows of the training sample the live collapse check runs the model on (spread over the sample).
 LIVE_ROWS = 128

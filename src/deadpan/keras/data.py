@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from deadpan.capture.recorder import SAMPLE_BYTES, SAMPLE_ROWS, sampled
+from deadpan.capture.samples import SAMPLE_BYTES, SAMPLE_ROWS, sampled
 
 #: Batches read from a dataset or PyDataset after training (enough rows for the probes, bounded time).
 DATASET_BATCHES = 16

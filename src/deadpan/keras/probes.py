@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deadpan.capture.probes.layers import signal
-from deadpan.capture.probes.task import predictions, score
-from deadpan.capture.probes.training import (
+from deadpan.evidence import InputDependence, LayerSignal, LRRangeProbe, OverfitProbe, Task
+from deadpan.keras import backend
+from deadpan.keras.describe import ACTIVATION_LAYERS, _family, flat_layers
+from deadpan.probes.layers import signal
+from deadpan.probes.task import predictions, score
+from deadpan.probes.training import (
     LR_ROWS,
     LR_START,
     OVERFIT_LR,
@@ -21,9 +24,6 @@ from deadpan.capture.probes.training import (
     OVERFIT_STEPS,
     lr_sweep,
 )
-from deadpan.evidence import InputDependence, LayerSignal, LRRangeProbe, OverfitProbe, Task
-from deadpan.keras import backend
-from deadpan.keras.describe import ACTIVATION_LAYERS, _family, flat_layers
 
 #: Rows per forward pass when probing (bounded memory for large inputs).
 CHUNK = 256

@@ -6,9 +6,10 @@ a colour terminal. Both say the same things in the same order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deadpan.findings import Finding, Report
+if TYPE_CHECKING:  # the report types sit above the renderers (docs/design.md, layers)
+    from deadpan.findings import Finding, Report
 
 VERDICT_STYLE = {
     "collapsed": "bold red",
@@ -100,41 +101,8 @@ def lines(report: Report) -> list[tuple[str, str]]:
     col = _collapse_line(report)
     if col:
         out.append(("dim", col))
-    by_code = {f.code: f for f in report.findings}
-    for i, cause in enumerate(report.causes, 1):
-        out.append(("", ""))
-        out.append(("bold", f"{i}. {cause.category}  (confidence {cause.confidence:.2f})"))
-        for code in cause.findings:
-            f = by_code.get(code)
-            if f is None:
-                continue
-            out.append(("", f"   [{f.code} {f.name}] {f.message}"))
-            ev = _evidence_line(f)
-            if ev:
-                out.append(("dim", f"   evidence: {ev}"))
-        out.append(("cyan", f"   fix: {cause.fix}"))
-        if cause.verified is not None:
-            out += _verified_lines(cause.verified)
-    trials = report.metrics.get("verification")
-    if isinstance(trials, dict):
-        out.append(("", ""))
-        if trials.get("not_verifiable"):
-            out.append(("dim", f"fix trials: not verifiable: {trials['not_verifiable']}"))
-        else:
-            control = trials.get("control") or {}
-            out.append(
-                (
-                    "dim",
-                    f"fix trials: each fix trained on a copy for the control's {control.get('steps')} steps "
-                    f"(judged on {control.get('heldout_rows')} held-out rows) in {trials.get('runner')}, "
-                    f"{trials.get('seconds')} s",
-                )
-            )
-            combined = trials.get("combined")
-            if isinstance(combined, dict) and combined.get("headline"):
-                word = TRIAL_WORD.get(str(combined.get("status")), str(combined.get("status")))
-                style = TRIAL_STYLE.get(str(combined.get("status")), "")
-                out.append((style, f"all verified fixes together, {word}: {combined['headline']}"))
+    out += _cause_lines(report)
+    out += _trial_summary_lines(report)
     probes = _probe_line(report)
     if probes and report.verdict != "healthy":
         out.append(("", ""))
@@ -154,18 +122,7 @@ def lines(report: Report) -> list[tuple[str, str]]:
     if report.verdict == "healthy":
         for f in report.findings:
             out.append(("yellow", f"warning [{f.code} {f.name}] {f.message}"))
-    others = report.metrics.get("other_models")
-    if isinstance(others, list) and others:
-        shown = ", ".join(f"{o.get('name')} ({o.get('steps')} steps)" for o in others if isinstance(o, dict))
-        out.append(("", ""))
-        out.append(
-            (
-                "dim",
-                f"this report covers model {report.metrics.get('model', '?')}, the one that trained most; "
-                f"also trained, not diagnosed: {shown} (add deadpan.keras.DeadpanCallback to its fit to "
-                "see it)",
-            )
-        )
+    out += _other_models_lines(report)
     if report.missing and report.verdict == "inconclusive":
         out.append(("", "not observed: " + "; ".join(report.missing)))
     if report.internal_errors:
@@ -179,6 +136,70 @@ def lines(report: Report) -> list[tuple[str, str]]:
         for e in report.internal_errors[:5]:
             out.append(("dim", "   " + e.strip().splitlines()[-1]))
     return out
+
+
+def _cause_lines(report: Report) -> list[tuple[str, str]]:
+    """Each cause, ranked: its findings with their evidence, its fix, and its fix trials."""
+    out: list[tuple[str, str]] = []
+    by_code = {f.code: f for f in report.findings}
+    for i, cause in enumerate(report.causes, 1):
+        out.append(("", ""))
+        out.append(("bold", f"{i}. {cause.category}  (confidence {cause.confidence:.2f})"))
+        for code in cause.findings:
+            f = by_code.get(code)
+            if f is None:
+                continue
+            out.append(("", f"   [{f.code} {f.name}] {f.message}"))
+            ev = _evidence_line(f)
+            if ev:
+                out.append(("dim", f"   evidence: {ev}"))
+        out.append(("cyan", f"   fix: {cause.fix}"))
+        if cause.verified is not None:
+            out += _verified_lines(cause.verified)
+    return out
+
+
+def _trial_summary_lines(report: Report) -> list[tuple[str, str]]:
+    """How the fix trials ran (or why they could not), and the verified fixes together."""
+    trials = report.metrics.get("verification")
+    if not isinstance(trials, dict):
+        return []
+    out: list[tuple[str, str]] = [("", "")]
+    if trials.get("not_verifiable"):
+        out.append(("dim", f"fix trials: not verifiable: {trials['not_verifiable']}"))
+        return out
+    control = trials.get("control") or {}
+    out.append(
+        (
+            "dim",
+            f"fix trials: each fix trained on a copy for the control's {control.get('steps')} steps "
+            f"(judged on {control.get('heldout_rows')} held-out rows) in {trials.get('runner')}, "
+            f"{trials.get('seconds')} s",
+        )
+    )
+    combined = trials.get("combined")
+    if isinstance(combined, dict) and combined.get("headline"):
+        word = TRIAL_WORD.get(str(combined.get("status")), str(combined.get("status")))
+        style = TRIAL_STYLE.get(str(combined.get("status")), "")
+        out.append((style, f"all verified fixes together, {word}: {combined['headline']}"))
+    return out
+
+
+def _other_models_lines(report: Report) -> list[tuple[str, str]]:
+    """The other models a Keras script trained, which the report does not cover."""
+    others = report.metrics.get("other_models")
+    if not isinstance(others, list) or not others:
+        return []
+    shown = ", ".join(f"{o.get('name')} ({o.get('steps')} steps)" for o in others if isinstance(o, dict))
+    return [
+        ("", ""),
+        (
+            "dim",
+            f"this report covers model {report.metrics.get('model', '?')}, the one that trained most; "
+            f"also trained, not diagnosed: {shown} (add deadpan.keras.DeadpanCallback to its fit to "
+            "see it)",
+        ),
+    ]
 
 
 def render_plain(report: Report) -> str:

@@ -78,6 +78,6 @@ def all_scenarios(framework: str | None = None) -> list[Scenario]:
 
 def run(name: str) -> object:
     """Run one scenario under deadpan's capture and return the :class:`RunResult`."""
-    from deadpan.capture.autolog import run_callable
+    from deadpan.script.autolog import run_callable
 
     return run_callable(get(name).train)

@@ -86,7 +86,7 @@ def _quiet() -> contextlib.ExitStack:
 
 def diagnose_run(cfg: Config, seed: int) -> Diagnosis:
     """Train ``cfg`` under ``deadpan run``'s capture and diagnose it; raise if the training raised."""
-    from deadpan.capture.autolog import run_callable
+    from deadpan.script.autolog import run_callable
 
     train = trainer(cfg)
     box: list[float] = []

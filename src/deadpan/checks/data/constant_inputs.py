@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, numeric, rows
+from deadpan.checks.symptoms import numeric, rows
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Across-sample std (largest over features) at or below which the inputs are the same for every sample:
 #: float32 rounding of identical values, absolute ...
@@ -25,16 +25,8 @@ MIN_SAMPLES_DOMINANT = 50
 #: Strength for a nearly (not exactly) constant input.
 NEARLY_STRENGTH = 0.85
 
-TORCH_FIX = (
-    "find the step that erases the inputs: use `x / 255.` not `x // 255`, scale before casting to an integer "
-    "dtype (`x.float() / 255.`), check every transform returns the sample (not a constant tensor), and that "
-    "the model is called on the batch's inputs"
-)
-KERAS_FIX = (
-    "find the step that erases the inputs: use `x / 255.` not `x // 255`, scale before casting to an integer "
-    'dtype (`x.astype("float32") / 255.`), check every preprocessing step (a `tf.data` `map`, a generator) '
-    "returns the sample (not a constant array), and that `model.fit` gets the inputs array as `x`"
-)
+#: The fix: find the preprocessing step that erases the inputs.
+CHANGE = Change("restore_inputs", what="inputs")
 
 
 @register
@@ -82,9 +74,10 @@ class ConstantInputs(Check):
             all_zero = bool(np.all(row == 0))
             what = "all zero" if all_zero else "one and the same row"
             return self.finding(
+                ev,
                 message=f"{share:.1%} of the {len(x)} sampled training inputs are {what}: almost no input "
                 "varies, so the network gives (nearly) the same output for every input.",
-                fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+                change=CHANGE,
                 evidence={
                     "n_samples": len(x),
                     "n_features": int(x.shape[1]),
@@ -98,9 +91,10 @@ class ConstantInputs(Check):
         all_zero = bool(np.all(x == 0))
         value = "all zero" if all_zero else f"the same values (mean |x| {mean_abs:.3g})"
         return self.finding(
+            ev,
             message=f"the {len(x)} sampled training inputs are {value} for every sample: with no variation "
             "in the input the network can only give the same output for every input.",
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            change=CHANGE,
             evidence={
                 "n_samples": len(x),
                 "n_features": int(x.shape[1]),

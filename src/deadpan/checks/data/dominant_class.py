@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import class_labels, is_keras, misbehaving
+from deadpan.checks.symptoms import class_labels, extreme_imbalance, misbehaving
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Share of the training targets above which one class dominates a binary / few-class problem: predicting it
 #: for every input already scores this accuracy, a deep local minimum plain cross-entropy readily settles in
@@ -25,14 +25,11 @@ PILED_SHARE = 0.9
 PILED_SHARE_OF_REST = 0.5
 #: ... or predicts it most while recovering less than this of the gap between chance and perfect.
 LOW_NORMALIZED_SCORE = 0.3
-#: A moderate imbalance: the dominant class under this share between two classes (19:1) ...
-MODERATE_SHARE = 0.95
-#: ... and, with any number of classes, the largest class fewer than this many times the rarest one (the
-#: same 19:1; with ten classes a 72% majority can hold 70 times the rarest class: extreme) ...
-EXTREME_IMBALANCE_RATIO = MODERATE_SHARE / (1 - MODERATE_SHARE)
-#: ... on data where a class-weighted simple model recovers at least this share of the chance-to-perfect
-#: balanced accuracy (the learnability probe) rarely holds a network on the majority class by itself: networks
-#: learn such data at 9:1 without weights. The finding then stays, weaker, below the other findings.
+#: A moderate imbalance (short of :func:`deadpan.checks.symptoms.extreme_imbalance`: the largest class under
+#: 19 times the rarest, a 95% majority of two) on data where a class-weighted simple model recovers at least
+#: this share of the chance-to-perfect balanced accuracy (the learnability probe) rarely holds a network on
+#: the majority class by itself: networks learn such data at 9:1 without weights. The finding then stays,
+#: weaker, below the other findings.
 SEPARABLE_SCORE = 0.5
 STRENGTH_SEPARABLE = 0.45
 #: A model that does not pile on the majority class but favours it: its recall on the dominant class exceeds
@@ -44,20 +41,9 @@ STRENGTH_FAVOURED = 0.6
 MAX_CLASSES_SPELLED = 10
 
 
-def extreme_imbalance(counts: np.ndarray) -> bool:
-    """The largest class holds ``EXTREME_IMBALANCE_RATIO`` times the rarest present class's samples or more
-    (``counts``: samples per class id, zeros for absent classes)."""
-    present = counts[counts > 0]
-    return len(present) >= 2 and present.max() >= EXTREME_IMBALANCE_RATIO * present.min()
-
-
 def dominance_threshold(n_classes: int) -> float:
     """The share one class needs to count as dominant among ``n_classes``."""
     return min(DOMINANT_SHARE, max(MANY_CLASS_FLOOR, DOMINANCE_RATIO / max(n_classes, 1)))
-
-
-def _num(v: float) -> str:
-    return f"{v:.3g}"
 
 
 @register
@@ -113,15 +99,23 @@ class DominantClass(Check):
         favoured = _favoured(out.class_recall, dominant) if not piled else None
         if out.predicted_majority != dominant or not (piled or (favoured is not None and misbehaving(ev))):
             return None
+        return self._report(ev, counts, dominant, threshold, favoured)
 
+    def _report(
+        self,
+        ev: Evidence,
+        counts: np.ndarray,
+        dominant: int,
+        threshold: float,
+        favoured: tuple[float, float] | None,
+    ) -> Finding:
+        """The finding for a dominant class the model settled on (or favours): weight the classes."""
+        out = ev.probes.train_output
+        assert out is not None
+        n_classes, n = len(counts), int(counts.sum())
+        share = float(counts[dominant]) / n
         # sklearn's class_weight="balanced": n / (C * n_c); absent classes counted once to stay finite.
         class_weight = n / (n_classes * np.maximum(counts, 1))
-        loss_fn = ev.loss.function if ev.loss is not None else ""
-        if is_keras(ev):
-            loss_fix, sampler_fix = _keras_fixes(counts, class_weight, dominant)
-        else:
-            kind = ev.task.kind
-            loss_fix, sampler_fix = _torch_fixes(kind, loss_fn, counts, class_weight, n_classes, dominant)
         weighted = ev.loss is not None and ev.loss.has_class_weights
         learn = ev.probes.learnability
         separable = (
@@ -130,18 +124,7 @@ class DominantClass(Check):
             and not extreme_imbalance(counts)
             and learn.normalized(max(learn.linear_score, learn.nonlinear_score)) >= SEPARABLE_SCORE
         )
-        if favoured is not None:
-            message = (
-                f"class {dominant} makes up {share:.0%} of the training targets and the model favours it: "
-                f"recall {favoured[0]:.2f} on it, {favoured[1]:.2f} on average on the other classes, which "
-                "it learnt from too few examples to tell apart."
-            )
-        else:
-            message = (
-                f"class {dominant} makes up {share:.0%} of the training targets and the model predicts it "
-                f"for {out.majority_share:.0%} of the inputs: it has settled on the majority class, which "
-                f"already scores {share:.0%} accuracy without looking at the input."
-            )
+        message = _message(dominant, share, out.majority_share, favoured)
         evidence: dict[str, object] = {
             "dominant_class": dominant,
             "dominant_share": share,
@@ -155,7 +138,6 @@ class DominantClass(Check):
         }
         if favoured is not None:
             evidence["dominant_recall"], evidence["other_classes_recall"] = favoured
-        what = "the classes" if is_keras(ev) else "the loss"
         if separable and not weighted:
             assert learn is not None
             best = max(learn.linear_score, learn.nonlinear_score)
@@ -165,78 +147,58 @@ class DominantClass(Check):
                 f"{best:.2f}: at this moderate imbalance the classes are learnable, so the imbalance alone "
                 "rarely holds a network on the majority class; look first at the other findings."
             )
-            fix = f"if nothing else is wrong, weight {what} by inverse class frequency: {loss_fix}; "
-            fix += sampler_fix
-            strength, severity = STRENGTH_SEPARABLE, Severity.WARNING
+            mode, strength, severity = "separable", STRENGTH_SEPARABLE, Severity.WARNING
         elif weighted:
-            already = (
-                "the classes are already weighted (`class_weight`/`sample_weight`)"
-                if is_keras(ev)
-                else "the loss is already weighted"
-            )
-            fix = (
-                f"{already} but the model still settles on the dominant class: check that "
-                f"the weights are inverse class frequencies, e.g. {loss_fix}, {sampler_fix}"
-            )
-            strength, severity = 0.4, Severity.WARNING
+            mode, strength, severity = "weighted", 0.4, Severity.WARNING
         else:
-            fix = f"weight {what} by inverse class frequency: {loss_fix}; {sampler_fix}"
+            mode = "plain"
             strength = 0.7 + 0.15 * min(1.0, (share - threshold) / max(1.0 - threshold, 1e-12))
             severity = Severity.ERROR
             if favoured is not None:
                 strength, severity = STRENGTH_FAVOURED, Severity.WARNING
-        return self.finding(message=message, fix=fix, evidence=evidence, strength=strength, severity=severity)
-
-
-def _keras_fixes(counts: np.ndarray, class_weight: np.ndarray, dominant: int) -> tuple[str, str]:
-    """The weighted ``model.fit`` and the oversampling advice, in Keras terms."""
-    if len(counts) <= MAX_CLASSES_SPELLED:
-        spelled = ", ".join(f"{i}: {_num(float(w))}" for i, w in enumerate(class_weight))
-        loss_fix = f"`model.fit(..., class_weight={{{spelled}}})`"
-    else:
-        loss_fix = (
-            "`model.fit(..., class_weight=dict(enumerate(n / (C * counts))))` (class "
-            f"{dominant} gets {_num(float(class_weight[dominant]))})"
+        change = _change(ev, counts, class_weight, dominant, mode)
+        return self.finding(
+            ev, message=message, change=change, evidence=evidence, strength=strength, severity=severity
         )
-    sampler_fix = (
-        "or oversample the rare classes: repeat their rows in `x_train`/`y_train` (e.g. with `np.repeat`) "
-        "and shuffle before `model.fit`"
+
+
+def _message(
+    dominant: int, share: float, predicted_share: float, favoured: tuple[float, float] | None
+) -> str:
+    """What the model does with the dominant class: favours it (recalls it best), or predicts it for most
+    inputs."""
+    if favoured is not None:
+        return (
+            f"class {dominant} makes up {share:.0%} of the training targets and the model favours it: "
+            f"recall {favoured[0]:.2f} on it, {favoured[1]:.2f} on average on the other classes, which "
+            "it learnt from too few examples to tell apart."
+        )
+    return (
+        f"class {dominant} makes up {share:.0%} of the training targets and the model predicts it "
+        f"for {predicted_share:.0%} of the inputs: it has settled on the majority class, which "
+        f"already scores {share:.0%} accuracy without looking at the input."
     )
-    return loss_fix, sampler_fix
 
 
-def _torch_fixes(
-    kind: str,
-    loss_fn: str,
-    counts: np.ndarray,
-    class_weight: np.ndarray,
-    n_classes: int,
-    dominant: int,
-) -> tuple[str, str]:
-    """The weighted loss and the sampler advice, in PyTorch terms."""
-    binary_logits = kind == "binary" and loss_fn == "binary_cross_entropy_with_logits"
-    if binary_logits:
-        pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
-        loss_fix = f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
-    elif kind == "binary" and loss_fn == "binary_cross_entropy":
-        pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
-        loss_fix = (
-            "drop the final sigmoid and use "
-            f"`nn.BCEWithLogitsLoss(pos_weight=torch.tensor([{_num(pos_weight)}]))`"
-        )
-    elif n_classes <= MAX_CLASSES_SPELLED:
-        spelled = ", ".join(_num(float(w)) for w in class_weight)
-        loss_fix = f"`nn.CrossEntropyLoss(weight=torch.tensor([{spelled}]))`"
-    else:
-        loss_fix = (
-            "`nn.CrossEntropyLoss(weight=torch.tensor(n / (C * counts), dtype=torch.float))` (class "
-            f"{dominant} gets {_num(float(class_weight[dominant]))})"
-        )
-    sampler_fix = (
-        "or oversample the rare classes: `sampler = WeightedRandomSampler(class_weight[y_train], "
-        "num_samples=len(y_train))` with `DataLoader(..., sampler=sampler)` (no `shuffle=True`)"
+def _change(ev: Evidence, counts: np.ndarray, class_weight: np.ndarray, dominant: int, mode: str) -> Change:
+    """Weight the classes by inverse frequency: the weights, spelled out for up to ``MAX_CLASSES_SPELLED``
+    classes, and the positive class's weight for a binary loss."""
+    n_classes = len(counts)
+    pos_weight = float(counts[0]) / max(float(counts[1]), 1.0) if n_classes == 2 else 1.0
+    spelled = [float(w) for w in class_weight] if n_classes <= MAX_CLASSES_SPELLED else None
+    return Change(
+        "weight_classes",
+        what="class_weight",
+        proposed=spelled,
+        params={
+            "mode": mode,
+            "kind": ev.task.kind if ev.task is not None else "unknown",
+            "loss_fn": ev.loss.function if ev.loss is not None else "",
+            "dominant": dominant,
+            "dominant_weight": float(class_weight[dominant]),
+            "pos_weight": pos_weight,
+        },
     )
-    return loss_fix, sampler_fix
 
 
 def _favoured(recall: tuple[float, ...], dominant: int) -> tuple[float, float] | None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.data.dominant_class import EXTREME_IMBALANCE_RATIO
 from deadpan.checks.symptoms import (
+    EXTREME_IMBALANCE_RATIO,
     class_labels,
-    is_keras,
     misbehaving,
     numeric,
     probe_misbehaves,
@@ -16,7 +15,7 @@ from deadpan.checks.symptoms import (
     symptom_evidence,
 )
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Share of distinct input rows in the training sample below which the data is mostly repeats of a few samples
 #: (each distinct sample seen 20+ times in the sample) ...
@@ -40,8 +39,9 @@ MIN_EXAMPLES_PER_CLASS = 10
 #: regression models, Harrell, *Regression Modeling Strategies*).
 MIN_EXAMPLES_PER_FEATURE = 10
 #: The per-class rule also holds for one class (a class with fewer than 10 examples cannot be learnt) while
-#: the largest class holds fewer than DP101's ``EXTREME_IMBALANCE_RATIO`` (19) times its rows; a class rarer
-#: than that is starved by an imbalance, DP101's finding.
+#: the largest class holds fewer than ``EXTREME_IMBALANCE_RATIO`` (19, DP101's extreme imbalance, shared in
+#: :mod:`deadpan.checks.symptoms`) times its rows; a class rarer than that is starved by an imbalance,
+#: DP101's finding.
 #: The distinct count is the data set's size only when the sample spans it: each distinct example appears
 #: in the sample at least this many times on average (the training went over the data repeatedly).
 MIN_REPEATS = 2.0
@@ -50,18 +50,6 @@ GENERALISATION_GAP = 0.1
 #: Strength when the output misbehaves, and when no output was probed.
 STRENGTH_SYMPTOM = 0.65
 STRENGTH_UNPROBED = 0.3
-
-TORCH_FIX = (
-    "train on more distinct data: check the dataset is not a few samples repeated (a `Subset` or slice left "
-    "from debugging), drop duplicates (`np.unique(x, axis=0, return_index=True)`), and add augmentation "
-    "(`transforms.RandomCrop`, `transforms.RandomHorizontalFlip`, input noise) so repeats differ"
-)
-KERAS_FIX = (
-    "train on more distinct data: check the arrays given to `model.fit` are not a few samples repeated (a "
-    "slice or `np.tile` left from debugging), drop duplicates (`np.unique(x, axis=0, return_index=True)`), "
-    "and add augmentation layers (`layers.RandomCrop`, `layers.RandomFlip`, `layers.GaussianNoise`) so "
-    "repeats differ"
-)
 
 
 @register
@@ -116,47 +104,15 @@ class FewDistinctSamples(Check):
         n_classes = (
             ev.task.n_classes if ev.task is not None and ev.task.kind in ("multiclass", "binary") else None
         )
-        low_share = n >= MIN_SAMPLES and distinct / n < DISTINCT_SHARE and distinct < MAX_DISTINCT
-        per_class = (
-            n_classes is not None
-            and n >= MIN_SAMPLES_PER_CLASS * n_classes
-            and distinct < MIN_DISTINCT_PER_CLASS * n_classes
-        )
-        # A small data set: the sample went over every example several times and there are too few of them.
-        # Keras' ``fit`` on arrays tells the data set's size, and a sample as large holds all of it.
-        spans_data = distinct * MIN_REPEATS <= n or (data.dataset_size is not None and n >= data.dataset_size)
-        if n_classes is not None:
-            needed = MIN_EXAMPLES_PER_CLASS * n_classes
-        else:
-            needed = MIN_EXAMPLES_PER_FEATURE * int(x.shape[1])
-        # The rule of thumb holds per class: a class with a handful of examples cannot be learnt, however
-        # many the others have (a 9:1 binary set of 40 examples holds 4 of the rare class).
-        # ... unless that class is rare next to the largest one: a starved class is an imbalance, DP101's.
-        small_class = (
-            spans_data
-            and rarest is not None
-            and rarest[1] < MIN_EXAMPLES_PER_CLASS
-            and rarest[2] * EXTREME_IMBALANCE_RATIO > rarest[3]
-        )
-        small_set = spans_data and (distinct < needed or small_class)
-        if not (low_share or per_class or small_set):
+        few = _few(ev, int(x.shape[1]), n, distinct, n_classes, rarest)
+        if few is None:
             return None
-
+        small_set, small_class, needed = few
         probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
-        train, held = ev.probes.train_output, ev.probes.heldout_output
-        # Too little data shows as a model that fits what it saw but not new inputs.
-        not_generalising = (
-            small_set
-            and train is not None
-            and held is not None
-            and train.normalized_score - held.normalized_score >= GENERALISATION_GAP
-        )
-        if probes and not (misbehaving(ev) or any(probe_misbehaves(p) for p in probes) or not_generalising):
+        if probes and not (
+            misbehaving(ev) or any(probe_misbehaves(p) for p in probes) or _overfits(ev, small_set)
+        ):
             return None
-        if probes:
-            strength, severity = STRENGTH_SYMPTOM, Severity.ERROR
-        else:
-            strength, severity = STRENGTH_UNPROBED, Severity.WARNING
         per = f" ({distinct / n_classes:.2g} per class)" if n_classes else ""
         if small_class and distinct >= needed and rarest is not None:
             per = f", class {rarest[0]} only {rarest[1]}"
@@ -173,23 +129,80 @@ class FewDistinctSamples(Check):
         }
         if ev.probes.heldout_output is not None:
             evidence["heldout_normalized_score"] = ev.probes.heldout_output.normalized_score
-        if distinct == n:
-            message = (
-                f"the training set holds only {n} examples{per}: too few for the network to learn anything "
-                "general from."
-            )
-        else:
-            message = (
-                f"the training sample of {n} inputs holds only {distinct} distinct examples{per}: the "
-                "network sees the same few points over and over and has nothing general to learn."
-            )
         return self.finding(
-            message=message,
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            ev,
+            message=_message(n, distinct, per),
+            change=Change(
+                "more_distinct_data", what="training data", current=distinct, params={"needed": needed}
+            ),
             evidence=evidence,
-            strength=strength,
-            severity=severity,
+            strength=STRENGTH_SYMPTOM if probes else STRENGTH_UNPROBED,
+            severity=Severity.ERROR if probes else Severity.WARNING,
         )
+
+
+def _few(
+    ev: Evidence,
+    features: int,
+    n: int,
+    distinct: int,
+    n_classes: int | None,
+    rarest: tuple[int, int, int, int] | None,
+) -> tuple[bool, bool, int] | None:
+    """(a small data set, a class with too few examples in it, the distinct examples needed) when the sample
+    of ``n`` rows holds too few distinct ones by any of the rules; None when it holds enough."""
+    data = ev.data
+    assert data is not None
+    low_share = n >= MIN_SAMPLES and distinct / n < DISTINCT_SHARE and distinct < MAX_DISTINCT
+    per_class = (
+        n_classes is not None
+        and n >= MIN_SAMPLES_PER_CLASS * n_classes
+        and distinct < MIN_DISTINCT_PER_CLASS * n_classes
+    )
+    # A small data set: the sample went over every example several times and there are too few of them.
+    # Keras' ``fit`` on arrays tells the data set's size, and a sample as large holds all of it.
+    spans_data = distinct * MIN_REPEATS <= n or (data.dataset_size is not None and n >= data.dataset_size)
+    if n_classes is not None:
+        needed = MIN_EXAMPLES_PER_CLASS * n_classes
+    else:
+        needed = MIN_EXAMPLES_PER_FEATURE * features
+    # The rule of thumb holds per class: a class with a handful of examples cannot be learnt, however
+    # many the others have (a 9:1 binary set of 40 examples holds 4 of the rare class).
+    # ... unless that class is rare next to the largest one: a starved class is an imbalance, DP101's.
+    small_class = (
+        spans_data
+        and rarest is not None
+        and rarest[1] < MIN_EXAMPLES_PER_CLASS
+        and rarest[2] * EXTREME_IMBALANCE_RATIO > rarest[3]
+    )
+    small_set = spans_data and (distinct < needed or small_class)
+    if not (low_share or per_class or small_set):
+        return None
+    return small_set, small_class, needed
+
+
+def _overfits(ev: Evidence, small_set: bool) -> bool:
+    """Too little data shows as a model that fits what it saw but not new inputs: for a small data set, the
+    held-out normalised score trails the training one by ``GENERALISATION_GAP`` or more."""
+    train, held = ev.probes.train_output, ev.probes.heldout_output
+    return (
+        small_set
+        and train is not None
+        and held is not None
+        and train.normalized_score - held.normalized_score >= GENERALISATION_GAP
+    )
+
+
+def _message(n: int, distinct: int, per: str) -> str:
+    if distinct == n:
+        return (
+            f"the training set holds only {n} examples{per}: too few for the network to learn anything "
+            "general from."
+        )
+    return (
+        f"the training sample of {n} inputs holds only {distinct} distinct examples{per}: the "
+        "network sees the same few points over and over and has nothing general to learn."
+    )
 
 
 def _rarest_class(x: np.ndarray, labels: np.ndarray) -> tuple[int, int, int, int] | None:

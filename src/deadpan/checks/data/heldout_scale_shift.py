@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, numeric, probe_misbehaves, rows
+from deadpan.checks.symptoms import numeric, probe_misbehaves, rows
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Held-out / training ratio of the overall input std or mean |x| beyond which the two sets are on different
 #: scales: an order of magnitude is far beyond any sampling difference between splits of one dataset, and is
@@ -19,18 +19,6 @@ EPS = 1e-12
 STRENGTH_SYMPTOM = 0.85
 STRENGTH_UNPROBED = 0.7
 STRENGTH_NO_SYMPTOM = 0.4
-
-TORCH_FIX = (
-    "apply the same preprocessing to every split: fit the statistics on the training set and reuse them "
-    "(`scaler.fit(x_train)`, then `scaler.transform(x_test)`), and put the same `/ 255.` / "
-    "`transforms.Normalize(mean, std)` in the test transform as in the training one"
-)
-KERAS_FIX = (
-    "apply the same preprocessing to every split: fit the statistics on the training set and reuse them "
-    "(`scaler.fit(x_train)`, then `scaler.transform(x_val)`), divide `x_val` by 255 too if `x_train` was, or "
-    "move the scaling into the model (`layers.Rescaling(1 / 255)`, or `keras.layers.Normalization` adapted "
-    "on `x_train`) so every split gets it"
-)
 
 
 def _scale(x: np.ndarray) -> tuple[float, float] | None:
@@ -101,11 +89,12 @@ class HeldoutScaleShift(Check):
         if held_probe is not None:
             evidence["heldout_normalized_score"] = held_probe.normalized_score
         return self.finding(
+            ev,
             message=f"the held-out inputs are about {factor:.3g}x {direction} than the training inputs "
             f"(std {held[0]:.3g} vs {train[0]:.3g}, mean |x| {held[1]:.3g} vs {train[1]:.3g}): they were "
             "preprocessed differently, so the network sees inputs far outside its training range and answers "
             "alike for all of them.",
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            change=Change("same_preprocessing", what="held-out inputs", params={"scale_ratio": worst}),
             evidence=evidence,
             strength=strength,
             severity=severity,

@@ -5,21 +5,26 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import class_labels, is_keras, numeric, probe_misbehaves, rows, symptom_evidence
+from deadpan.checks.symptoms import (
+    LEARNABILITY_MIN_SAMPLES,
+    NO_SIGNAL_GAP,
+    class_labels,
+    extreme_imbalance,
+    no_signal_bar,
+    numeric,
+    probe_misbehaves,
+    rows,
+    symptom_evidence,
+)
 from deadpan.evidence import Evidence, LearnabilityProbe
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
-#: Normalized CV gap (best simple model minus the label-permuted baseline, as a share of chance..perfect)
-#: below which the inputs carry no usable information about the targets. 5% is within the CV noise of a few
-#: hundred samples (the permutation-test idea of Ojala & Garriga 2010, "Permutation Tests for Studying
-#: Classifier Performance"): the simple models do no better on the real pairing than on a shuffled one.
-NO_SIGNAL_GAP = 0.05
+# The no-signal bar (NO_SIGNAL_GAP, raised to the sampling noise on a small sample) and the fewest samples
+# judged (LEARNABILITY_MIN_SAMPLES) live in deadpan.checks.symptoms: DP510 stays silent on the same bar.
 #: Gap at or below which the signal is indistinguishable from none at all: full strength.
 ZERO_GAP = 0.02
 #: Gap below which the signal is weak enough to mention (warning, low strength).
 WEAK_SIGNAL_GAP = 0.1
-#: Fewer CV samples than this give scores too noisy to judge.
-MIN_SAMPLES = 30
 #: Signal that is there but weak: the best simple model recovers less than this share of the way from chance
 #: to perfect (balanced accuracy under 0.64 for two classes, under 0.46 for ten). Noisy sensors and noisy
 #: labels cap what any model learns from the data; when the network misbehaves too, the data is the first
@@ -34,31 +39,9 @@ LOW_CEILING_MIN_SAMPLES = 500
 #: network memorises noise, a held-out gap), below the definite bugs.
 STRENGTH_LOW_CEILING = 0.55
 
-TORCH_FIX = (
-    "check that inputs and labels are paired: shuffle them together with one index (`perm = "
-    "torch.randperm(len(x)); x, y = x[perm], y[perm]`, or `TensorDataset(x, y)` with `DataLoader(..., "
-    "shuffle=True)`), that the labels are read from the right column/file, and that the features actually "
-    "carry information about the target"
-)
-WEAK_TORCH_FIX = (
-    "check the labels (a sample by hand, or a confusion matrix against a second annotator) and the inputs' "
-    "noise; denoise or average repeated measurements, drop or relabel mislabelled examples, or add features "
-    "that carry the signal. A larger model or longer training will only memorise the noise: regularise "
-    "(`weight_decay=1e-4`, `nn.Dropout(0.2)`) and stop early on a held-out score"
-)
-WEAK_KERAS_FIX = (
-    "check the labels (a sample by hand, or a confusion matrix against a second annotator) and the inputs' "
-    "noise; denoise or average repeated measurements, drop or relabel mislabelled examples, or add features "
-    "that carry the signal. A larger model or longer training will only memorise the noise: regularise "
-    "(`layers.Dropout(0.2)`, `kernel_regularizer=keras.regularizers.L2(1e-4)`) and stop early with "
-    "`keras.callbacks.EarlyStopping(restore_best_weights=True)`"
-)
-KERAS_FIX = (
-    "check that inputs and labels are paired: shuffle them together with one index (`perm = "
-    "np.random.permutation(len(x)); x, y = x[perm], y[perm]`, or let `model.fit(x, y, shuffle=True)` do it), "
-    "that the labels are read from the right column/file, and that the features actually carry information "
-    "about the target"
-)
+#: The fixes: pair inputs and labels again (no signal), or clean noisy labels and inputs (weak signal).
+PAIR = Change("pair_inputs_and_labels", what="labels")
+CLEAN = Change("clean_noisy_labels", what="labels")
 
 
 @register
@@ -95,7 +78,7 @@ class NoLearnableSignal(Check):
     def judge(self, ev: Evidence) -> Finding | None:
         lp = ev.probes.learnability
         assert lp is not None
-        if lp.n_samples < MIN_SAMPLES:
+        if lp.n_samples < LEARNABILITY_MIN_SAMPLES:
             return None
         scores = (lp.linear_score, lp.nonlinear_score, lp.permuted_score)
         if not all(np.isfinite(s) for s in scores):
@@ -108,7 +91,7 @@ class NoLearnableSignal(Check):
         best = max(lp.linear_score, lp.nonlinear_score)
         gap = lp.signal_gap()
         # On a small sample the CV scores are noisy: a gap within that noise is no evidence of signal.
-        no_signal = max(NO_SIGNAL_GAP, lp.noise_gap())
+        no_signal = no_signal_bar(lp)
         weak = max(WEAK_SIGNAL_GAP, no_signal + (WEAK_SIGNAL_GAP - NO_SIGNAL_GAP))
         if gap >= weak:
             return self._low_ceiling(ev, lp, best)
@@ -125,18 +108,14 @@ class NoLearnableSignal(Check):
             "labels": lp.labels,
             "token_counts": lp.token_counts,
         }
-        fix = KERAS_FIX if is_keras(ev) else TORCH_FIX
-        # Name what was scored where it is not one plain score: the mean over the labels of a multi-label
-        # target, and token ids also read as bag-of-tokens counts.
-        metric = f"mean {lp.metric} over {lp.labels} labels" if lp.labels > 1 else lp.metric
-        if lp.token_counts:
-            metric += " (token ids also as bag-of-tokens counts)"
+        metric = _scored(lp)
         if gap >= no_signal:
             return self.finding(
+                ev,
                 message=f"the inputs carry little signal about the targets: the best simple model scores "
                 f"{metric} {best:.3g} vs {lp.permuted_score:.3g} with shuffled labels (gap {gap:.1%} of "
                 "chance-to-perfect), so the input-independent answer is nearly as good as any.",
-                fix=fix,
+                change=PAIR,
                 evidence=evidence,
                 # As strong as a low ceiling's finding when the network fails too: the same weak signal.
                 strength=STRENGTH_LOW_CEILING if weak_and_failing else 0.4,
@@ -145,11 +124,12 @@ class NoLearnableSignal(Check):
         # 0.85 at a gap of ZERO_GAP or less, falling to 0.6 at the no-signal bar.
         frac = (max(gap, ZERO_GAP) - ZERO_GAP) / (no_signal - ZERO_GAP)
         return self.finding(
+            ev,
             message=f"the targets cannot be predicted from these inputs: the best simple model scores "
             f"{metric} {best:.3g}, no better than {lp.permuted_score:.3g} with shuffled labels. Random "
             "inputs or labels, or inputs and targets shuffled apart, leave the network nothing to learn but "
             "the input-independent answer.",
-            fix=fix,
+            change=PAIR,
             evidence=evidence,
             strength=0.85 - 0.25 * frac,
         )
@@ -161,11 +141,12 @@ class NoLearnableSignal(Check):
         ceiling = lp.normalized(best)
         noisy = "noisy labels (mislabelled examples)" if lp.metric != "r2" else "noisy targets"
         return self.finding(
+            ev,
             message=f"the inputs carry only weak signal about the targets: the best simple model scores "
             f"{lp.metric} {best:.3g} (chance {lp.chance_score:.3g}), {ceiling:.0%} of the way from chance to "
             f"perfect. Noisy inputs or {noisy} cap what any model can learn from this data; a training loss "
             "that keeps falling then is the network memorising the noise.",
-            fix=WEAK_KERAS_FIX if is_keras(ev) else WEAK_TORCH_FIX,
+            change=CLEAN,
             evidence={
                 "metric": lp.metric,
                 "linear_score": lp.linear_score,
@@ -180,6 +161,15 @@ class NoLearnableSignal(Check):
             strength=STRENGTH_LOW_CEILING,
             severity=Severity.WARNING,
         )
+
+
+def _scored(lp: LearnabilityProbe) -> str:
+    """What was scored, named where it is not one plain score: the mean over the labels of a multi-label
+    target, and token ids also read as bag-of-tokens counts."""
+    metric = f"mean {lp.metric} over {lp.labels} labels" if lp.labels > 1 else lp.metric
+    if lp.token_counts:
+        metric += " (token ids also as bag-of-tokens counts)"
+    return metric
 
 
 def _weak_and_failing(ev: Evidence, lp: LearnabilityProbe, best: float) -> bool:
@@ -197,8 +187,6 @@ def _extreme_imbalance(ev: Evidence) -> bool:
     """DP101's extreme imbalance (19:1) in the training targets. The probe's models are class-weighted, so a
     moderate imbalance does not lower their balanced score; a starved class does (a handful of examples to
     learn it from)."""
-    from deadpan.checks.data.dominant_class import extreme_imbalance
-
     if ev.data is None:
         return False
     labels = class_labels(ev, ev.data.y)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, numeric
+from deadpan.checks.symptoms import numeric
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 
 def _nonfinite(a: np.ndarray | None) -> tuple[int, int]:
@@ -75,14 +75,11 @@ class NonfiniteInputs(Check):
             first_row = min(rows) if rows else None
             first = f" ({max(x_rows, y_rows)} of {stream.rows} rows, the first at row {first_row})"
         return self.finding(
+            ev,
             message=f"the training {' and '.join(where)} hold NaN or inf{first}: a single non-finite value "
             "turns the loss and the gradients into NaN, the update writes NaN into the weights, and the "
             "output is the same (NaN) for every input.",
-            fix="clean the data before training: locate the values with "
-            + ("`np.isnan(x).any()`" if is_keras(ev) else "`torch.isnan(x).any()`")
-            + " / `np.isinf(x)`, impute missing inputs with training-set statistics "
-            "(`sklearn.impute.SimpleImputer`, `np.nan_to_num`), drop samples whose target is missing, and "
-            "guard `log`/division in preprocessing (`np.log1p`, `x / (std + 1e-8)`)",
+            change=Change("clean_nonfinite_data", what=" and ".join(where)),
             evidence={
                 "nonfinite_input_step": input_step,
                 "nonfinite_target_step": target_step,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, numeric, rows
+from deadpan.checks.symptoms import numeric, rows
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Fewer finite target rows than this say nothing about the target distribution.
 MIN_TARGETS = 2
@@ -59,18 +59,11 @@ class SingleTargetValue(Check):
         )
         kind = ev.task.kind if ev.task is not None else "unknown"
         return self.finding(
+            ev,
             message=f"{counted or f'all {len(table)} sampled training targets'} have the same value {shown}: "
             "the best answer "
             "for every input is that value, so the network learns a constant.",
-            fix="fix the label pipeline: read the targets from the right column/attribute, "
-            + (
-                "pass the labels as `model.fit(x, y)` (not a copy overwritten with `np.zeros_like(y)` or "
-                "`y[0]`, nor a `tf.data` map that returns a fixed label)"
-                if is_keras(ev)
-                else "do not overwrite `y` in the loop (e.g. `y = y[0]` or `torch.zeros_like(y)`)"
-            )
-            + ", and check that filtering or splitting did not keep a single class "
-            "(`np.unique(y_train, return_counts=True)`)",
+            change=Change("fix_label_pipeline", what="targets", current=shown),
             evidence={
                 "n_targets": len(table),
                 "distinct_values": 1,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, keras_output_layer, loss_name, numeric
-from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.checks.symptoms import class_axis, loss_name, numeric, one_hot_loss
+from deadpan.evidence import Evidence, LossCall
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Losses that take class indices in [0, C) (``cross_entropy_probs``: Keras' sparse categorical cross-entropy
 #: of probabilities).
@@ -64,77 +65,72 @@ class TargetsOutOfRange(Check):
             "target_max": tmax,
         }
 
-        keras = is_keras(ev)
-        # Keras' non-sparse categorical losses take one-hot rows, not class ids: their targets are never
-        # indices (a one-unit output with 0/1 targets is categorical-loss-on-one-unit, not this).
-        takes_ids = not keras or loss.name.startswith("sparse")
-        if loss.function in INDEX_LOSSES and takes_ids and loss.target_is_integer and loss.input_shape:
-            # The class dimension is dim 1 for (N, C, ...) inputs and dim 0 for an unbatched (C,) input;
-            # Keras' is the last axis.
-            if keras:
-                n_classes = int(loss.input_shape[-1])
-            else:
-                n_classes = int(loss.input_shape[1] if len(loss.input_shape) >= 2 else loss.input_shape[0])
-            too_big = tmax >= n_classes
-            negative = tmin < 0 and tmin != IGNORE_INDEX
-            if not (too_big or negative):
-                return None
-            evidence["n_output_units"] = n_classes
-            fn = "CrossEntropyLoss" if loss.function == "cross_entropy" else "NLLLoss"
-            if keras:
-                fn = loss_name(ev)
-                wider = keras_output_layer(int(tmax) + 1, loss.from_logits)
-                unlabeled = "`keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)`"
-            else:
-                wider = f"nn.Linear(d, {int(tmax) + 1})"
-                unlabeled = "`ignore_index=-100`"
-            if too_big and tmin >= 1 and tmax == n_classes:
-                fix = (
-                    "the labels look 1-based: use `y = y - 1` so they run 0..C-1 (or encode them with "
-                    "`sklearn.preprocessing.LabelEncoder`)"
-                )
-            elif too_big:
-                fix = (
-                    f"map the labels to 0..{n_classes - 1} (`sklearn.preprocessing.LabelEncoder`), or give "
-                    f"the last layer one unit per class: `{wider}`"
-                )
-            else:
-                fix = (
-                    f"map the labels to 0..{n_classes - 1} (`sklearn.preprocessing.LabelEncoder`); mark "
-                    f"unlabeled samples with {unlabeled} rather than another negative value"
-                )
-            return self.finding(
-                message=f"`{fn}` gets class ids in [{tmin:.0f}, {tmax:.0f}] but the model has {n_classes} "
-                f"output units, so valid ids are 0..{n_classes - 1}: out-of-range targets index past the "
-                "output.",
-                fix=fix,
-                evidence=evidence,
-                strength=0.9,
-            )
-
+        if (
+            loss.function in INDEX_LOSSES
+            and not one_hot_loss(ev)
+            and loss.target_is_integer
+            and loss.input_shape
+        ):
+            return self._class_ids(ev, loss, evidence, tmin, tmax)
         if loss.function in BINARY_LOSSES:
-            if tmin >= -UNIT_TOLERANCE and tmax <= 1 + UNIT_TOLERANCE:
-                return None
-            fn = "BCEWithLogitsLoss" if loss.function.endswith("logits") else "BCELoss"
-            as_float = ".float()"
-            effect = "the loss is unbounded below, so the logits run to infinity"
-            if is_keras(ev):
-                fn, as_float = loss_name(ev), '.astype("float32")'
-                effect = "the loss keeps falling as the outputs are pushed to their limit"
-            if tmin < 0 and tmin >= -1 - UNIT_TOLERANCE and tmax <= 1 + UNIT_TOLERANCE:
-                fix = "the targets look like -1/+1 labels: use `y = (y + 1) / 2` so they are 0/1"
-            elif tmin >= 0 and tmax <= 255 + UNIT_TOLERANCE:
-                fix = (
-                    "map the targets to {0, 1}: `y = y / 255.` for 0/255 masks, "
-                    f"`y = (y > 0){as_float}` for any other positive label"
-                )
-            else:
-                fix = f"map the targets to {{0, 1}} (e.g. `y = (y == positive_label){as_float}`)"
-            return self.finding(
-                message=f"`{fn}` expects targets in [0, 1] but gets values in [{tmin:.3g}, {tmax:.3g}]: "
-                f"outside [0, 1] {effect} and every output saturates at the same value.",
-                fix=fix,
-                evidence=evidence,
-                strength=0.9,
-            )
+            return self._binary(ev, loss, evidence, tmin, tmax)
         return None
+
+    def _class_ids(
+        self, ev: Evidence, loss: LossCall, evidence: dict[str, object], tmin: float, tmax: float
+    ) -> Finding | None:
+        """Class ids outside 0..C-1 for a loss that takes ids (Keras' non-sparse categorical losses take
+        one-hot rows, never ids: a one-unit output with 0/1 targets is categorical-loss-on-one-unit)."""
+        # The class dimension is dim 1 for (N, C, ...) inputs and dim 0 for an unbatched (C,) input;
+        # Keras' is the last axis.
+        n_classes = int(loss.input_shape[class_axis(ev, loss.input_shape)])
+        too_big = tmax >= n_classes
+        negative = tmin < 0 and tmin != IGNORE_INDEX
+        if not (too_big or negative):
+            return None
+        evidence["n_output_units"] = n_classes
+        ids = {"last": n_classes - 1}
+        if too_big and tmin >= 1 and tmax == n_classes:
+            change = Change(
+                "shift_class_ids", what="labels", current=[tmin, tmax], proposed=[0, n_classes - 1]
+            )
+        elif too_big:
+            params = {**ids, "units": int(tmax) + 1, "from_logits": loss.from_logits}
+            change = Change("map_class_ids", what="labels", current=[tmin, tmax], params=params)
+        else:
+            change = Change("mark_unlabeled", what="labels", current=[tmin, tmax], params=ids)
+        fn = say("loss", framework_of(ev), loss_fn=loss.function, loss=loss_name(ev))
+        return self.finding(
+            ev,
+            message=f"`{fn}` gets class ids in [{tmin:.0f}, {tmax:.0f}] but the model has {n_classes} "
+            f"output units, so valid ids are 0..{n_classes - 1}: out-of-range targets index past the "
+            "output.",
+            change=change,
+            evidence=evidence,
+            strength=0.9,
+        )
+
+    def _binary(
+        self, ev: Evidence, loss: LossCall, evidence: dict[str, object], tmin: float, tmax: float
+    ) -> Finding | None:
+        """Targets outside [0, 1] for a binary cross-entropy."""
+        if tmin >= -UNIT_TOLERANCE and tmax <= 1 + UNIT_TOLERANCE:
+            return None
+        fw = framework_of(ev)
+        fn = say("loss", fw, loss_fn=loss.function, loss=loss_name(ev))
+        seen = [tmin, tmax]
+        if tmin < 0 and tmin >= -1 - UNIT_TOLERANCE and tmax <= 1 + UNIT_TOLERANCE:
+            change = Change("binary_targets_from_signs", what="targets", current=seen, proposed=[0, 1])
+        elif tmin >= 0 and tmax <= 255 + UNIT_TOLERANCE:
+            change = Change("binary_targets_from_masks", what="targets", current=seen, proposed=[0, 1])
+        else:
+            change = Change("binary_targets_from_labels", what="targets", current=seen, proposed=[0, 1])
+        return self.finding(
+            ev,
+            message=f"`{fn}` expects targets in [0, 1] but gets values in [{tmin:.3g}, {tmax:.3g}]: "
+            f"outside [0, 1] {say('unbounded_binary_loss', fw)} and every output saturates at the same "
+            "value.",
+            change=change,
+            evidence=evidence,
+            strength=0.9,
+        )

@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, misbehaving, numeric, rows, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, numeric, rows, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Standard inits (Glorot & Bengio 2010, He et al. 2015) assume inputs of roughly unit scale (LeCun et al.
 #: 1998, "Efficient BackProp": standardize every input). A feature whose std or mean |x| exceeds this is two
@@ -29,6 +29,23 @@ STRENGTH_PER_DECADE = 0.1
 MAX_STRENGTH = 0.8
 #: Strength when no output probe tells whether the model suffers from it.
 UNPROBED_STRENGTH = 0.3
+
+
+def _problems(max_std: float, max_mean_abs: float, spread: float) -> tuple[list[float], list[str]]:
+    """How many orders of magnitude each scale problem is past its threshold, and the problems in words."""
+    scale = max(max_std, max_mean_abs)
+    decades: list[float] = []
+    problems: list[str] = []
+    if scale > LARGE_SCALE:
+        decades.append(math.log10(scale / LARGE_SCALE))
+        problems.append(f"values up to std {max_std:.3g} / mean |x| {max_mean_abs:.3g}")
+    if max_std < TINY_SCALE:
+        decades.append(math.log10(TINY_SCALE / max_std))
+        problems.append(f"every feature's std is below {max_std:.3g}")
+    if spread > STD_SPREAD_RATIO:
+        decades.append(math.log10(spread / STD_SPREAD_RATIO))
+        problems.append(f"the largest feature std is {spread:.3g}x the median one")
+    return decades, problems
 
 
 @register
@@ -76,18 +93,7 @@ class UnscaledInputs(Check):
         max_mean_abs = float(np.abs(x).mean(axis=0).max())
         scale = max(max_std, max_mean_abs)
         spread = max_std / median_std
-
-        decades: list[float] = []
-        problems: list[str] = []
-        if scale > LARGE_SCALE:
-            decades.append(math.log10(scale / LARGE_SCALE))
-            problems.append(f"values up to std {max_std:.3g} / mean |x| {max_mean_abs:.3g}")
-        if max_std < TINY_SCALE:
-            decades.append(math.log10(TINY_SCALE / max_std))
-            problems.append(f"every feature's std is below {max_std:.3g}")
-        if spread > STD_SPREAD_RATIO:
-            decades.append(math.log10(spread / STD_SPREAD_RATIO))
-            problems.append(f"the largest feature std is {spread:.3g}x the median one")
+        decades, problems = _problems(max_std, max_mean_abs, spread)
         if not problems:
             return None
 
@@ -106,34 +112,12 @@ class UnscaledInputs(Check):
             ev.data.input_dtype == "uint8"
             or (x_min >= 0 and 1 < x_max <= 255 and bool(np.all(x == np.round(x))))
         ) and scale > LARGE_SCALE
-        if is_keras(ev) and image_like:
-            fix = (
-                'scale the pixels to [0, 1]: `x = x.astype("float32") / 255.` (or '
-                "`layers.Rescaling(1 / 255)` as the model's first layer)"
-            )
-        elif is_keras(ev):
-            fix = (
-                "standardize every feature with the training set's statistics: a "
-                "`keras.layers.Normalization()` layer as the model's first layer, adapted on the training "
-                "data (`norm.adapt(x_train)`), or standardise the arrays: `mean, std = x_train.mean(0), "
-                "x_train.std(0) + 1e-8; x = (x - mean) / std` (the same mean/std for held-out data)"
-            )
-        elif image_like:
-            fix = (
-                "scale the pixels to [0, 1]: `x = x.float() / 255.` (or `transforms.ToTensor()`), then "
-                "optionally `transforms.Normalize(mean, std)` with the training set's channel statistics"
-            )
-        else:
-            fix = (
-                "standardize every feature with the training set's statistics: `mean, std = x_train.mean(0), "
-                "x_train.std(0) + 1e-8; x = (x - mean) / std` (apply the same mean/std to held-out data), or "
-                "`sklearn.preprocessing.StandardScaler().fit(x_train)`"
-            )
         return self.finding(
+            ev,
             message="the inputs are far from unit scale (" + "; ".join(problems) + "): the default "
             "initialisation then gives first-layer activations orders of magnitude off, which kills or "
             "saturates units and leaves the network with an input-independent answer.",
-            fix=fix,
+            change=Change("rescale_inputs", what="inputs", current=scale, params={"image_like": image_like}),
             evidence={
                 "max_feature_std": max_std,
                 "median_feature_std": median_std,

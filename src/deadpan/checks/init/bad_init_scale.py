@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.init.symmetric_weights import symmetric
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symmetric, symptom_evidence
 from deadpan.evidence import Evidence, WeightStats
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Initial std over the std a standard initialiser gives at this fan-in (He et al. 2015 for ReLU layers,
 #: Glorot & Bengio 2010 otherwise) beyond which the layer multiplies (or divides) the activation scale by an
@@ -26,22 +25,25 @@ STRENGTH_AT_100X = 0.5
 SYMPTOM_BONUS = 0.25
 DEPTH_BONUS = 0.05
 
-TORCH_FIX = (
-    "remove the manual weight scaling (`* 100`, `nn.init.normal_(w, std=1.0)`, `* 1e-4`) and keep the "
-    'default init, or use `nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")` '
-    "(`nn.init.xavier_uniform_` for tanh/sigmoid layers)"
-)
-KERAS_FIX = (
-    "remove the manual weight scaling (`keras.initializers.RandomNormal(stddev=1.0)`, `set_weights` with "
-    'scaled arrays) and keep the default `kernel_initializer="glorot_uniform"` (tanh/sigmoid layers), or use '
-    '`kernel_initializer="he_normal"` for ReLU layers'
-)
-
 
 def _off(w: WeightStats) -> float:
     """How far off the layer's scale is, as a factor >= 1 (either direction)."""
     r = w.std / w.expected_std
     return r if r >= 1 else 1 / r
+
+
+def _off_scale(weights: tuple[WeightStats, ...]) -> list[WeightStats]:
+    """The layers whose initial std is over ``MAX_RATIO`` times the standard one, or (hidden layers) under
+    ``MIN_RATIO`` times it; all-equal rows (DP601's), embeddings and normalisation gains left out."""
+    hits: list[WeightStats] = []
+    for i, w in enumerate(weights):
+        if w.kind.startswith(EXCLUDED_KINDS) or symmetric(w) or w.std <= 0 or w.expected_std <= 0:
+            continue
+        ratio = w.std / w.expected_std
+        hidden = i < len(weights) - 1
+        if ratio > MAX_RATIO or (hidden and ratio < MIN_RATIO):
+            hits.append(w)
+    return hits
 
 
 @register
@@ -76,15 +78,7 @@ class BadInitScale(Check):
         bad = misbehaving(ev)
         if ev.probes.train_output is not None and not bad:
             return None
-        weights = model.initial_weights
-        hits: list[WeightStats] = []
-        for i, w in enumerate(weights):
-            if w.kind.startswith(EXCLUDED_KINDS) or symmetric(w) or w.std <= 0 or w.expected_std <= 0:
-                continue
-            ratio = w.std / w.expected_std
-            hidden = i < len(weights) - 1
-            if ratio > MAX_RATIO or (hidden and ratio < MIN_RATIO):
-                hits.append(w)
+        hits = _off_scale(model.initial_weights)
         if not hits:
             return None
         worst = max(hits, key=_off)
@@ -117,10 +111,18 @@ class BadInitScale(Check):
             else "activations shrink towards zero with depth and the output is the last bias for every input"
         )
         return self.finding(
+            ev,
             message=f"layer `{worst.name}` starts with weight std {worst.std:.3g}, {_off(worst):.3g}x "
             f"{direction} than standard initialisation gives at fan-in {worst.fan_in} "
             f"({worst.expected_std:.3g}): {effect}.",
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            change=Change(
+                "standard_init",
+                what="weight std",
+                current=worst.std,
+                proposed=worst.expected_std,
+                where=worst.name,
+                params={"layers": [w.name for w in hits]},
+            ),
             evidence=evidence,
             strength=strength,
             severity=severity,

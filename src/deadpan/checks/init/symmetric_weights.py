@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, misbehaving
-from deadpan.evidence import Evidence, WeightStats
-from deadpan.findings import Finding, Severity
+from deadpan.checks.symptoms import misbehaving, symmetric
+from deadpan.evidence import Evidence
+from deadpan.findings import Change, Finding, Severity
 
-#: Slack over 1/fan_out (the distinct-row share when every row is equal) for float rounding.
-SYMMETRY_TOLERANCE = 1e-6
 #: Strengths: symmetric at init (or at the end when only the end was recorded), still symmetric at the end of
 #: training too, and symmetric at init but broken later (dropout breaks symmetry) in a misbehaving model.
 STRENGTH_SEEN = 0.9
 STRENGTH_CONFIRMED = 0.95
 STRENGTH_BROKEN_LATER = 0.5
-
-
-def symmetric(w: WeightStats) -> bool:
-    """Every output unit's weight row is the same (zeros or a constant): only meaningful for fan_out > 1."""
-    return w.fan_out > 1 and w.distinct_rows <= 1.0 / w.fan_out + SYMMETRY_TOLERANCE
 
 
 @register
@@ -73,24 +66,17 @@ class SymmetricWeights(Check):
         zero = first.std == 0 and first.mean_abs == 0
         how = "all zero" if zero else "identical in every row (a constant init)"
         when = "at initialisation" if stage == "initial" else "at the end of training"
-        if is_keras(ev):
-            fix = (
-                'remove `kernel_initializer="zeros"`/`"ones"`/`keras.initializers.Constant(...)` (or a '
-                f"`set_weights` with equal rows) on `{first.name}` and keep the default "
-                '`kernel_initializer="glorot_uniform"`, or use `kernel_initializer="he_normal"`; biases may '
-                "stay zero"
-            )
-        else:
-            fix = (
-                "remove `nn.init.zeros_`/`nn.init.constant_` (or `.weight.data.fill_(...)`) on "
-                f"`{first.name}.weight` and keep the default init, or use "
-                '`nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")`; biases may stay zero'
-            )
         return self.finding(
+            ev,
             message=f"the weights of hidden layer `{first.name}` ({first.fan_out} units) are {how} {when}: "
             "identical units get identical gradients and stay identical, so the layer acts as one unit"
             + (" and passes the same zero vector for every input." if zero else "."),
-            fix=fix,
+            change=Change(
+                "break_symmetry",
+                what="weight init",
+                where=first.name,
+                params={"layers": [w.name for w in hits]},
+            ),
             evidence={
                 "stage": stage,
                 "layers": [w.name for w in hits],

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, keras_output_layer, loss_name
+from deadpan.checks.symptoms import class_axis, loss_name
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Losses that take a softmax (or expect log-probabilities) over the class axis. ``cross_entropy_probs`` is
 #: Keras' categorical cross-entropy of probabilities, which normalises each row to sum to 1 first.
-CATEGORICAL_LOSSES: dict[str, str] = {
-    "cross_entropy": "CrossEntropyLoss",
-    "nll_loss": "NLLLoss",
-    "cross_entropy_probs": "categorical_crossentropy",
-}
+CATEGORICAL_LOSSES = ("cross_entropy", "nll_loss", "cross_entropy_probs")
 
 
 @register
@@ -43,57 +40,33 @@ class CategoricalLossOnOneUnit(Check):
     def judge(self, ev: Evidence) -> Finding | None:
         loss = ev.loss
         assert loss is not None
-        cls = CATEGORICAL_LOSSES.get(loss.function)
-        if cls is None or not loss.input_shape:
+        if loss.function not in CATEGORICAL_LOSSES or not loss.input_shape:
             return None
         # PyTorch's class axis is dim 1 for batched inputs ([N, C] or [N, C, d1, ...]), dim 0 unbatched;
-        # Keras' is the last axis.
-        keras = is_keras(ev)
-        class_axis = -1 if keras else (1 if len(loss.input_shape) >= 2 else 0)
-        if loss.input_shape[class_axis] != 1:
+        # Keras' is the last axis. (In Keras the single output is normalised to 1, so the loss is exactly 0.)
+        if loss.input_shape[class_axis(ev, loss.input_shape)] != 1:
             return None
         n_classes = ev.task.n_classes if ev.task is not None else None
         if n_classes is None and loss.target_is_integer:
             n_classes = int(loss.target_max) + 1
-        if keras:
-            return self._keras(ev, n_classes)
-        if n_classes is not None and n_classes > 2:
-            units = (
-                f"give the last layer {n_classes} output units (`nn.Linear(hidden, {n_classes})`) and keep "
-                f"`{cls}`"
-            )
-        else:
-            units = "for C > 2 classes give the last layer C output units (`nn.Linear(hidden, C)`)"
-        return self.finding(
-            message=f"`{cls}` is computed over an output with one unit (shape {list(loss.input_shape)}): "
-            "log-softmax over a single unit is always 0, so the loss is constant, its gradient is zero and "
-            "nothing learns.",
-            fix="for a binary problem use `nn.BCEWithLogitsLoss()` on the single output unit with float "
-            f"targets, `loss_fn(out, y.float().view(-1, 1))`; {units}",
-            evidence={
-                "loss": loss.function,
-                "input_shape": loss.input_shape,
-                "class_axis_units": 1,
+        fw = framework_of(ev)
+        cls = say("loss", fw, loss_fn=loss.function, loss=loss_name(ev))
+        change = Change(
+            "binary_loss_on_one_unit",
+            what="loss",
+            current=loss.function,
+            params={
                 "n_classes": n_classes,
+                "loss_fn": loss.function,
+                "loss": loss_name(ev),
+                "from_logits": loss.from_logits,
             },
-            strength=0.95,
         )
-
-    def _keras(self, ev: Evidence, n_classes: int | None) -> Finding:
-        """The finding in Keras terms: the single output is normalised to 1, so the loss is exactly 0."""
-        loss = ev.loss
-        assert loss is not None
-        name = loss_name(ev)
-        c = n_classes if n_classes is not None and n_classes > 2 else "C"
-        head = keras_output_layer(c, loss.from_logits)
         return self.finding(
-            message=f"`{name}` is computed over an output with one unit (shape {list(loss.input_shape)}): "
-            "Keras normalises the class axis (the last) to sum to 1, so the single unit's probability is "
-            "always 1, the loss is 0 for every input, its gradient is exactly zero and nothing learns.",
-            fix='for a binary problem use `layers.Dense(1, activation="sigmoid")` with '
-            '`loss="binary_crossentropy"` and 0/1 targets; '
-            + (f"for {c} classes" if c != "C" else "for C > 2 classes")
-            + f" give the last layer one unit per class, `{head}`, and keep `{name}`",
+            ev,
+            message=f"`{cls}` is computed over an output with one unit (shape {list(loss.input_shape)}): "
+            + say("one_unit_loss_effect", fw),
+            change=change,
             evidence={
                 "loss": loss.function,
                 "input_shape": loss.input_shape,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Karpathy, "A recipe for training neural networks" (2019), "verify loss @ init": a fresh classifier
 #: should start at about ln C for softmax cross-entropy. Off by more than these factors, the outputs at
@@ -20,17 +19,6 @@ EXTREME_RATIO = 30.0
 STRENGTH_HIGH = 0.4
 STRENGTH_LOW = 0.3
 STRENGTH_EXTREME = 0.5
-
-TORCH_FRESH_FIX = (
-    "check the model starts from a fresh initialisation (no `model.load_state_dict(...)` of a trained "
-    "checkpoint before this run), and that the loss is computed on this model's raw logits and the real "
-    "targets"
-)
-KERAS_FRESH_FIX = (
-    "check the model starts from a fresh initialisation (no `model.load_weights(...)` of a trained "
-    "checkpoint, nor a model already trained by an earlier `fit`, before this run), and that `model.fit` "
-    "gets the real targets"
-)
 
 
 @register
@@ -66,40 +54,28 @@ class InitialLossOff(Check):
         if LOW_RATIO <= ratio <= HIGH_RATIO:
             return None
         evidence = {"initial_loss": initial, "expected_initial_loss": expected, "ratio": ratio}
-        keras = is_keras(ev)
-        if keras:
-            fix = (
-                'scale the initial outputs down: keep the default `kernel_initializer="glorot_uniform"` (or '
-                '`"he_normal"`) instead of a large custom one, start the output layer small with '
-                "`kernel_initializer=keras.initializers.RandomNormal(stddev=0.01)` and "
-                '`bias_initializer="zeros"` (for imbalanced classes '
-                "`bias_initializer=keras.initializers.Constant(np.log(priors))`), and standardise the inputs"
-            )
-        else:
-            fix = (
-                "scale the initial outputs down: use the default initialisation (or "
-                "`nn.init.kaiming_normal_`/`nn.init.xavier_uniform_`) instead of a large custom one, shrink "
-                "the last layer with `model.fc.weight.data.mul_(0.01)` and `nn.init.zeros_(model.fc.bias)` "
-                "(for imbalanced classes set the bias to the log class priors), and standardise the inputs"
-            )
         if ratio > HIGH_RATIO:
             extreme = ratio >= EXTREME_RATIO
             return self.finding(
+                ev,
                 message=f"the loss at initialisation is {initial:.4g}, "
                 + (f"{ratio:.3g}x" if math.isfinite(ratio) else "far above")
                 + f" the {expected:.4g} a fresh model should give (ln C for cross-entropy): the outputs "
                 "start far too large and confidently wrong, which saturates the output and drives it to "
                 "one answer.",
-                fix=fix,
+                change=Change(
+                    "shrink_initial_outputs", what="initial loss", current=initial, proposed=expected
+                ),
                 evidence=evidence,
                 strength=STRENGTH_EXTREME if extreme else STRENGTH_HIGH,
                 severity=Severity.ERROR if extreme else Severity.WARNING,
             )
         return self.finding(
+            ev,
             message=f"the loss at initialisation is {initial:.4g}, only {ratio:.2g}x the {expected:.4g} a "
             "fresh model should give (ln C for cross-entropy): the model was not freshly initialised, or "
             "its outputs are scaled so that the loss starts out misleadingly low.",
-            fix=KERAS_FRESH_FIX if keras else TORCH_FRESH_FIX,
+            change=Change("fresh_init", what="initial loss", current=initial, proposed=expected),
             evidence=evidence,
             strength=STRENGTH_LOW,
             severity=Severity.WARNING,

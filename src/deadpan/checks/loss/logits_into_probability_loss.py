@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, loss_name, misbehaving, output_probe, symptom_evidence
+from deadpan.checks.symptoms import loss_name, misbehaving, output_probe, symptom_evidence
 from deadpan.evidence import Evidence, LossCall
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Losses that take probabilities: binary cross-entropy of a probability per unit, and categorical
 #: cross-entropy of probability rows (Keras' ``from_logits=False`` default, "cross_entropy_probs").
@@ -18,14 +18,6 @@ RANGE_TOLERANCE = 1e-5
 STRENGTH_SYMPTOM = 0.9
 STRENGTH_UNPROBED = 0.75
 STRENGTH_NO_SYMPTOM = 0.45
-#: Keras loss name -> the loss class to construct with ``from_logits=True``.
-KERAS_LOSS_CLASSES: dict[str, str] = {
-    "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
-}
 
 
 def _units(ev: Evidence, loss: LossCall) -> int | None:
@@ -33,30 +25,6 @@ def _units(ev: Evidence, loss: LossCall) -> int | None:
     if ev.task is not None and ev.task.n_outputs > 0:
         return ev.task.n_outputs
     return loss.input_shape[-1] if len(loss.input_shape) >= 2 else None
-
-
-def _keras_fix(ev: Evidence, loss: LossCall, binary: bool) -> str:
-    cls = KERAS_LOSS_CLASSES.get(loss.name, "BinaryCrossentropy" if binary else "CategoricalCrossentropy")
-    units = _units(ev, loss)
-    act = "sigmoid" if binary else "softmax"
-    dense = f'Dense({units if units is not None else "..."}, activation="{act}")'
-    return (
-        f"keep the output layer linear and tell the loss it receives logits: "
-        f'`loss=keras.losses.{cls}(from_logits=True)`; or put `activation="{act}"` on the output layer '
-        f"(`keras.layers.{dense}`) so that `{loss_name(ev)}` receives probabilities"
-    )
-
-
-def _torch_fix(binary: bool) -> str:
-    if binary:
-        return (
-            "pass the raw output to `nn.BCEWithLogitsLoss()` (it applies the sigmoid itself, stably); or end "
-            "the model in `nn.Sigmoid()`/`torch.sigmoid` so that `nn.BCELoss` receives probabilities"
-        )
-    return (
-        "pass the raw output (logits) to `nn.CrossEntropyLoss()`, which applies log-softmax itself; or end "
-        "the model in `nn.Softmax(dim=1)` and use `nn.NLLLoss()` on `torch.log(probs)`"
-    )
 
 
 @register
@@ -115,12 +83,19 @@ class LogitsIntoProbabilityLoss(Check):
                 "The loss divides each row by its sum (which may be negative or near 0) and clips it to "
                 "[eps, 1 - eps]"
             )
+        change = Change(
+            "loss_from_logits",
+            what="loss",
+            current=loss.function,
+            params={"binary": binary, "loss": name, "loss_id": loss.name, "units": _units(ev, loss)},
+        )
         return self.finding(
+            ev,
             message=f"`{name}` expects probabilities but receives values in "
             f"[{loss.input_min:.3g}, {loss.input_max:.3g}]: the output layer has no "
             f"{'sigmoid' if binary else 'softmax'}. {how}, so every output {clipped} "
             "gives the same loss and zero gradient, and units pushed there never come back.",
-            fix=_keras_fix(ev, loss, binary) if is_keras(ev) else _torch_fix(binary),
+            change=change,
             evidence={
                 "loss": loss.function,
                 "loss_name": loss.name or loss.function,

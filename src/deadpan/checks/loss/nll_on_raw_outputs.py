@@ -7,7 +7,7 @@ import math
 from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import loss_curve, misbehaving, output_probe, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: The losses that take log-probabilities: ``F.nll_loss`` / ``nn.NLLLoss`` (one per class and sample).
 LOG_PROBABILITY_LOSSES = ("nll_loss",)
@@ -100,12 +100,11 @@ class NllOnRawOutputs(Check):
         if negative:
             seen += f", and the training loss went down to {lowest:.3g}"
         return self.finding(
+            ev,
             message="`nll_loss` expects log-probabilities (every value <= 0, so the loss is >= 0) but "
             f"receives {seen}. It only takes -input[target], without normalising over the classes, so "
             f"{effect}.",
-            fix="end the model in `nn.LogSoftmax(dim=1)` (or apply `F.log_softmax(out, dim=1)`) before "
-            "`nn.NLLLoss`, or replace `nn.NLLLoss` by `nn.CrossEntropyLoss`, which applies log-softmax "
-            "itself",
+            change=Change("add_log_softmax", what="output activation", proposed="log_softmax"),
             evidence={
                 "loss": loss.function,
                 "input_shape": loss.input_shape,

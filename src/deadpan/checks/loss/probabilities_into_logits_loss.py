@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, loss_name
+from deadpan.checks.symptoms import loss_name
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Loss that applies a sigmoid to its input itself.
 LOGITS_LOSS = "binary_cross_entropy_with_logits"
@@ -50,24 +51,18 @@ class ProbabilitiesIntoLogitsLoss(Check):
         confirmed = probe is not None and probe.outputs_in_unit_interval
         if probe is not None and not confirmed:
             return None  # the final outputs leave [0, 1]: no sigmoid at the end, the first batch was chance
-        if is_keras(ev):
-            name = f"`{loss_name(ev)}` with `from_logits=True`"
-            fix = (
-                f'drop `from_logits=True` (`loss="{loss_name(ev)}"` takes the sigmoid outputs as '
-                'probabilities), or remove `activation="sigmoid"` from the last layer and keep '
-                "`from_logits=True`"
-            )
-        else:
-            name = "`BCEWithLogitsLoss`"
-            fix = (
-                "remove the final `torch.sigmoid`/`nn.Sigmoid` from the model: `BCEWithLogitsLoss` applies "
-                "the sigmoid itself (or keep the sigmoid and switch to `nn.BCELoss`, which is less stable)"
-            )
+        name = say("logits_loss", framework_of(ev), loss_fn=loss.function, loss=loss_name(ev))
         return self.finding(
+            ev,
             message=f"{name} receives values in [{loss.input_min:.3g}, {loss.input_max:.3g}], "
             "i.e. probabilities, but expects logits: the sigmoid is applied twice, the loss only sees "
             "values between 0.5 and 0.73 and the gradients shrink.",
-            fix=fix,
+            change=Change(
+                "drop_output_sigmoid",
+                what="output activation",
+                current="sigmoid",
+                params={"loss": loss_name(ev)},
+            ),
             evidence={
                 "loss": loss.function,
                 "input_min": loss.input_min,

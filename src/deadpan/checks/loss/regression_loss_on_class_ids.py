@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from deadpan.capture.probes.task import class_ids
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, loss_name, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import loss_name, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.measures import class_ids
+from deadpan.phrasebook import framework_of, say
 
-#: Regression losses, and the ``torch.nn`` class a user most likely wrote for each.
-REGRESSION_LOSSES: dict[str, str] = {
-    "mse_loss": "MSELoss",
-    "l1_loss": "L1Loss",
-    "smooth_l1_loss": "SmoothL1Loss",
-    "huber_loss": "HuberLoss",
-}
+#: Regression losses.
+REGRESSION_LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss")
 #: Strength with one output unit (the class id regressed as a number; ordinal targets are sometimes meant so)
 #: and with several output units (one unit per class, each regressing the id: certainly a classification).
 STRENGTH_ONE_UNIT = 0.6
@@ -80,8 +76,7 @@ class RegressionLossOnClassIds(Check):
     def judge(self, ev: Evidence) -> Finding | None:
         loss = ev.loss
         assert loss is not None
-        cls = REGRESSION_LOSSES.get(loss.function)
-        if cls is None:
+        if loss.function not in REGRESSION_LOSSES:
             return None
         ids = _class_ids(ev)
         if ids is None:
@@ -93,21 +88,13 @@ class RegressionLossOnClassIds(Check):
         n_classes = len(ids)
         units = loss.input_shape[-1] if len(loss.input_shape) >= 2 else 1
         several = units > 1
-        shift = f" (shifted to start at 0: `y - {ids[0]:g}`)" if ids[0] != 0 else ""
-        if is_keras(ev):
-            cls = loss_name(ev)
-            fix = (
-                f"treat it as classification: give the last layer {n_classes} units with a softmax, "
-                f'`layers.Dense({n_classes}, activation="softmax")`, compile with '
-                f'`loss="sparse_categorical_crossentropy"` on the integer targets{shift} and predict with '
-                "`model.predict(x).argmax(axis=-1)`"
-            )
-        else:
-            fix = (
-                f"treat it as classification: give the last layer {n_classes} output units "
-                f"(`nn.Linear(hidden, {n_classes})`), use `nn.CrossEntropyLoss()` with integer targets "
-                f"`loss_fn(out, y.long())`{shift} and predict with `out.argmax(dim=1)`"
-            )
+        cls = say("loss", framework_of(ev), loss_fn=loss.function, loss=loss_name(ev))
+        change = Change(
+            "classify_class_ids",
+            what="loss",
+            current=loss.function,
+            params={"n_classes": n_classes, "shift": float(ids[0]) if ids[0] != 0 else None},
+        )
         if fails_as_classifier and gap is not None:
             poorly = (
                 f"read as classes its outputs are poor: rounded to the nearest id they reach a balanced "
@@ -119,10 +106,11 @@ class RegressionLossOnClassIds(Check):
             strength = STRENGTH_SEVERAL_UNITS if several else STRENGTH_ONE_UNIT
         gap_evidence = {"rounded_score": gap[1], "classifier_score": gap[0]} if gap is not None else {}
         return self.finding(
+            ev,
             message=f"`{cls}` is trained on integer targets with only {n_classes} distinct values "
             f"({ids[0]:g}..{ids[-1]:g}), which look like class ids, and {poorly}: a regression loss on "
             "class ids is minimised by predicting the mean id for every input.",
-            fix=fix,
+            change=change,
             evidence={
                 "loss": loss.function,
                 "distinct_targets": n_classes,

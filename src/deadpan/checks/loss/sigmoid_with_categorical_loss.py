@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
-from deadpan.checks.symptoms import is_keras, loss_name, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import loss_name, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, LayerInfo
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Categorical cross-entropy of probability rows (Keras' ``categorical_crossentropy`` /
 #: ``sparse_categorical_crossentropy`` with ``from_logits=False``).
@@ -77,28 +77,20 @@ class SigmoidWithCategoricalLoss(Check):
             return None
 
         multilabel = ev.task is not None and ev.task.kind == "multilabel"
-        if is_keras(ev):
-            single = (
-                f'use `activation="softmax"` on the output layer (`keras.layers.Dense({n_units}, '
-                f'activation="softmax")`) with `{loss_name(ev)}`'
-            )
-            multi = 'keep the sigmoid and use `loss="binary_crossentropy"`'
-        else:
-            single = (
-                "drop the final sigmoid and use `nn.CrossEntropyLoss()` on the logits (softmax is applied by "
-                "the loss)"
-            )
-            multi = "drop the final sigmoid and use `nn.BCEWithLogitsLoss()` on the logits"
-        if multilabel:
-            fix = f"for multi-label targets {multi}; if each example has exactly one class, {single}"
-        else:
-            fix = f"for one class per example {single}; if the targets are multi-label, {multi}"
+        change = Change(
+            "softmax_for_classes",
+            what="output activation",
+            current=sigmoid.activation,
+            where=sigmoid.name,
+            params={"multilabel": multilabel, "units": n_units, "loss": loss_name(ev)},
+        )
         return self.finding(
+            ev,
             message=f"`{loss_name(ev)}` takes each row as a probability distribution, but the {n_units} "
             f"output units end in a sigmoid (`{sigmoid.name}`), which squashes each unit on its own: the "
             f"rows (values in [{loss.input_min:.3g}, {loss.input_max:.3g}]) do not sum to 1, the loss only "
             "sees their ratios, and the saturating units get weak, tangled gradients.",
-            fix=fix,
+            change=change,
             evidence={
                 "loss": loss.function,
                 "loss_name": loss.name or loss.function,

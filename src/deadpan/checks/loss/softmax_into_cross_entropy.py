@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, loss_name
+from deadpan.checks.symptoms import loss_name
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Losses that apply log-softmax (or expect log-probabilities) themselves.
 LOGIT_LOSSES = ("cross_entropy", "nll_loss")
@@ -41,25 +42,21 @@ class SoftmaxIntoCrossEntropy(Check):
             return None
         if len(loss.input_shape) < 2 or loss.input_shape[-1] < 2:
             return None
-        fn = "CrossEntropyLoss" if loss.function == "cross_entropy" else "NLLLoss"
         expects = "logits" if loss.function == "cross_entropy" else "log-probabilities"
-        if is_keras(ev):  # a Keras softmax output with from_logits=True
-            name = f"`{loss_name(ev)}` with `from_logits=True`"
-            fix = (
-                "drop `from_logits=True` (the default `from_logits=False` takes the softmax outputs as "
-                'probabilities), or remove `activation="softmax"` from the last layer and keep '
-                "`from_logits=True`"
-            )
-        else:
-            name = f"`{fn}`"
-            fix = f"remove the final `nn.Softmax`/`F.softmax` from the model: `{fn}` expects {expects}" + (
-                " (or use `torch.log` of the probabilities with `NLLLoss`)" if fn == "NLLLoss" else ""
-            )
+        # In Keras: a softmax output with from_logits=True.
+        name = say("logits_loss", framework_of(ev), loss_fn=loss.function, loss=loss_name(ev))
+        change = Change(
+            "drop_output_softmax",
+            what="output activation",
+            current="softmax",
+            params={"loss_fn": loss.function, "loss": loss_name(ev)},
+        )
         return self.finding(
+            ev,
             message=f"{name} receives probabilities (every row sums to 1, values in "
             f"[{loss.input_min:.3g}, {loss.input_max:.3g}]) but expects {expects}: the softmax is applied "
             "twice and the gradients nearly vanish.",
-            fix=fix,
+            change=change,
             evidence={
                 "loss": loss.function,
                 "input_shape": loss.input_shape,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import is_dense, weight_layer_indices
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Rule of thumb: a hidden fully connected layer narrower than the number of classes squeezes C classes into
 #: fewer directions than classes, which a softmax readout separates only with finely tuned weights. Judged
@@ -81,23 +81,22 @@ class BottleneckLayer(Check):
         width = max(SUGGESTED_WIDTH, 2 * (n_classes or 1))
         wider = max((layers[i].units or 0) for i in weights)
         what = f"fewer than the {n_classes} classes" if n_classes and units < n_classes else "a single unit"
-        if is_keras(ev):
-            act = next((x.activation for x in layers[index + 1 : index + 2] if x.kind == "Activation"), None)
-            keep = f', activation="{act}"' if act else ""
-            kind = layer.kind if layer.kind in RECURRENT_KINDS else "Dense"
-            fix = f"widen layer `{layer.name}`: e.g. `layers.{kind}({width}{keep})`"
-        else:
-            call = (
-                f"nn.{layer.kind}(input_size, hidden_size={width}, batch_first=True)"
-                if layer.kind in RECURRENT_KINDS
-                else f"nn.Linear(in_features, {width})"
-            )
-            fix = f"widen layer `{layer.name}`: e.g. `{call}` and `in_features={width}` in the layer after it"
+        # The activation entry right after the layer (Keras' ``Dense(activation=...)``), kept when widening.
+        act = next((x.activation for x in layers[index + 1 : index + 2] if x.kind == "Activation"), None)
+        change = Change(
+            "widen_layer",
+            what="units",
+            current=units,
+            proposed=width,
+            where=layer.name,
+            params={"kind": layer.kind, "recurrent": layer.kind in RECURRENT_KINDS, "activation": act},
+        )
         return self.finding(
+            ev,
             message=f"hidden layer `{layer.name}` ({layer.kind}) has {units} unit(s), {what}: everything the "
             "later layers learn about the input must pass through it, which is too narrow to keep the "
             "answers apart.",
-            fix=fix,
+            change=change,
             evidence={
                 "layer": layer.name,
                 "units": units,

@@ -6,9 +6,9 @@ import numpy as np
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
-from deadpan.checks.symptoms import collapsed, is_keras, is_regression, numeric
+from deadpan.checks.symptoms import is_regression, nearly_constant, numeric
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Share of the regression targets the head cannot reach above which the clipping matters: one target in ten
 #: is a large systematic error, not an outlier.
@@ -65,15 +65,15 @@ class ClippingOutputHead(Check):
         else:
             return None
 
-        name = None
+        name, head_layer = None, ""
         if ev.model is not None:
             layers = ev.model.layers
             weights = weight_layer_indices(layers)
             tail = layers[weights[-1] :] if weights else layers[-1:]
             acts = [layer for layer in tail if activation(layer) is not None]
             if acts:
-                name = f"`{acts[-1].name}` ({acts[-1].activation})"
-        if name is None and ev.model is not None and collapsed(out):
+                name, head_layer = f"`{acts[-1].name}` ({acts[-1].activation})", acts[-1].name
+        if name is None and ev.model is not None and nearly_constant(out):
             # A constant output lies inside any bound: with no bounded activation on the head (a functional
             # one would not show among the layers), the bound says nothing about the head.
             return None
@@ -81,19 +81,18 @@ class ClippingOutputHead(Check):
         frac = min(1.0, (share - MEANINGFUL_SHARE) / (MAJORITY_SHARE - MEANINGFUL_SHARE))
         strength = STRENGTH_LOW + (STRENGTH_HIGH - STRENGTH_LOW) * frac
         severity = Severity.ERROR if share >= 2 * MEANINGFUL_SHARE else Severity.WARNING
-        scale_fix = (
-            "or scale the targets into [0, 1] (`y = (y - y.min()) / (y.max() - y.min())`, undone at "
-            "prediction time)"
-            if head == "sigmoid"
-            else "or shift the targets to be non-negative if the head must stay"
-        )
         return self.finding(
+            ev,
             message=f"the regression outputs all lie in {bound} ({where} on the head) but {share:.0%} of the "
             f"targets (range [{y.min():.3g}, {y.max():.3g}]) lie outside it: the head clips those "
             "predictions to its boundary, where the gradient vanishes, so many inputs get the same output.",
-            fix="remove the activation from the regression head and end in a plain "
-            + ("`layers.Dense(1)` (no `activation=`), " if is_keras(ev) else "`nn.Linear(d, 1)`, ")
-            + scale_fix,
+            change=Change(
+                "linear_regression_head",
+                what="output activation",
+                current=head,
+                where=head_layer,
+                params={"head": head},
+            ),
             evidence={
                 "head": head,
                 "outputs_nonnegative": out.outputs_nonnegative,

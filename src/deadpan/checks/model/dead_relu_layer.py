@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Activations whose units can be exactly zero for every input. Leaky ReLU, ELU, SELU and GELU pass a
 #: (small) signal for negative inputs, so their units cannot die outright.
@@ -17,16 +17,6 @@ DEAD_FRACTION = 0.9
 #: Strength at DEAD_FRACTION and with every unit dead.
 STRENGTH_AT_THRESHOLD = 0.6
 STRENGTH_ALL_DEAD = 0.85
-
-TORCH_FIX = (
-    "lower the learning rate (e.g. 10x), initialise with `nn.init.kaiming_normal_(layer.weight, "
-    'nonlinearity="relu")` and zero biases, standardize the inputs, or replace `nn.ReLU()` with '
-    "`nn.LeakyReLU(0.01)`"
-)
-KERAS_FIX = (
-    'lower the learning rate (e.g. 10x), initialise with `kernel_initializer="he_normal"` and zero biases '
-    '(the default), standardize the inputs, or use `activation="leaky_relu"` instead of `"relu"`'
-)
 
 
 @register
@@ -68,10 +58,13 @@ class DeadReluLayer(Check):
         strength = STRENGTH_AT_THRESHOLD + (STRENGTH_ALL_DEAD - STRENGTH_AT_THRESHOLD) * min(1.0, frac)
         units = f" of {worst.units}" if worst.units else ""
         return self.finding(
+            ev,
             message=f"{worst.dead_fraction:.0%}{units} units of ReLU layer `{worst.name}` output zero for "
             "every input: no signal passes the layer and no gradient flows back to revive it, so everything "
             "after it sees the same vector and the output is constant.",
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            change=Change(
+                "revive_relu_units", what="dead units", current=worst.dead_fraction, where=worst.name
+            ),
             evidence={
                 "layer": worst.name,
                 "dead_fraction": worst.dead_fraction,

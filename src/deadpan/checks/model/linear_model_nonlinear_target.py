@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence, LayerInfo
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Layers that are non-linear without an ``activation`` entry: pooling by max, recurrent and attention blocks
 #: (gated / softmax internals), per-sample normalisation, and embeddings (a lookup is not linear in the ids).
@@ -89,27 +89,16 @@ class LinearModelNonlinearTarget(Check):
             return None
         strength = 0.7 if net <= linear + MATCHES_LINEAR else 0.55
         width = layers[last].units or 1
-        if is_keras(ev):
-            unseen = (
-                "(Activations applied in a subclassed model's `call`, e.g. `keras.ops.relu`, are not seen.)"
-            )
-            fix = (
-                'give every hidden layer a non-linearity, `layers.Dense(64, activation="relu")`, e.g. '
-                f'`keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense({width})])` (keep the '
-                "output layer's own activation)"
-            )
-        else:
-            unseen = "(Activations applied functionally in `forward`, e.g. `F.relu`, are not seen as layers.)"
-            fix = (
-                "add a hidden layer with a non-linearity: `nn.Sequential(nn.Linear(d, 64), nn.ReLU(), "
-                f"nn.Linear(64, {width}))`, or `F.relu` on each hidden layer's output in `forward`"
-            )
+        unseen = say("unseen_activations", framework_of(ev))
         return self.finding(
+            ev,
             message=f"the model has {len(weights)} weight layer(s) and no non-linear activation between "
             f"them, so it is a single linear map; a non-linear model predicts this target far better "
             f"(normalized {nonlinear:.2f} vs {linear:.2f} for a linear one) and the network reaches only "
             f"{net:.2f}. {unseen}",
-            fix=fix,
+            change=Change(
+                "add_nonlinearity", what="hidden activation", proposed="relu", params={"width": width}
+            ),
             evidence={
                 "weight_layers": [layers[i].name for i in weights],
                 "nonlinear_layers": 0,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, weight_layer_indices
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Losses that take raw logits and squash them themselves (softmax / sigmoid inside the loss).
 LOGIT_LOSSES = ("cross_entropy", "binary_cross_entropy_with_logits")
@@ -58,27 +58,22 @@ class ReluOnLogits(Check):
             return None
         head = tail[-1]
         sigmoid = loss.function == "binary_cross_entropy_with_logits"
-        if is_keras(ev):
-            fix = (
-                f"remove the activation from the output layer (`Dense(units)` with no `activation`, not "
-                f'`activation="{head.activation}"`): the loss with `from_logits=True` applies the '
-                f"{'sigmoid' if sigmoid else 'softmax'} itself"
-            )
-        else:
-            fix = (
-                f"remove `{head.name}` ({head.activation}) after the last layer and pass the raw outputs to "
-                f"the loss: `{'BCEWithLogitsLoss' if sigmoid else 'CrossEntropyLoss'}` applies the "
-                f"{'sigmoid' if sigmoid else 'softmax'} itself"
-            )
         consequence = (
             "sigmoid(logit) never drops below 0.5, so the negative answer is out of reach"
             if sigmoid
             else "a class can be pushed down only to logit 0 and units floored at 0 pass no gradient"
         )
         return self.finding(
+            ev,
             message=f"the model ends in `{head.name}` ({head.activation}) and the loss, which expects raw "
             f"logits, only ever sees values >= 0 (min {loss.input_min:.3g}): {consequence}.",
-            fix=fix,
+            change=Change(
+                "remove_output_activation",
+                what="output activation",
+                current=head.activation,
+                where=head.name,
+                params={"sigmoid": sigmoid},
+            ),
             evidence={
                 "loss": loss.function,
                 "activation_layer": head.name,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import SATURATING_FAMILIES, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, LayerSignal
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
-#: Bounded activations whose units saturate at their limits, with a vanishing derivative there.
-SATURATING_FAMILIES = ("sigmoid", "tanh", "hardsigmoid", "hardtanh", "softsign")
 #: Share of a hidden layer's units pinned at the activation's limits for nearly every sample from which the
 #: layer passes almost no gradient (Glorot & Bengio 2010, "Understanding the difficulty of training deep
 #: feedforward neural networks": saturated sigmoid layers stall training).
@@ -18,17 +16,6 @@ PASSTHROUGH_KINDS = ("Dropout", "Flatten", "Identity", "Unflatten")
 #: Strength at SATURATED_FRACTION and with every unit saturated.
 STRENGTH_AT_THRESHOLD = 0.6
 STRENGTH_ALL = 0.85
-
-TORCH_FIX = (
-    "standardize the inputs (`(x - mean) / std`), initialise with `nn.init.xavier_uniform_(layer.weight)` "
-    "instead of large weights, add `nn.BatchNorm1d` before the activation, or use `nn.ReLU()` in hidden "
-    "layers"
-)
-KERAS_FIX = (
-    "standardize the inputs (`(x - mean) / std` or a `keras.layers.Normalization` layer), keep the default "
-    '`kernel_initializer="glorot_uniform"` instead of large weights, add `layers.BatchNormalization()` '
-    'before the activation, or use `activation="relu"` with `kernel_initializer="he_normal"` in hidden layers'
-)
 
 
 def _hidden(signals: tuple[LayerSignal, ...]) -> tuple[LayerSignal, ...]:
@@ -85,10 +72,13 @@ class SaturatedUnits(Check):
         strength = STRENGTH_AT_THRESHOLD + (STRENGTH_ALL - STRENGTH_AT_THRESHOLD) * min(1.0, frac)
         units = f" of {worst.units}" if worst.units else ""
         return self.finding(
+            ev,
             message=f"{worst.saturated_fraction:.0%}{units} units of {worst.activation} layer `{worst.name}` "
             "sit at the activation's limits for nearly every input: they pass the same value forward and "
             "almost no gradient back, so training stalls with a constant output.",
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            change=Change(
+                "unsaturate_units", what="hidden activation", current=worst.activation, where=worst.name
+            ),
             evidence={
                 "layer": worst.name,
                 "activation": worst.activation,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import activation, is_softmax, weight_layer_indices
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Strength when the softmax is seen in the model's layers (or the outputs are all one value), and when only
 #: the outputs' rows summing to one show it (a sigmoid saturated at 1 looks the same).
@@ -61,29 +61,29 @@ class SoftmaxOverOneUnit(Check):
         constant = out is not None and out.n_samples > 1 and out.distinct_predictions <= 1
         strength = STRENGTH_SEEN if softmax_layer is not None or constant else STRENGTH_OUTPUTS_ONLY
         log = softmax_layer is not None and "log" in (softmax_layer.activation or softmax_layer.kind).lower()
-        where = f"`{softmax_layer.name}` ({softmax_layer.kind})" if softmax_layer is not None else "a softmax"
-        if is_keras(ev):
-            if softmax_layer is not None and softmax_layer.kind == "Activation" and "/" in softmax_layer.name:
-                act = softmax_layer.activation
-                where = f'`{softmax_layer.name.rsplit("/", 1)[0]}` (`activation="{act}"`)'
-            n_classes = ev.task.n_classes if ev.task is not None and (ev.task.n_classes or 0) >= 2 else None
-            fix = (
-                'for a binary target use `layers.Dense(1, activation="sigmoid")` with '
-                '`loss="binary_crossentropy"`; or use one unit per class, '
-                f'`layers.Dense({n_classes or "C"}, activation="softmax")`, with '
-                '`loss="sparse_categorical_crossentropy"` (integer labels)'
+        where = "a softmax"
+        if softmax_layer is not None:
+            where = say(
+                "activation_place",
+                framework_of(ev),
+                name=softmax_layer.name,
+                kind=softmax_layer.kind,
+                activation=softmax_layer.activation,
             )
-        else:
-            fix = (
-                "for a binary target drop the softmax and use `nn.BCEWithLogitsLoss` on the single logit (or "
-                "`nn.Sigmoid` with `nn.BCELoss`); or use two units, `nn.Linear(d, 2)`, with "
-                "`nn.CrossEntropyLoss` and no softmax"
-            )
+        n_classes = ev.task.n_classes if ev.task is not None and (ev.task.n_classes or 0) >= 2 else None
+        change = Change(
+            "binary_head_for_one_unit",
+            what="output activation",
+            current="softmax",
+            where=softmax_layer.name if softmax_layer is not None else "",
+            params={"n_classes": n_classes},
+        )
         return self.finding(
+            ev,
             message=f"the model ends in {where} over a single output unit: softmax normalises over the row, "
             f"so the output is exactly {0 if log else 1} for every input and no gradient reaches the "
             "weights.",
-            fix=fix,
+            change=change,
             evidence={
                 "n_outputs": n_out,
                 "softmax_layer": softmax_layer.name if softmax_layer is not None else None,

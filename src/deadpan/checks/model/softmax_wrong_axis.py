@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, loss_name
+from deadpan.checks.symptoms import loss_name
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: A probe batch of one sample cannot tell the batch axis from the class axis.
 MIN_SAMPLES = 2
@@ -54,17 +55,14 @@ class SoftmaxWrongAxis(Check):
         if not (in_prob_space or log_space):
             return None
         ce = ev.loss is not None and ev.loss.function == "cross_entropy"
-        if is_keras(ev):
-            fix = (
-                'use `layers.Softmax(axis=-1)` (the default, not `axis=0`) or `activation="softmax"` on the '
-                "last `Dense`, so each sample's row sums to one"
-            )
-            if ce:  # from_logits=True: the loss applies the softmax itself
-                fix = f"drop the softmax: `{loss_name(ev)}` with `from_logits=True` applies it itself; " + fix
-            dim = "axis 0"
-        else:
-            fix = _torch_log_fix() if log_space and not in_prob_space else _torch_fix(ce)
-            dim = "dim=0"
+        change = Change(
+            "softmax_over_classes",
+            what="softmax axis",
+            current=0,
+            proposed=-1,
+            params={"cross_entropy": ce, "log_space": log_space and not in_prob_space, "loss": loss_name(ev)},
+        )
+        dim = say("batch_axis", framework_of(ev))
         if in_prob_space:
             what = (
                 "the outputs sum to one over the batch (each column) rather than over the classes (each row)"
@@ -77,9 +75,10 @@ class SoftmaxWrongAxis(Check):
             )
             soft = "log-softmax"
         return self.finding(
+            ev,
             message=f"{what}: the {soft} is taken over {dim}, so a sample's output depends on its "
             "batch-mates and cannot express its own class.",
-            fix=fix,
+            change=change,
             evidence={
                 "columns_sum_to_one": out.columns_sum_to_one,
                 "rows_sum_to_one": out.rows_sum_to_one,
@@ -91,21 +90,3 @@ class SoftmaxWrongAxis(Check):
             },
             strength=0.9,
         )
-
-
-def _torch_fix(ce: bool) -> str:
-    """The PyTorch fix: the right ``dim``, or no softmax in front of ``CrossEntropyLoss``."""
-    fix = "use `nn.Softmax(dim=1)` (or `F.softmax(x, dim=-1)`) so each sample's row sums to one"
-    if ce:
-        fix = "drop the softmax: `nn.CrossEntropyLoss` applies log-softmax over the classes itself; " + fix
-    else:
-        fix += "; or drop it and use `nn.CrossEntropyLoss` on the logits"
-    return fix
-
-
-def _torch_log_fix() -> str:
-    """The PyTorch fix for a log-softmax over the batch in front of ``NLLLoss``."""
-    return (
-        "use `nn.LogSoftmax(dim=1)` (or `F.log_softmax(x, dim=-1)`) so each sample's row is normalised over "
-        "its classes; or drop it and pass the logits to `nn.CrossEntropyLoss` instead of `nn.NLLLoss`"
-    )

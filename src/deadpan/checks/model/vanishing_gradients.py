@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.model.saturated_units import KERAS_FIX, SATURATING_FAMILIES, TORCH_FIX
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import SATURATING_FAMILIES, misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: The first weight layer's gradient, per weight (RMS), below this share of the last weight layer's. With
 #: ReLU and a standard initialisation the backward signal keeps its scale through the layers (He et al. 2015);
@@ -85,11 +84,14 @@ class VanishingGradients(Check):
         depth = min(1.0, math.log10(VANISHING_SHARE / max(share, 1e-12)))
         strength = STRENGTH_AT_THRESHOLD + (STRENGTH_TENFOLD - STRENGTH_AT_THRESHOLD) * depth
         return self.finding(
+            ev,
             message=f"The gradient reaching the first weight layer `{first}` is {share:.3f} of the last "
             f"layer's `{last}` per weight: it vanishes on the way back through the {'/'.join(saturating)} "
             "activations, so the layers nearest the input barely learn and the head settles on one answer "
             "for every input.",
-            fix=(KERAS_FIX if is_keras(ev) else TORCH_FIX),
+            change=Change(
+                "unsaturate_units", what="hidden activation", current="/".join(saturating), where=first
+            ),
             evidence={
                 "first_layer": first,
                 "last_layer": last,

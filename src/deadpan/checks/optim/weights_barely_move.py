@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from deadpan.checks.base import Check, register
+from deadpan.checks.curves import still_falling
 from deadpan.checks.symptoms import (
     head,
-    is_keras,
-    keras_compile_call,
     loss_curve,
     misbehaving,
-    optimizer_call,
+    optimizer_name,
     symptom_evidence,
     tail,
     user_lr,
 )
 from deadpan.evidence import Evidence, TrainingStats
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Update-to-weight norm ratio per step: about 1e-3 is healthy (Karpathy, CS231n); below 1e-5 the weights
 #: need 100,000 steps to change by their own size.
@@ -49,7 +50,7 @@ CLIPPED_TOLERANCE = 0.01
 #: Fewest sampled gradient norms to call them constant.
 MIN_CLIP_SAMPLES = 5
 #: A usual clipping norm to suggest instead (the PyTorch and Keras examples use 1.0).
-USUAL_MAX_NORM = "1.0"
+USUAL_MAX_NORM = 1.0
 #: Where the gradient norms are not recorded (Keras) but the optimizer clips them (``clipnorm``), a clipping
 #: norm this far below the usual 1.0 is taken as the reason the steps are small: typical gradient norms
 #: are 0.1 to 10, so a norm under 0.01 clips every step to a sliver of it.
@@ -85,18 +86,97 @@ def clipped_norm(tr: TrainingStats) -> float | None:
     return median
 
 
-def _still_falling(ev: Evidence) -> bool:
-    """The loss was still falling when training stopped, by DP510's test (one meaning of "still falling")."""
-    from deadpan.checks.train.loss_still_falling import LossStillFalling
-
-    return LossStillFalling().judge(ev) is not None
-
-
 def _share_near_median(values: np.ndarray) -> float:
     median = float(np.median(values))
     if median == 0:
         return float(np.mean(values == 0))
     return float(np.mean(np.abs(values / median - 1.0) <= CLIPPED_TOLERANCE))
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """How far the steps moved the weights: the median update-to-weight ratio, its sum over the run, and
+    which of the small-step rules hold."""
+
+    median_ratio: float
+    travel: float
+    tiny: bool
+    short_travel: bool
+    #: The learning rate is 30x or more below the range test's steepest descent ...
+    far_below_range: bool
+    #: ... the steps are below the healthy size and the loss was still falling when training stopped (by
+    #: DP510's rule, :func:`deadpan.checks.curves.still_falling`).
+    slow: bool
+
+
+def _steps(ev: Evidence, tr: TrainingStats, ratios: np.ndarray) -> _Steps:
+    median_ratio = float(np.median(ratios))
+    travel = median_ratio * tr.steps
+    lr = user_lr(ev)
+    rr = ev.probes.lr_range
+    suggested = rr.suggested_lr if rr is not None else None
+    # Small steps, a learning rate far below the range test's steepest descent, and a loss still falling
+    # when training stopped: the loss moves, but the learning rate sets its pace and the run ends first.
+    far_below_range = (
+        suggested is not None and lr is not None and lr > 0 and suggested >= SUGGESTED_LR_FACTOR * lr
+    )
+    return _Steps(
+        median_ratio=median_ratio,
+        travel=travel,
+        tiny=median_ratio < LOW_UPDATE_RATIO,
+        short_travel=median_ratio < HEALTHY_UPDATE_RATIO and travel < SMALL_TRAVEL,
+        far_below_range=far_below_range,
+        slow=median_ratio < HEALTHY_UPDATE_RATIO and far_below_range and still_falling(ev) is not None,
+    )
+
+
+def _clip(tr: TrainingStats) -> float | None:
+    """The norm the gradients were clipped to: seen in the gradient norms, or (where they are not recorded)
+    a tiny ``clipnorm`` the optimizer applies."""
+    clip = clipped_norm(tr)
+    configured = tr.optimizer.clip_norm if tr.optimizer is not None else None
+    if (
+        clip is None
+        and not len(tr.grad_norm)
+        and configured is not None
+        and configured < TINY_CONFIGURED_CLIP
+    ):
+        return configured
+    return clip
+
+
+def _words(steps: _Steps, n_steps: int, drop: float | None) -> str:
+    """How little the weights moved, and how the loss did, in words."""
+    moved = (
+        f"each step changes the weights by {steps.median_ratio:.2g} of their norm (about 1e-3 is healthy)"
+        if steps.tiny
+        else f"each step changes the weights by {steps.median_ratio:.2g} of their norm (about 1e-3 is "
+        f"healthy), {steps.travel:.2g} of it over all {n_steps} steps"
+    )
+    fell = (
+        ""
+        if drop is None
+        else " and the loss did not fall"
+        if drop <= 0
+        else f" and the loss fell only {100 * drop:.1f}%"
+    )
+    if steps.slow and drop is not None and drop >= SMALL_LOSS_DROP:
+        fell = f", and the loss was still falling when training stopped (it fell {100 * drop:.0f}%)"
+    return moved + fell
+
+
+def _raise_lr(ev: Evidence) -> Change:
+    """Raise the learning rate: to the range test's steepest descent, 30x, or 1e-3."""
+    lr = user_lr(ev)
+    suggested = ev.probes.lr_range.suggested_lr if ev.probes.lr_range is not None else None
+    if suggested is not None:
+        new_lr, basis = suggested, "range_test"
+    elif lr is not None and lr > 0:
+        new_lr, basis = lr * FALLBACK_LR_FACTOR, "factor"
+    else:
+        new_lr, basis = 1e-3, "default"
+    params = {"optimizer": optimizer_name(ev), "basis": basis, "factor": FALLBACK_LR_FACTOR}
+    return Change("raise_learning_rate", what="learning_rate", current=lr, proposed=new_lr, params=params)
 
 
 @register
@@ -138,41 +218,28 @@ class WeightsBarelyMove(Check):
         ratios = ratios[np.isfinite(ratios)]
         if tr.steps <= 0 or len(ratios) == 0 or tr.first_nonfinite_loss_step is not None:
             return None
-        median_ratio = float(np.median(ratios))
-        travel = median_ratio * tr.steps
-        tiny_steps = median_ratio < LOW_UPDATE_RATIO
-        short_travel = median_ratio < HEALTHY_UPDATE_RATIO and travel < SMALL_TRAVEL
-        lr = user_lr(ev)
-        rr = ev.probes.lr_range
-        suggested = rr.suggested_lr if rr is not None else None
-        # Small steps, a learning rate far below the range test's steepest descent, and a loss still falling
-        # when training stopped: the loss moves, but the learning rate sets its pace and the run ends first.
-        far_below_range = (
-            suggested is not None and lr is not None and lr > 0 and suggested >= SUGGESTED_LR_FACTOR * lr
-        )
-        slow_steps = median_ratio < HEALTHY_UPDATE_RATIO and far_below_range and _still_falling(ev)
-        if not (tiny_steps or short_travel or slow_steps):
+        steps = _steps(ev, tr, ratios)
+        if not (steps.tiny or steps.short_travel or steps.slow):
             return None
         if ev.model is not None and ev.model.initial_weights:
             scale = np.median([w.std / max(w.expected_std, 1e-12) for w in ev.model.initial_weights])
             if scale >= LARGE_INIT_FACTOR:
                 return None
-        clip = clipped_norm(tr)
-        configured = tr.optimizer.clip_norm if tr.optimizer is not None else None
-        if (
-            clip is None
-            and not len(tr.grad_norm)
-            and configured is not None
-            and configured < TINY_CONFIGURED_CLIP
-        ):
-            clip = configured
+        clip = _clip(tr)
         grads = np.asarray(tr.grad_norm, dtype=float)
         grads = grads[np.isfinite(grads)]
         if clip is None and len(grads) and float(np.median(grads)) < VANISHED_GRAD_NORM:
             return None
-        evidence: dict[str, object] = {"median_update_ratio": median_ratio, "weight_travel": travel}
-        strength = STRENGTH
+        return self._weigh(ev, tr, steps, clip)
 
+    def _weigh(self, ev: Evidence, tr: TrainingStats, steps: _Steps, clip: float | None) -> Finding | None:
+        """Small steps: the finding, unless the loss fell far anyway, the range test does not want a much
+        larger learning rate, or the model does well."""
+        evidence: dict[str, object] = {
+            "median_update_ratio": steps.median_ratio,
+            "weight_travel": steps.travel,
+        }
+        strength = STRENGTH
         _, loss = loss_curve(tr)
         drop: float | None = None
         if len(loss) >= 3:
@@ -181,13 +248,14 @@ class WeightsBarelyMove(Check):
             evidence["loss_start"], evidence["loss_end"], evidence["relative_loss_drop"] = start, end, drop
             # A loss that fell is no alibi when the weights went (nearly) nowhere and the range test wants
             # a far larger rate: the fall is the output bias learning the target mean or the class prior.
-            if drop >= SMALL_LOSS_DROP and not (slow_steps or (short_travel and far_below_range)):
+            if drop >= SMALL_LOSS_DROP and not (steps.slow or (steps.short_travel and steps.far_below_range)):
                 return None
         else:
             strength -= STRENGTH_NO_CURVE_PENALTY
-
+        lr = user_lr(ev)
+        suggested = ev.probes.lr_range.suggested_lr if ev.probes.lr_range is not None else None
         evidence["lr"] = lr
-        evidence["loss_still_falling"] = slow_steps
+        evidence["loss_still_falling"] = steps.slow
         if clip is not None:
             # The LR range test steps without the user's clipping, so it cannot speak to these steps.
             evidence["clipped_grad_norm"] = clip
@@ -200,56 +268,28 @@ class WeightsBarelyMove(Check):
         if not misbehaving(ev):
             return None
         evidence.update(symptom_evidence(ev))
-
-        moved = (
-            f"each step changes the weights by {median_ratio:.2g} of their norm (about 1e-3 is healthy)"
-            if tiny_steps
-            else f"each step changes the weights by {median_ratio:.2g} of their norm (about 1e-3 is "
-            f"healthy), {travel:.2g} of it over all {tr.steps} steps"
-        )
-        fell = (
-            ""
-            if drop is None
-            else " and the loss did not fall"
-            if drop <= 0
-            else f" and the loss fell only {100 * drop:.1f}%"
-        )
-        if slow_steps and drop is not None and drop >= SMALL_LOSS_DROP:
-            fell = f", and the loss was still falling when training stopped (it fell {100 * drop:.0f}%)"
+        moved = _words(steps, tr.steps, drop)
         if clip is not None:
-            if is_keras(ev):
-                call = keras_compile_call(ev, clipnorm=USUAL_MAX_NORM)
-                fix = f"clip to a larger norm or not at all: `{call}`"
-            else:
-                fix = (
-                    "clip to a larger norm or not at all: "
-                    f"`torch.nn.utils.clip_grad_norm_(model.parameters(), {USUAL_MAX_NORM})`"
-                )
             return self.finding(
+                ev,
                 message=f"the weights barely move: the gradients are clipped to norm {clip:.2g} at every "
-                f"step, so {moved}{fell}; the clipping makes the steps far smaller than the learning rate "
-                "intends.",
-                fix=fix,
+                f"step, so {moved}; the clipping makes the steps far smaller than the learning rate intends.",
+                change=Change(
+                    "raise_clip_norm",
+                    what="max_grad_norm",
+                    current=clip,
+                    proposed=USUAL_MAX_NORM,
+                    params={"optimizer": optimizer_name(ev)},
+                ),
                 evidence=evidence,
                 strength=strength,
             )
-
-        if suggested is not None:
-            new_lr, source = f"{suggested:.2g}", "the LR range test's steepest descent"
-        elif lr is not None and lr > 0:
-            new_lr, source = f"{lr * FALLBACK_LR_FACTOR:.2g}", f"{FALLBACK_LR_FACTOR:g}x higher"
-        else:
-            new_lr, source = "1e-3", "a usual starting point for Adam"
         lr_text = f"{lr:.3g}" if lr is not None else "the learning rate"
         return self.finding(
-            message=f"the weights barely move: {moved}{fell}; {lr_text} is too small a learning rate for "
-            "this model.",
-            fix=f"raise the learning rate to {new_lr} ({source}): "
-            + (
-                f"`{keras_compile_call(ev, learning_rate=new_lr)}`"
-                if is_keras(ev)
-                else f"`{optimizer_call(ev, lr=new_lr)}`"
-            ),
+            ev,
+            message=f"the weights barely move: {moved}; {lr_text} is too small a learning rate for this "
+            "model.",
+            change=_raise_lr(ev),
             evidence=evidence,
             strength=strength,
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Frozen layers hold at least this share of the model's parameters: most of the network cannot learn.
 FROZEN_SHARE = 0.5
@@ -74,22 +74,18 @@ class FrozenRandomLayers(Check):
             if init_like
             else ""
         )
-        if is_keras(ev):
-            fix = (
-                "unfreeze them: `for layer in model.layers: layer.trainable = True`, then "
-                "`model.compile(...)` again (a change of `trainable` takes effect at compile); freeze only "
-                "layers that hold pretrained weights, loaded before freezing"
-            )
-        else:
-            fix = (
-                "unfreeze them: `for p in model.parameters(): p.requires_grad_(True)`, then build the "
-                "optimizer from `model.parameters()`; freeze only layers that hold pretrained weights, "
-                "loaded before freezing"
-            )
+        change = Change(
+            "unfreeze_layers",
+            what="trainable",
+            current=False,
+            proposed=True,
+            params={"layers": [layer.name for layer in frozen]},
+        )
         return self.finding(
+            ev,
             message=f"{len(frozen)} layer(s) cannot train ({names}): {100 * share:.0f}% of the model's "
             f"{model.n_params} parameters are frozen, so only the rest learns.{looks}",
-            fix=fix,
+            change=change,
             evidence={
                 "frozen_layers": [layer.name for layer in frozen],
                 "frozen_params": frozen_params,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.model._structure import is_dense, weight_layer_indices
-from deadpan.checks.symptoms import is_keras, misbehaving, symptom_evidence
+from deadpan.checks.symptoms import misbehaving, symptom_evidence
 from deadpan.evidence import Evidence, LayerInfo
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Drop rate from which dropout right before the output layer is heavy: at 0.5 the output layer loses half
 #: its inputs, a different half at each step. 0.5 is the classic rate for wide hidden layers (Srivastava et
@@ -101,17 +101,20 @@ class HeavyDropoutAtOutput(Check):
         feeding = _dense_fan_in(model.layers, weights)
         kept = f" (about {keep * feeding:.3g} of its {feeding} inputs)" if feeding else ""
         names = ", ".join(f"`{layer.name}`" for layer in reversed(drops))
-        if is_keras(ev):
-            how = f"`keras.layers.Dropout({SUGGESTED_RATE:g})`"
-        else:
-            how = f"`nn.Dropout(p={SUGGESTED_RATE:g})`"
+        change = Change(
+            "lower_dropout",
+            what="dropout",
+            current=rate,
+            proposed=SUGGESTED_RATE,
+            where=", ".join(layer.name for layer in reversed(drops)),
+        )
         return self.finding(
+            ev,
             message=f"dropout {names} with rate {rate:.2g} sits directly before the output layer "
             f"`{output.name}`, which therefore sees only {100 * keep:.0f}% of its inputs{kept} at each "
             "training step: under that noise its best answer is the class prior or target mean held in its "
             "bias, and the output is nearly the same for every input.",
-            fix=f"lower the dropout before the output layer to {SUGGESTED_RATE:g} or less ({how}) or remove "
-            "it; if the model overfits, put dropout on earlier, wider layers instead",
+            change=change,
             evidence={
                 "dropout_layers": [layer.name for layer in reversed(drops)],
                 "dropout_rate": rate,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras, loss_curve, tail
+from deadpan.checks.symptoms import loss_curve, tail
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: The model fits its training data: normalized training score (0 = chance, 1 = perfect) at least this.
 TRAIN_FITS = 0.8
@@ -23,19 +23,6 @@ STRENGTH_GAP = 0.6
 STRENGTH_LOSS_TREND = 0.5
 STRENGTH_BOTH_BONUS = 0.1
 STRENGTH_MAX = 0.85
-
-TORCH_FIX = (
-    "regularise: add `weight_decay=1e-4` to the optimizer (or use `torch.optim.AdamW`), put "
-    "`nn.Dropout(0.3)` between hidden layers, stop training when the held-out loss stops improving (early "
-    "stopping), and add training data or augmentation"
-)
-KERAS_FIX = (
-    "regularise: put `layers.Dropout(0.3)` between hidden layers, add "
-    "`kernel_regularizer=keras.regularizers.l2(1e-4)` to the `Dense` layers (or `weight_decay=1e-4` in the "
-    "optimizer), stop when the validation loss stops improving with "
-    '`model.fit(..., callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, '
-    "restore_best_weights=True)])`, and add training data or augmentation"
-)
 
 
 @register
@@ -103,8 +90,9 @@ class HeldoutGap(Check):
         if not reasons:
             return None
         return self.finding(
+            ev,
             message="the model fits its training data but not held-out data: " + "; ".join(reasons) + ".",
-            fix=KERAS_FIX if is_keras(ev) else TORCH_FIX,
+            change=Change("regularize", what="regularisation", params={"gap": gap}),
             evidence=evidence,
             strength=strength,
             severity=Severity.WARNING,

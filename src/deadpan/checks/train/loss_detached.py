@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: ``backward()`` was seen on a tensor with no autograd history: the bug is observed directly.
 STRENGTH_DETACHED = 0.95
@@ -46,27 +46,23 @@ class LossDetached(Check):
             "backward_on_detached": tr.backward_on_detached,
             "steps_without_grad": tr.steps_without_grad,
         }
-        fix = (
-            "call `.backward()` on the tensor the loss function returns (`loss = loss_fn(model(x), y); "
-            "loss.backward()`): do not rebuild the loss from `.item()`, `.detach()`, `.numpy()` or "
-            "`torch.tensor(...)`, and use `loss.item()` only for logging"
-        )
         if tr.backward_on_detached > 0:
             return self.finding(
+                ev,
                 message=f"`backward()` was called {tr.backward_on_detached} time(s) on a tensor with no "
                 "autograd history: the loss was rebuilt outside the graph, so no gradient reaches the "
                 "weights and they keep their initial values.",
-                fix=fix,
+                change=Change("backward_on_loss", what="loss", params={"cleared_between": False}),
                 evidence=evidence,
                 strength=STRENGTH_DETACHED,
             )
         if tr.steps > 0 and tr.steps_without_grad >= tr.steps:
             return self.finding(
+                ev,
                 message=f"at all {tr.steps} optimizer steps no parameter of the model had a gradient: the "
                 "loss is not connected to the weights (or the gradients are cleared between `backward()` "
                 "and `step()`), so training never changes the model.",
-                fix=fix + "; call `optimizer.zero_grad()` before `loss.backward()`, not between it and "
-                "`optimizer.step()`",
+                change=Change("backward_on_loss", what="loss", params={"cleared_between": True}),
                 evidence=evidence,
                 strength=STRENGTH_NO_GRAD,
             )

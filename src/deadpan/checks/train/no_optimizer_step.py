@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Relative change of a layer's weight std beyond which the weights moved: some update happened, just not
 #: through an optimizer deadpan saw (a manual ``p.data -= lr * p.grad``), so this check stays silent.
@@ -45,10 +45,10 @@ class NoOptimizerStep(Check):
                 if before is not None and abs(w.std - before) > MOVED_TOLERANCE * max(abs(before), 1e-12):
                     return None
         return self.finding(
+            ev,
             message=f"`loss.backward()` ran {tr.backward_calls} times but `optimizer.step()` never did: the "
             "gradients are thrown away and the model keeps its initial weights.",
-            fix="call `optimizer.step()` right after `loss.backward()` in every training step (and "
-            "`optimizer.zero_grad()` before the next `loss.backward()`)",
+            change=Change("call_optimizer_step", what="optimizer step"),
             evidence={"backward_calls": tr.backward_calls, "steps": tr.steps},
             strength=STRENGTH,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Strength grows with the fraction of trainable parameters (elements) no optimizer updates:
 #: ``STRENGTH_BASE + fraction``, reaching ``STRENGTH_MAX`` once half of the parameters are left out.
@@ -53,16 +53,20 @@ class ParamsNotInOptimizer(Check):
         shown = ", ".join(f"`{n}`" for n in names[:MAX_NAMES]) + (
             f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
         )
+        change = Change(
+            "optimize_all_params",
+            what="optimizer parameters",
+            current=missing,
+            params={"names": names[:MAX_NAMES], "more": max(0, len(names) - MAX_NAMES)},
+        )
         return self.finding(
+            ev,
             message=f"{missing} trainable parameters ({100 * fraction:.0f}% of {model.n_trainable}) are in "
             "no optimizer parameter group"
             + (f": {shown}" if names else "")
             + "; they keep their initial values "
             "however long the model trains.",
-            fix="build the optimizer from every parameter, `torch.optim.Adam(model.parameters(), lr=...)`, "
-            "after the whole model is built (not from one submodule); register layers as module attributes "
-            "or in `nn.ModuleList`/`nn.Sequential`, not in a Python list"
-            + (f" (missing: {shown})" if names else ""),
+            change=change,
             evidence={
                 "params_not_in_optimizer": missing,
                 "n_trainable": model.n_trainable,

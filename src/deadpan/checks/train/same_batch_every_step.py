@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Fewer fingerprinted batches than this say nothing about repetition.
 MIN_FINGERPRINTS = 5
@@ -78,29 +78,16 @@ class SameBatchEveryStep(Check):
         if not (few or rare):
             return None
         restarted = iters is not None and iters >= ITERS_PER_STEP_RESTART
-        if is_keras(ev):
-            fix = (
-                "pass the whole arrays to `model.fit(x, y, batch_size=..., shuffle=True)` instead of calling "
-                "`train_on_batch` on the same slice at every step"
-            )
-        elif loader:
-            fix = (
-                "create the iterator once per epoch and loop over it: `for epoch in range(epochs):` / `for "
-                "x, y in loader:` instead of calling `next(iter(loader))` every step"
-            )
-        else:
-            fix = (
-                "take a different slice at every step: draw `perm = torch.randperm(n)` once per epoch and "
-                "use `idx = perm[i:i + batch_size]` for `i in range(0, n, batch_size)` (not `torch.arange("
-                "batch_size)` or `x[:batch_size]`), or iterate `DataLoader(TensorDataset(x, y), batch_size="
-                "..., shuffle=True)` with `for x, y in loader:`"
-            )
-        source = (
-            f"from a dataset of {data.dataset_size} samples"
-            if loader or is_keras(ev)
-            else f"indexed from a tensor of {data.dataset_size} samples"
+        source = say("batch_source", framework_of(ev), loader=loader, size=data.dataset_size)
+        change = Change(
+            "fresh_batch_every_step",
+            what="batches",
+            current=distinct,
+            proposed=per_epoch,
+            params={"loader": loader},
         )
         return self.finding(
+            ev,
             message=f"only {distinct} distinct batch(es) among the {seen} training batches fingerprinted, "
             f"{source} in batches of {data.batch_size} ({per_epoch} per epoch)"
             + (
@@ -110,7 +97,7 @@ class SameBatchEveryStep(Check):
                 else ""
             )
             + ": the model only ever learns from the same few examples.",
-            fix=fix,
+            change=change,
             evidence={
                 "distinct_batches": distinct,
                 "batches_fingerprinted": seen,

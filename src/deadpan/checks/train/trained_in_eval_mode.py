@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding, Severity
+from deadpan.findings import Change, Finding, Severity
 
 #: Fraction of optimizer steps taken with the model in eval mode from which training is "in eval mode".
 EVAL_FRACTION = 0.5
@@ -49,11 +49,11 @@ class TrainedInEvalMode(Check):
             {layer.kind for layer in model.layers if "Norm" in layer.kind or "Dropout" in layer.kind}
         )
         return self.finding(
+            ev,
             message=f"{tr.steps_in_eval_mode} of {tr.steps} optimizer steps ran with the model in eval mode, "
             "so its " + (", ".join(layers) if layers else "dropout/batch-norm") + " layers behaved as at "
             "inference: batch-norm used its never-updated running statistics and dropout was off.",
-            fix="call `model.train()` at the start of every training epoch (after any validation pass) and "
-            "`model.eval()` only around evaluation",
+            change=Change("train_mode", what="model mode", current="eval", proposed="train"),
             evidence={
                 "steps": tr.steps,
                 "steps_in_eval_mode": tr.steps_in_eval_mode,

@@ -6,16 +6,15 @@ import numpy as np
 
 from deadpan.checks.base import Check, register
 from deadpan.checks.symptoms import (
-    collapsed,
-    is_keras,
-    keras_compile_call,
     misbehaving,
-    optimizer_call,
+    nearly_constant,
+    optimizer_name,
     output_probe,
     symptom_evidence,
 )
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
+from deadpan.phrasebook import framework_of, say
 
 #: Coupled weight decay (L2 added to the gradient: SGD, Adam ``weight_decay``) is usually 1e-4 to 5e-4
 #: (ResNet / VGG recipes); from 0.05 (100x that) it dominates the gradient of most losses.
@@ -32,8 +31,32 @@ SHRUNK_LAYERS = 0.5
 NEAR_CONSTANT_SPREAD = 0.2
 #: Weights shrunk to below this fraction of their initial std and a collapsed output: the strong case.
 SEVERE_RATIO = 0.1
+#: The weight decay to lower to (AdamW's default for decoupled decay, the usual coupled L2), and the L2
+#: coefficient of a hand-written penalty.
+NEW_DECOUPLED_DECAY = 1e-2
+NEW_COUPLED_DECAY = 1e-4
+NEW_L2 = 1e-4
 STRENGTH = 0.75
 STRENGTH_SEVERE = 0.85
+
+
+def _lowered(ev: Evidence, decay: float | None, decoupled: bool, l2: float | None) -> Change:
+    """Lower the large weight decay (``decay``) and the large hand-written L2 coefficient (``l2``), where
+    they are not None."""
+    new_decay = None if decay is None else NEW_DECOUPLED_DECAY if decoupled else NEW_COUPLED_DECAY
+    return Change(
+        "lower_regularization",
+        what="weight_decay" if decay is not None else "l2_penalty",
+        current=decay if decay is not None else l2,
+        proposed=new_decay if new_decay is not None else NEW_L2,
+        params={
+            "weight_decay": decay,
+            "new_weight_decay": new_decay,
+            "decoupled": decoupled,
+            "explicit_l2": l2,
+            "optimizer": optimizer_name(ev),
+        },
+    )
 
 
 @register
@@ -84,48 +107,24 @@ class WeightDecayCollapse(Check):
         probe = output_probe(ev)
         if probe is None:
             return None
-        flat = collapsed(probe) or probe.output_spread_ratio < NEAR_CONSTANT_SPREAD
+        flat = nearly_constant(probe) or probe.output_spread_ratio < NEAR_CONSTANT_SPREAD
         if not (flat or misbehaving(ev)):
             return None
 
         median = float(np.median(values))
-        severe = collapsed(probe) and median < SEVERE_RATIO
-        keras = is_keras(ev)
-        # Keras reports a `kernel_regularizer` l2 factor as the weight decay it amounts to, 2 * l2.
-        l2 = tr.explicit_l2 / 2 if keras else tr.explicit_l2
+        severe = nearly_constant(probe) and median < SEVERE_RATIO
         penalty = []
         if large_decay:
             penalty.append(f"{'decoupled ' if decoupled else ''}weight_decay={decay:g}")
-        if large_l2:
-            penalty.append(
-                f"`keras.regularizers.l2({l2:g})` on the weights"
-                if keras
-                else f"a hand-written L2 penalty of {tr.explicit_l2:g}"
-            )
-        fixes = []
-        if large_decay:
-            new_decay = "1e-2" if decoupled else "1e-4"
-            if keras:
-                call = keras_compile_call(ev, learning_rate="...", weight_decay=new_decay)
-            else:
-                call = optimizer_call(ev, lr="...", weight_decay=new_decay)
-            fixes.append(f"lower the weight decay to {new_decay} (or 0): `{call}`")
-        if large_l2 and keras:
-            fixes.append(
-                f"lower the L2 factor from {l2:g} to about 1e-4, `kernel_regularizer="
-                "keras.regularizers.l2(1e-4)`, or drop the regularizer"
-            )
-        elif large_l2:
-            fixes.append(
-                f"lower the L2 coefficient added to the loss from {tr.explicit_l2:g} to about 1e-4 (or drop "
-                "the term and use `weight_decay=1e-4` in the optimizer instead)"
-            )
-        fix = "; ".join(fixes)
+        if large_l2:  # Keras reports a `kernel_regularizer` l2 factor as the weight decay it amounts to
+            penalty.append(say("l2_penalty", framework_of(ev), l2=tr.explicit_l2))
+        change = _lowered(ev, decay if large_decay else None, decoupled, tr.explicit_l2 if large_l2 else None)
         return self.finding(
+            ev,
             message=f"{' and '.join(penalty)} pulled the weights towards zero: in {100 * shrunk:.0f}% of "
             f"the layers the final weight std is under {SHRUNK_RATIO:g}x the initial (median "
             f"{median:.2g}x), and the output is nearly the same for every input.",
-            fix=fix,
+            change=change,
             evidence={
                 "weight_decay": decay,
                 "decoupled": decoupled,

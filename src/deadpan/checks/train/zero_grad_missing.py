@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deadpan.checks.base import Check, register
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 
 #: Fewer optimizer steps than this are too few to tell a missing ``zero_grad`` from a short probe.
 MIN_STEPS = 3
@@ -54,10 +54,10 @@ class ZeroGradMissing(Check):
                 f"{tr.steps_without_zero_grad} of {tr.steps} optimizer steps ran without clearing gradients"
             )
         return self.finding(
+            ev,
             message=f"{seen}: every `loss.backward()` adds to the gradients of all the previous steps, so "
             "the steps grow without bound and drive the weights to a constant output.",
-            fix="call `optimizer.zero_grad()` at the start of every training step, before "
-            "`loss.backward()` (with gradient accumulation: right after every `optimizer.step()`)",
+            change=Change("call_zero_grad", what="gradients"),
             evidence={
                 "steps": tr.steps,
                 "zero_grad_calls": tr.zero_grad_calls,

@@ -1,5 +1,8 @@
 """Every fix deadpan can trial, one per module; importing this package registers them all."""
 
+from __future__ import annotations
+
+from deadpan.fixes.base import REGISTRY, Fix
 from deadpan.fixes.catalog import (  # noqa: F401
     binary_loss,
     correct_loop,
@@ -17,3 +20,8 @@ from deadpan.fixes.catalog import (  # noqa: F401
     scale_lr,
     standardize_inputs,
 )
+
+
+def all_fixes() -> list[Fix]:
+    """Every registered fix, in registration order."""
+    return list(REGISTRY.values())

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence, Task
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
+from deadpan.phrasebook import framework_of, render
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,4 @@ class BinaryLoss(Fix):
         return setup.but(f"{self.name} (from_logits={logits})", loss=loss, task=Task("binary", 2, 1))
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return 'compile with `loss="binary_crossentropy"` on `layers.Dense(1, activation="sigmoid")`'
-        return (
-            "use `nn.BCEWithLogitsLoss()` on the one output unit with float targets: "
-            "`loss_fn(out, y.float().view(-1, 1))`"
-        )
+        return render(Change("binary_loss", what="loss", proposed="binary_cross_entropy"), framework_of(ev))

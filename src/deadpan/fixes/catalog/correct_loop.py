@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, LoopSpec, NotApplicable, TrialSetup, register
+from deadpan.phrasebook import framework_of, render
 
 
 @register
@@ -32,7 +33,4 @@ class CorrectLoop(Fix):
         fixes = [f.fix for f in findings if f.category == "train.loop" and f.fix]
         if fixes:
             return "; ".join(dict.fromkeys(fixes))
-        return (
-            "use the standard loop: "
-            "`opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()`"
-        )
+        return render(Change("correct_loop", what="training loop"), framework_of(ev))

@@ -6,11 +6,11 @@ import dataclasses
 
 from torch import nn
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, layer_configs
+from deadpan.phrasebook import framework_of, render
 
 
 @register
@@ -62,12 +62,4 @@ class LighterRegularization(Fix):
         return setup.but(self.name, config=config, optimizer_config=opt)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                "lower the regularisation: a `kernel_regularizer` of 1e-4 or less, `Dropout(rate)` of 0.5 or "
-                "less, no `weight_decay` above 1e-2 in the optimizer"
-            )
-        return (
-            "lower the regularisation: `weight_decay` around 1e-4 (1e-2 for AdamW), dropout `p` of 0.5 or "
-            "less, and a hand-written L2 term scaled so it stays well below the data loss"
-        )
+        return render(Change("lighter_regularization", what="regularisation"), framework_of(ev))

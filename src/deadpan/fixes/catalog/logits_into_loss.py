@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
+from deadpan.phrasebook import framework_of, render
 
 #: Probabilities below this are clamped before the log, so a probability that underflowed to 0 gives a large
 #: negative logit instead of -inf.
@@ -82,14 +82,4 @@ class LogitsIntoLoss(Fix):
         return setup.but(f"{self.name} ({old} -> linear)", config=config)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                "let the loss see logits: remove the last layer's softmax/sigmoid activation and compile "
-                "with `from_logits=True` (e.g. `keras.losses.SparseCategoricalCrossentropy(from_logits="
-                "True)`), or keep the activation and a loss with `from_logits=False`"
-            )
-        return (
-            "return logits from `forward` (remove the final `softmax`/`sigmoid`) and keep "
-            "`nn.CrossEntropyLoss()` / `nn.BCEWithLogitsLoss()`; apply the softmax only when you need "
-            "probabilities at inference. With `nn.NLLLoss`, end the model with `nn.LogSoftmax(dim=1)`"
-        )
+        return render(Change("logits_into_loss", what="loss input", proposed="logits"), framework_of(ev))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup
+from deadpan.phrasebook import framework_of, render
 
 
 @register
@@ -47,7 +47,8 @@ class LrFromRangeTest(Fix):
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         probe = ev.probes.lr_range
-        lr = f"{probe.suggested_lr:.2g}" if probe is not None and probe.suggested_lr else "the suggested rate"
-        if is_keras(ev):
-            return f"set the optimizer's `learning_rate={lr}`"
-        return f"set the optimizer's learning rate to {lr} (`torch.optim.Adam(model.parameters(), lr={lr})`)"
+        lr = probe.suggested_lr if probe is not None else None
+        change = Change(
+            "set_learning_rate", what="learning_rate", current=probe.user_lr if probe else None, proposed=lr
+        )
+        return render(change, framework_of(ev))

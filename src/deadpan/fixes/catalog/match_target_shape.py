@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, weight_layers
+from deadpan.phrasebook import framework_of, render
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,7 @@ class MatchTargetShape(Fix):
         return setup.but(change, y=shaped(setup.y), y_heldout=shaped(setup.y_heldout))
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                "give `fit` targets of the output's shape: `y.reshape(-1, 1)` for one output unit (for "
-                "one-hot targets of two classes, the class ids `y.argmax(-1)`, or two output units with a "
-                "softmax)"
-            )
-        return "match the shapes: `loss_fn(out, y.view_as(out))` or `loss_fn(out.squeeze(1), y)`"
+        return render(Change("match_target_shape", what="target shape"), framework_of(ev))
 
 
 def _one_hot(y: np.ndarray) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, TrialSetup, register
 from deadpan.fixes.control import MAX_STEPS
 from deadpan.fixes.keras_trial import KerasTrialSetup
+from deadpan.phrasebook import framework_of, render
 
 #: How many times the control's budget the fixed copy trains.
 FACTOR = 4
@@ -42,6 +42,7 @@ class MoreSteps(Fix):
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         steps = ev.training.steps if ev.training is not None else 0
-        if is_keras(ev):
-            return f"train for more epochs (`model.fit(..., epochs=...)`: {FACTOR}x the {steps} steps it ran)"
-        return f"train for more epochs ({FACTOR}x the {steps} steps it ran), until the loss stops falling"
+        change = Change(
+            "more_epochs", what="steps", current=steps, proposed=FACTOR * steps, params={"factor": FACTOR}
+        )
+        return render(change, framework_of(ev))

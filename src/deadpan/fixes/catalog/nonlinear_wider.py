@@ -6,9 +6,8 @@ from typing import Any
 
 from torch import nn
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import (
     KerasTrialSetup,
@@ -17,6 +16,7 @@ from deadpan.fixes.keras_trial import (
     reinitialized,
     without_build_configs,
 )
+from deadpan.phrasebook import framework_of, render
 
 #: Width of every hidden layer of the rebuilt model (at least; wider layers keep their width).
 HIDDEN = 64
@@ -90,12 +90,5 @@ class NonlinearWider(Fix):
         return setup.but(self.name, config=config, weights=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                f'add hidden layers with a non-linearity: `layers.Dense({HIDDEN}, activation="relu")` before '
-                "the output layer"
-            )
-        return (
-            f"add a non-linearity between the Linear layers, e.g. `nn.Sequential(nn.Linear(d_in, {HIDDEN}), "
-            f"nn.ReLU(), nn.Linear({HIDDEN}, d_out))`"
-        )
+        change = Change("nonlinear_wider", what="hidden layers", params={"hidden": HIDDEN})
+        return render(change, framework_of(ev))

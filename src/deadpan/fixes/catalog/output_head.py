@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
 from deadpan.fixes.modules import split_at_last_weight
+from deadpan.phrasebook import framework_of, render
 
 #: Activation modules that can sit after the last weight layer.
 HEADS = (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.LogSoftmax, nn.Hardtanh, nn.Softplus)
@@ -61,14 +61,11 @@ class OutputHead(Fix):
         return setup.but(f"{self.name} ({old} -> {new})", config=config)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        names = {f.name for f in findings}
-        if "softmax-over-one-unit" in names:
-            if is_keras(ev):
-                return 'use `layers.Dense(1, activation="sigmoid")` with `loss="binary_crossentropy"`'
-            return (
-                "use `nn.Sigmoid()` on the single output unit (or drop it and train with "
-                "`nn.BCEWithLogitsLoss()`)"
-            )
-        if is_keras(ev):
-            return 'end the model with `layers.Dense(k)` (no activation, i.e. `activation="linear"`)'
-        return "end the model with the last `nn.Linear` (remove the activation after it)"
+        one_unit_softmax = any(f.name == "softmax-over-one-unit" for f in findings)
+        change = Change(
+            "output_head",
+            what="output activation",
+            proposed="sigmoid" if one_unit_softmax else "linear",
+            params={"one_unit_softmax": one_unit_softmax},
+        )
+        return render(change, framework_of(ev))

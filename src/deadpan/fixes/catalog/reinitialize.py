@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, reinitialized
 from deadpan.fixes.modules import WEIGHTED
+from deadpan.phrasebook import framework_of, render
 
 RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6)
 
@@ -73,13 +73,4 @@ class Reinitialize(Fix):
         return setup.but(self.name, config=config, weights=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                'drop the custom initialisers: keep `kernel_initializer="glorot_uniform"` (the default), or '
-                '`"he_normal"` for layers with `activation="relu"`, and `bias_initializer="zeros"`'
-            )
-        return (
-            "remove the custom initialisation, or use `nn.init.kaiming_normal_(layer.weight, "
-            'nonlinearity="relu")` for layers followed by ReLU and `nn.init.xavier_uniform_(layer.weight)` '
-            "elsewhere, with `nn.init.zeros_(layer.bias)`"
-        )
+        return render(Change("reinitialize", what="weight init", proposed="standard"), framework_of(ev))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.catalog.reinitialize import reinitialize
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, reinitialized, weight_layers
 from deadpan.fixes.modules import split_at_last_weight
+from deadpan.phrasebook import framework_of, render
 
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Hardtanh, nn.Softsign)
 
@@ -52,9 +52,4 @@ class ReluActivations(Fix):
         return setup.but(self.name, config=config, weights=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return 'use `activation="relu"` with `kernel_initializer="he_normal"` in the hidden layers'
-        return (
-            "use `nn.ReLU()` in the hidden layers with `nn.init.kaiming_normal_(layer.weight, "
-            'nonlinearity="relu")`; or keep sigmoid/tanh and add `nn.BatchNorm1d` before each'
-        )
+        return render(Change("relu_activations", what="hidden activation", proposed="relu"), framework_of(ev))

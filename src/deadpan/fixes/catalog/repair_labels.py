@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.batches import map_targets
 from deadpan.fixes.keras_trial import KerasTrialSetup
+from deadpan.phrasebook import framework_of, render
 
 #: Losses that take class ids, and those that take targets in [0, 1] (as DP104 names them).
 INDEX_LOSSES = ("cross_entropy", "nll_loss", "cross_entropy_probs")
@@ -84,6 +84,4 @@ class RepairLabels(Fix):
         fixes = [f.fix for f in findings if f.name == "targets-out-of-range" and f.fix]
         if fixes:
             return fixes[0]
-        if is_keras(ev):
-            return "give `fit` class ids 0..C-1 (or 0/1 targets for a binary loss)"
-        return "map the targets to what the loss takes: class ids 0..C-1, or 0/1 for a binary loss"
+        return render(Change("repair_labels", what="targets"), framework_of(ev))

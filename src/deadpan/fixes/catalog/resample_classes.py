@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.batches import batch_size, rebatched, stacked
 from deadpan.fixes.keras_trial import KerasTrialSetup
+from deadpan.phrasebook import framework_of, render
 
 
 def _class_ids(y: torch.Tensor) -> torch.Tensor:
@@ -59,13 +59,4 @@ class ResampleClasses(Fix):
         return setup.but(self.name, x=setup.x[order], y=setup.y[order], class_weight=None)
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                "pass `class_weight={c: n / (k * n_c)}` to `model.fit` (n rows, k classes, n_c rows of "
-                "class c)"
-            )
-        return (
-            "weight the loss by inverse class frequency (`nn.CrossEntropyLoss(weight=w)` with "
-            "`w = n / (k * counts)`, or `pos_weight` in `BCEWithLogitsLoss`), or sample with "
-            "`WeightedRandomSampler(1 / counts[y], num_samples=len(y))`"
-        )
+        return render(Change("resample_classes", what="class_weight"), framework_of(ev))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup
+from deadpan.phrasebook import framework_of, render
 
 FACTOR = 10.0
 
@@ -43,10 +43,13 @@ class ScaleLr(Fix):
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         high = any(f.category == "optim.lr_too_high" for f in findings)
         opt = ev.training.optimizer if ev.training is not None else None
-        verb = "divide the learning rate by ten" if high else "multiply the learning rate by ten"
-        if opt is None:
-            return verb
-        new = opt.lr / FACTOR if high else opt.lr * FACTOR
-        if is_keras(ev):
-            return f"{verb}: `learning_rate={new:.2g}` instead of {opt.lr:.2g}"
-        return f"{verb}: `lr={new:.2g}` instead of {opt.lr:.2g}"
+        lr = opt.lr if opt is not None else None
+        new = None if lr is None else lr / FACTOR if high else lr * FACTOR
+        change = Change(
+            "scale_learning_rate",
+            what="learning_rate",
+            current=lr,
+            proposed=new,
+            params={"direction": "lower" if high else "raise", "factor": FACTOR},
+        )
+        return render(change, framework_of(ev))

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from deadpan.checks.symptoms import is_keras
 from deadpan.evidence import Evidence
-from deadpan.findings import Finding
+from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.batches import map_inputs, stacked
 from deadpan.fixes.keras_trial import KerasTrialSetup
+from deadpan.phrasebook import framework_of, render
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,4 @@ class StandardizeInputs(Fix):
         return setup.but(self.name, x=scale(setup.x), x_heldout=scale(setup.x_heldout))
 
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
-        if is_keras(ev):
-            return (
-                "standardize with the training statistics: `x = (x - mean) / std` (`mean`, `std` over the "
-                "training rows), or put `layers.Normalization()` first and call `.adapt(x_train)`"
-            )
-        return (
-            "standardize with the training statistics: `x = (x - mean) / std` with `mean = x_train.mean(0)`, "
-            "`std = x_train.std(0)` (apply the same to validation and test data), e.g. in the Dataset"
-        )
+        return render(Change("standardize_inputs", what="inputs", proposed="standardized"), framework_of(ev))

@@ -1,6 +1,8 @@
-"""The ``deadpan`` command line: run, demo, checks, explain.
+"""The ``deadpan`` command line: run, demo, checks, explain, and the ``bench`` commands
+(:mod:`deadpan.cli.bench`).
 
 deadpan's own output goes to stderr so the script's stdout stays exactly what it would be under ``python``.
+``deadpan.cli:main`` is the console entry point; ``python -m deadpan`` and ``python -m deadpan.cli`` run it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from deadpan.cli.bench import bench_app
+
+if TYPE_CHECKING:
+    from deadpan.findings import Report
+    from deadpan.scenarios.registry import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -111,9 +119,9 @@ def run(
     model or no training step; 1 when --fail-on matches. The script runs with your own rights, exactly as
     `python SCRIPT` would run it.
     """
-    from deadpan.capture.autolog import resolve_script, run_script
-    from deadpan.capture.workers import in_worker
     from deadpan.reports.terminal import print_report
+    from deadpan.script.autolog import resolve_script, run_script
+    from deadpan.script.workers import in_worker
 
     if resolve_script(script) is None:
         typer.echo(f"deadpan: no such script: {script}", err=True)
@@ -200,28 +208,13 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from deadpan.capture.autolog import run_callable
-    from deadpan.reports.terminal import print_report
-    from deadpan.scenarios.registry import all_scenarios, get, keras_available
+    from deadpan.script.autolog import run_callable
 
     if framework not in ("torch", "keras", "all"):
         typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
         raise typer.Exit(2)
     console = Console(highlight=False, width=max(120, Console().width))
-    if framework in ("keras", "all") and not keras_available():
-        console.print(
-            "Keras is not installed: showing the PyTorch scenarios only (pip install deadpan\\[keras])."
-        )
-        framework = "torch"
-    if only:  # by name: only their framework's zoo is loaded (importing Keras costs seconds)
-        chosen = [get(n) for n in only]
-    else:
-        chosen = [s for s in all_scenarios(None if framework == "all" else framework) if all_ or s.demo]
-    title = "deadpan demo: built-in trainings"
-    if any(sc.framework == "keras" for sc in chosen):
-        import keras
-
-        title += f" (Keras backend: {keras.backend.backend()})"
+    chosen, title = _demo_scenarios(console, only, all_, framework)
     table = Table(title=title)
     for col in ("scenario", "framework", "verdict", "top cause", "expected", "ok", "s"):
         table.add_column(col, no_wrap=True)
@@ -236,16 +229,7 @@ def demo(
         ok = report.verdict == "healthy" if sc.healthy else report.top_cause == sc.expected
         right += ok
         console.print(f"[bold][{i}/{len(chosen)}] {sc.name}[/bold]: {sc.description}")
-        if verbose:
-            print_report(report, file=sys.stdout)
-        else:
-            console.print(f"    verdict {report.verdict}", end="")
-            if report.causes:
-                top = report.causes[0]
-                console.print(f"; top cause {top.category} (confidence {top.confidence:.2f})")
-                console.print(f"    fix: {top.fix}", style="cyan")
-            else:
-                console.print("")
+        _print_demo_report(console, report, verbose)
         if json is not None:
             report.to_json(json / f"{sc.name}.json")
         if html is not None:
@@ -261,6 +245,46 @@ def demo(
         )
     console.print(table)
     console.print(f"{right}/{len(chosen)} diagnosed as expected.")
+
+
+def _demo_scenarios(
+    console: Any, only: list[str] | None, all_: bool, framework: str
+) -> tuple[list[Scenario], str]:
+    """The scenarios ``deadpan demo`` runs (``only``: by name; else the demo's selection, or ``all_``, of
+    ``framework``'s), and the title of its table."""
+    from deadpan.scenarios.registry import all_scenarios, get, keras_available
+
+    if framework in ("keras", "all") and not keras_available():
+        console.print(
+            "Keras is not installed: showing the PyTorch scenarios only (pip install deadpan\\[keras])."
+        )
+        framework = "torch"
+    if only:  # by name: only their framework's zoo is loaded (importing Keras costs seconds)
+        chosen = [get(n) for n in only]
+    else:
+        chosen = [s for s in all_scenarios(None if framework == "all" else framework) if all_ or s.demo]
+    title = "deadpan demo: built-in trainings"
+    if any(sc.framework == "keras" for sc in chosen):
+        import keras
+
+        title += f" (Keras backend: {keras.backend.backend()})"
+    return chosen, title
+
+
+def _print_demo_report(console: Any, report: Report, verbose: bool) -> None:
+    """One scenario's report: in full (``verbose``), else its verdict, top cause and fix."""
+    from deadpan.reports.terminal import print_report
+
+    if verbose:
+        print_report(report, file=sys.stdout)
+        return
+    console.print(f"    verdict {report.verdict}", end="")
+    if report.causes:
+        top = report.causes[0]
+        console.print(f"; top cause {top.category} (confidence {top.confidence:.2f})")
+        console.print(f"    fix: {top.fix}", style="cyan")
+    else:
+        console.print("")
 
 
 @app.command("checks")
@@ -293,160 +317,7 @@ def explain(code: Annotated[str, typer.Argument(help="A check code (DP301) or na
     typer.echo(inspect.getdoc(cls) or "")
 
 
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks of deadpan itself.")
 app.add_typer(bench_app, name="bench")
-
-
-@bench_app.command("accuracy")
-def bench_accuracy(
-    quick: Annotated[
-        bool, typer.Option("--quick", help="A fixed subset: every operator once, every task (<= 10 min).")
-    ] = False,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-j", help="Worker processes (default: one per core).")
-    ] = None,
-    json: Annotated[Path | None, typer.Option("--json", help="Write every figure and mutant here.")] = None,
-    markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Write the README's results table here.")
-    ] = None,
-    task: Annotated[list[str] | None, typer.Option("--task", help="Only these base tasks.")] = None,
-    operator: Annotated[
-        list[str] | None, typer.Option("--operator", help="Only these mutation operators.")
-    ] = None,
-    framework: Annotated[str, typer.Option("--framework", help="torch, keras or all.")] = "all",
-    exclude_holdout: Annotated[
-        bool, typer.Option("--exclude-holdout", help="Leave out the held-out task (for tuning runs).")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    list_: Annotated[
-        bool, typer.Option("--list", help="List the base tasks and mutation operators, then exit.")
-    ] = False,
-) -> None:
-    """Diagnose the fault zoo: base tasks x mutation operators, kill test, then deadpan on every killed
-    mutant through the same capture `deadpan run` uses. Prints top-1/top-3 accuracy, per-category recall
-    and precision, the confusion matrix and the false-alarm rate on healthy runs."""
-    import os
-    import shlex
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from deadpan.reports import bench as bench_report
-    from deadpan.scenarios.registry import keras_available
-    from deadpan.zoo import bench, summary, tasks
-
-    if framework not in ("torch", "keras", "all"):
-        typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
-        raise typer.Exit(2)
-    if list_:
-        bench_report.print_zoo(Console(highlight=False, width=max(120, Console().width)))
-        return
-    unknown = [t for t in task or [] if t not in tasks.TASKS]
-    if unknown:
-        typer.echo(f"deadpan: unknown task(s) {unknown}; known: {', '.join(tasks.TASKS)}", err=True)
-        raise typer.Exit(2)
-    console = Console(stderr=True, highlight=False)
-    frameworks = ["torch", "keras"] if framework == "all" else [framework]
-    if "keras" in frameworks and not keras_available():
-        console.print(
-            "Keras is not installed: benchmarking the PyTorch tasks only (pip install deadpan\\[keras])."
-        )
-        frameworks = ["torch"]
-    try:
-        sel = bench.select(quick, task, operator, include_holdout=not exclude_holdout, frameworks=frameworks)
-    except KeyError as e:
-        typer.echo(f"deadpan: {e.args[0]}", err=True)
-        raise typer.Exit(2) from None
-    n_workers = workers or os.cpu_count() or 1
-    t0 = time.perf_counter()
-    show = not quiet and console.is_terminal
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not show,
-    ) as bar:
-        job = bar.add_task("fault zoo", total=None)
-        mutants, healthy = bench.run(
-            sel, n_workers, progress=lambda done, total, label: bar.update(job, completed=done, total=total)
-        )
-    command = "deadpan bench accuracy " + " ".join(shlex.quote(a) for a in sys.argv[3:])
-    s = summary.summarize(
-        mutants,
-        healthy,
-        command=command.strip(),
-        quick=quick,
-        workers=n_workers,
-        seconds=time.perf_counter() - t0,
-    )
-    bench_report.render(s, Console(highlight=False, width=max(120, Console().width)))
-    if json is not None:
-        import json as json_lib
-
-        json.write_text(json_lib.dumps(s, indent=1) + "\n")
-    if markdown is not None:
-        markdown.write_text(bench_report.markdown(s))
-
-
-@bench_app.command("verify")
-def bench_verify(
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-j", help="Local processes for the trials (default 1: in this process)."),
-    ] = 1,
-    json: Annotated[Path | None, typer.Option("--json", help="Write every scenario's result here.")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Only these scenarios.")] = None,
-    framework: Annotated[str, typer.Option("--framework", help="torch, keras or all.")] = "all",
-) -> None:
-    """Run every broken scenario with --verify and count how often its top verified fix restores a model that
-    is not collapsed and reaches 90% of its healthy twin's score (the same training without the fault)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from deadpan.fixes import bench as fix_bench
-    from deadpan.fixes.runner import make_runner
-    from deadpan.scenarios.registry import keras_available
-
-    if framework not in ("torch", "keras", "all"):
-        typer.echo(f"deadpan: --framework must be torch, keras or all, not {framework!r}", err=True)
-        raise typer.Exit(2)
-    if framework in ("keras", "all") and not keras_available():
-        typer.echo("Keras is not installed: the PyTorch scenarios only (pip install deadpan[keras]).")
-        framework = "torch"
-    t0 = time.perf_counter()
-    outcomes = fix_bench.run(make_runner(workers), list(only) if only else None, framework)
-    s = fix_bench.summary(outcomes)
-    s["seconds"] = round(time.perf_counter() - t0, 1)
-    table = Table("scenario", "category", "top verified fix", "score", "all fixes", "twin", "restored", "s")
-    for o in outcomes:
-        if not o.counted:
-            table.add_row(o.name, o.category, f"[dim]not counted: {o.reason}[/dim]", "", "", "", "", "")
-            continue
-        fix = f"{o.fix} ({o.fix_cause})" if o.fix else f"[red]{o.reason}[/red]"
-        score = f"{o.score:.2f}" if o.score is not None else ""
-        twin = f"{o.twin_score:.2f}" if o.twin_score is not None else ""
-        together = f"{o.combined_score:.2f}" if o.combined_score is not None else ""
-        restored = "yes" if o.restored else ("together" if o.combined_restored else "[red]no[/red]")
-        table.add_row(o.name, o.category, fix, score, together, twin, restored, f"{o.seconds:.0f}")
-    console = Console(highlight=False, width=max(140, Console().width))
-    console.print(table)
-    frac = s["fraction"]
-    console.print(
-        f"restored: {s['restored']}/{s['n']}"
-        + (f" ({frac:.2f})" if frac is not None else "")
-        + f" by the top verified fix; {s['restored_with_combined']}/{s['n']} with all verified fixes together"
-        + f" (in {s['seconds']} s)"
-    )
-    for fw, row in s["per_framework"].items():
-        console.print(f"  {fw:24s} {row['restored']}/{row['n']}")
-    for cat, row in sorted(s["per_category"].items()):
-        console.print(f"  {cat:24s} {row['restored']}/{row['n']}")
-    if json is not None:
-        import json as json_lib
-
-        json.write_text(json_lib.dumps(s, indent=1) + "\n")
 
 
 def main() -> None:

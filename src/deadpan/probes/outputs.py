@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from deadpan.capture.probes.task import Predictions, predictions, rounded_score, score
-from deadpan.capture.tensors import first_tensor
 from deadpan.evidence import InputDependence, OutputProbe, Task
+from deadpan.measures import rounded_score
+from deadpan.probes.task import Predictions, predictions, score
+from deadpan.probes.tensors import first_tensor
 
 Batch = tuple[Any, Any, Any]  # (args, kwargs, target)
 #: Maps the model's raw output (a tensor, tuple, dict or dataclass) to the tensor the loss received.
@@ -123,7 +124,7 @@ class CollapseState:
 
 def _class_counts(task: Task, out: torch.Tensor) -> tuple[int, float] | None:
     """Distinct answers and the majority's share of a single-label classifier's (N, C) or binary (N, 1)
-    output; None for other outputs. The same answers as :func:`~deadpan.capture.probes.task.predictions`
+    output; None for other outputs. The same answers as :func:`~deadpan.probes.task.predictions`
     (argmax over classes, or a probability, or the sigmoid of a logit, above 0.5), counted in Python from one
     small list: a live check runs between training steps, where each torch operation costs tens of
     microseconds on a cold cache, so the common case (a classifier answering in many ways) takes two."""

@@ -72,10 +72,10 @@ class UnhealthyTwin(Exception):
 
 def _twin_score(name: str) -> float:
     """The healthy twin's control-trial score; raise :class:`UnhealthyTwin` when the twin is not healthy."""
-    from deadpan.capture.autolog import run_callable
-    from deadpan.fixes.trial import train_trial
+    from deadpan.fixes.runner import train_trial
     from deadpan.fixes.verify import control_for
     from deadpan.scenarios.registry import get
+    from deadpan.script.autolog import run_callable
 
     twin = get(name).twin
     if twin is None:
@@ -90,9 +90,9 @@ def _twin_score(name: str) -> float:
 
 
 def run_scenario(name: str, runner: Runner) -> ScenarioOutcome:
-    from deadpan.capture.autolog import run_callable
     from deadpan.fixes.options import VerifyOptions
     from deadpan.scenarios.registry import get
+    from deadpan.script.autolog import run_callable
 
     sc = get(name)
     category = sc.expected or "healthy"

@@ -5,8 +5,9 @@ Two ways users start data-parallel training, and how deadpan follows each into t
 * ``deadpan run torchrun --nproc-per-node 2 train.py``: the launcher runs in deadpan's process, and its
   worker command ``python -u train.py ...`` becomes ``python -u -m deadpan run train.py ...``.
 * ``deadpan run train.py`` where the script calls ``torch.multiprocessing.spawn`` (or starts processes with
-  the ``spawn`` method): each child's start-up line ``spawn_main(...)`` becomes :func:`spawn_main` here, which
-  runs the child's work under :func:`~deadpan.capture.autolog.run_callable`.
+  the ``spawn`` method): each child's start-up line ``spawn_main(...)`` becomes
+  :func:`deadpan.script.child.spawn_main`, which
+  runs the child's work under :func:`~deadpan.script.autolog.run_callable`.
 
 (``torchrun --nproc-per-node 2 -m deadpan run train.py`` needs neither: each worker is a ``deadpan run``.)
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +38,7 @@ OPTIONS_ENV = "DEADPAN_WORKER_OPTIONS"
 MERGED = "report.json"
 
 _SPAWN_LINE = "from multiprocessing.spawn import spawn_main; spawn_main("
-_OUR_LINE = "from deadpan.capture.workers import spawn_main; spawn_main("
+_OUR_LINE = "from deadpan.script.child import spawn_main; spawn_main("
 
 
 def in_worker() -> bool:
@@ -154,28 +154,3 @@ class Launch:
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
-
-
-def spawn_main(**kwds: Any) -> None:
-    """A spawned child's start-up under ``deadpan run``: the child's work (``multiprocessing``'s own
-    ``spawn_main``) runs with deadpan attached; the child exits with the status it would have had."""
-    from multiprocessing import spawn
-
-    raw = os.environ.get(OPTIONS_ENV)
-    if not in_worker() or raw is None:
-        spawn.spawn_main(**kwds)
-        return
-    try:
-        options = json.loads(raw)
-        from deadpan.capture.autolog import run_callable
-    except Exception:  # deadpan cannot attach: the child runs as it would without it
-        spawn.spawn_main(**kwds)
-        return
-    result = run_callable(
-        lambda: spawn.spawn_main(**kwds),
-        max_steps=options.get("max_steps"),
-        stop_on=options.get("stop_on"),
-        worker=True,
-    )
-    sys.stdout.flush()
-    sys.exit(result.status)

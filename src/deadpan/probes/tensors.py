@@ -4,9 +4,11 @@ batches to CPU, fingerprint batches. Nothing here draws random numbers or change
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+import random
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -130,3 +132,22 @@ def is_finite(t: torch.Tensor) -> bool:
     if not t.is_floating_point():
         return True
     return bool(torch.isfinite(t).all())
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Iterator[None]:
+    """Restore Python, NumPy and torch (CPU and CUDA) random states after the block."""
+    py = random.getstate()
+    np_state = np.random.get_state()
+    cpu = torch.get_rng_state()
+    cuda = (
+        torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    )
+    try:
+        yield
+    finally:
+        random.setstate(py)
+        np.random.set_state(np_state)
+        torch.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)

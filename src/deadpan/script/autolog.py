@@ -14,33 +14,33 @@ import shutil
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deadpan.api import evidence_and_report, take_alert, with_live
 from deadpan.capture import instrument
 from deadpan.capture.build import ProbeInputs
 from deadpan.capture.distributed import announce, exchange, world
-from deadpan.capture.frameworks import FrameworkRun
 from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on, warn
 from deadpan.capture.recorder import Recorder
+from deadpan.capture.report import plain_report, take_alert
 from deadpan.capture.session import CallbackSession
-from deadpan.capture.workers import Launch, in_worker, publish
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report, Skipped
 from deadpan.fixes.options import VerifyOptions, verified
+from deadpan.pipeline import with_live
+from deadpan.script.frameworks import FrameworkRun
+from deadpan.script.workers import Launch, in_worker, publish
 
 if TYPE_CHECKING:
     from deadpan.keras.run import KerasRun
+    from deadpan.script.keras_patch import KerasSession
 
 
 def _with_other_models(report: Report, main: Any, others: list[Any]) -> Report:
     """List the other models the script trained (the report covers the one that trained most)."""
     if not others:
         return report
-    from dataclasses import replace
-
     metrics = dict(report.metrics)
     metrics["model"] = str(getattr(main.model, "name", "?"))
     metrics["other_models"] = [
@@ -66,8 +66,9 @@ class RunResult:
     rank: int = 0
 
 
-#: Frames from deadpan's instrumentation (wrappers around torch calls) are not the user's and are hidden.
-_CAPTURE_DIR = str(Path(__file__).resolve().parent) + os.sep
+#: Frames from deadpan's instrumentation (wrappers around torch calls, in the capture package) and from this
+#: runner's package are not the user's and are hidden.
+_DEADPAN_DIRS = tuple(str(Path(f).resolve().parent) + os.sep for f in (instrument.__file__, __file__))
 
 
 def _user_frames(te: traceback.TracebackException, script: Path | None) -> None:
@@ -82,7 +83,7 @@ def _user_frames(te: traceback.TracebackException, script: Path | None) -> None:
         while frames and frames[0].filename == __file__:
             frames.pop(0)
     te.stack = traceback.StackSummary.from_list(
-        [f for f in frames if not f.filename.startswith(_CAPTURE_DIR)]
+        [f for f in frames if not f.filename.startswith(_DEADPAN_DIRS)]
     )
     for nested in (te.__cause__, te.__context__):
         if nested is not None:
@@ -95,21 +96,6 @@ def _print_user_traceback(exc: BaseException, script: Path | None) -> None:
     _user_frames(te, script)
     sys.stderr.write("".join(te.format()))
     sys.stderr.flush()
-
-
-def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
-    """Copies of the trained model and of the model before training. A model that cannot be deep-copied
-    (it holds a lock, a file, a generator) is probed as it is, since the training has ended; there is then no
-    copy before training, so the probes and fix trials that need one are skipped with the reason."""
-    if rec.model is None:
-        return None, None, []
-    try:
-        final = rec.model_copy()
-        initial = rec.model_copy(initial=True) if rec.initial_state is not None else None
-        return final, initial, []
-    except Exception as exc:
-        why = f"the model cannot be deep-copied ({type(exc).__name__}: {exc})"
-        return rec.model, None, [f"copy: {why}; probed the trained model itself"]
 
 
 def resolve_script(script: str | Path) -> Path | None:
@@ -184,13 +170,62 @@ def run_callable(
 
     Under ``torch.distributed`` each rank diagnoses its own shard and rank 0 reports for all
     (:mod:`deadpan.capture.distributed`); training in workers the script starts (``torchrun``, spawned
-    processes) is followed into them (:mod:`deadpan.capture.workers`). ``worker``: this is such a spawned
+    processes) is followed into them (:mod:`deadpan.script.workers`). ``worker``: this is such a spawned
     child, which says nothing when it trained nothing."""
-    from deadpan.keras import patch as keras_patch
+    from deadpan.script import keras_patch
 
     check_stop_on(stop_on)
     rec = Recorder(discover=True, max_steps=max_steps, live=LiveMonitor())
     collapsed: list[int] = []
+    rec.on_alert = _alerter(stop_on, collapsed)
+    keras_session = keras_patch.start(max_steps, stop_on)
+    # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
+    frameworks = FrameworkRun(stop_on, max_steps, on_begin=rec.stop)
+    frameworks.start()
+    launch = Launch(script, max_steps, stop_on)
+    launch.start()
+    group = DistributedEnd(rec, lambda: frameworks.main_session() is not None)
+    group.start()
+    rec.start()
+    try:
+        status, ended = _train(train, script, collapsed)
+    finally:
+        rec.stop()
+        keras_patch.stop()
+        frameworks.stop()
+        launch.stop()
+        sys.stdout.flush()
+    from_workers = launch.take()  # read, and the hand-over folder removed, whichever report is used
+    session = frameworks.main_session()
+    if session is not None and session.recorder is not None and session.recorder.step >= rec.step:
+        return _framework_result(session, status, ended, verify)
+    main_keras = keras_session.main_run()
+    if main_keras is not None and main_keras.steps >= rec.step:
+        return _keras_result(keras_session, main_keras, status, ended, stop_on, verify)
+    if session is None:  # a framework's callback exchanges its own report
+        group.finish()  # the process group is still up at the end (the script did not destroy it)
+    group.stop()
+    if group.result is not None:
+        pi, ev, report, rank = group.result
+        if verify is not None:
+            report = _not_verified(report, "fix trials do not run under distributed training yet")
+        _publish(report, rank)
+        rec.loader_source = None
+        return RunResult(report, status, ended, pi, ev, rank)
+    observed_training = rec.step > 0 or rec.backward_calls > 0
+    if from_workers is not None and not observed_training:
+        report = _with_notes(from_workers, launch.notes)
+        if verify is not None:
+            report = _not_verified(report, "fix trials do not run for training in worker processes yet")
+        return RunResult(report, status, ended)
+    if worker and not observed_training:  # a spawned child that trained nothing (a data-loading worker)
+        return RunResult(_NOTHING, status, ended)
+    return _plain_result(rec, launch.notes, status, ended, verify)
+
+
+def _alerter(stop_on: StopOn, collapsed: list[int]) -> Callable[[Recorder], None]:
+    """What the recorder does on a confirmed live alert: warn (rank 0 only under distributed training) and,
+    with ``stop_on="collapsed"``, note the step in ``collapsed`` and stop the training."""
 
     def alert(r: Recorder) -> None:
         a = take_alert(r, "run")
@@ -204,17 +239,13 @@ def run_callable(
             collapsed.append(a.step)
             raise instrument.StopTraining(f"the output collapsed at step {a.step}")
 
-    rec.on_alert = alert
+    return alert
+
+
+def _train(train: Callable[[], object], script: Path | None, collapsed: list[int]) -> tuple[int, str]:
+    """Run the training to its end, whatever it is: the script's exit status and how it ended (see
+    :attr:`RunResult.ended`); an exception's traceback is printed as ``python`` would print it."""
     status, ended = 0, "finished"
-    keras_session = keras_patch.start(max_steps, stop_on)
-    # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
-    frameworks = FrameworkRun(stop_on, max_steps, on_begin=rec.stop)
-    frameworks.start()
-    launch = Launch(script, max_steps, stop_on)
-    launch.start()
-    group = DistributedEnd(rec, lambda: frameworks.main_session() is not None)
-    group.start()
-    rec.start()
     try:
         train()
     except instrument.StopTraining:
@@ -235,48 +266,38 @@ def run_callable(
     except BaseException as exc:
         ended, status = "exception", 1
         _print_user_traceback(exc, script)
-    finally:
-        rec.stop()
-        keras_patch.stop()
-        frameworks.stop()
-        launch.stop()
-        sys.stdout.flush()
-    from_workers = launch.take()  # read, and the hand-over folder removed, whichever report is used
-    session = frameworks.main_session()
-    if session is not None and session.recorder is not None and session.recorder.step >= rec.step:
-        return _framework_result(session, status, ended, verify)
-    main_keras = keras_session.main_run()
-    if main_keras is not None and main_keras.steps >= rec.step:
-        from deadpan.keras.build import evidence_and_report_for_run
+    return status, ended
 
-        kev, report = evidence_and_report_for_run(main_keras, source="run")
-        report = with_live(report, main_keras.live)
-        if main_keras.live is not None and main_keras.live.alert is not None and stop_on == "collapsed":
-            ended = "collapsed"
-        if verify is not None:
-            report = verified(report, kev, main_keras, verify)
-        report = _with_other_models(report, main_keras, keras_session.others())
-        return RunResult(report, status, ended, main_keras, kev)
-    if session is None:  # a framework's callback exchanges its own report
-        group.finish()  # the process group is still up at the end (the script did not destroy it)
-    group.stop()
-    if group.result is not None:
-        pi, ev, report, rank = group.result
-        if verify is not None:
-            report = _not_verified(report, "fix trials do not run under distributed training yet")
-        _publish(report, rank)
-        rec.loader_source = None
-        return RunResult(report, status, ended, pi, ev, rank)
-    observed_training = rec.step > 0 or rec.backward_calls > 0
-    if from_workers is not None and not observed_training:
-        report = _with_notes(from_workers, launch.notes)
-        if verify is not None:
-            report = _not_verified(report, "fix trials do not run for training in worker processes yet")
-        return RunResult(report, status, ended)
-    if worker and not observed_training:  # a spawned child that trained nothing (a data-loading worker)
-        return RunResult(_NOTHING, status, ended)
-    pi, ev, report = _plain_report(rec)
-    report = _with_notes(report, launch.notes)
+
+def _keras_result(
+    session: KerasSession,
+    main: KerasRun,
+    status: int,
+    ended: str,
+    stop_on: StopOn,
+    verify: VerifyOptions | None,
+) -> RunResult:
+    """The result of a run whose training was the Keras model ``main``, the one of ``session``'s models that
+    trained most (the others are listed in the report)."""
+    from deadpan.keras.build import evidence_and_report_for_run
+
+    kev, report = evidence_and_report_for_run(main, source="run")
+    report = with_live(report, main.live)
+    if main.live is not None and main.live.alert is not None and stop_on == "collapsed":
+        ended = "collapsed"
+    if verify is not None:
+        report = verified(report, kev, main, verify)
+    report = _with_other_models(report, main, session.others())
+    return RunResult(report, status, ended, main, kev)
+
+
+def _plain_result(
+    rec: Recorder, notes: list[str], status: int, ended: str, verify: VerifyOptions | None
+) -> RunResult:
+    """The result of a plain PyTorch loop, diagnosed from what ``rec`` recorded (``notes``: what went wrong
+    following the training into worker processes)."""
+    pi, ev, report = plain_report(rec)
+    report = _with_notes(report, notes)
     if verify is not None:
         report = verified(report, ev, pi, verify)
     rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report
@@ -289,31 +310,6 @@ def run_callable(
 _NOTHING = Report(verdict="inconclusive", summary="This worker trained nothing.", collapse=Collapse())
 
 
-def _plain_report(rec: Recorder) -> tuple[ProbeInputs, Evidence | None, Report]:
-    """The diagnosis of a plain PyTorch loop from what ``rec`` recorded."""
-    observed_training = rec.step > 0 or rec.backward_calls > 0
-    missing = []
-    if rec.model is None:
-        missing.append("a model (no optimizer was created over an nn.Module's parameters)")
-    elif not observed_training:
-        missing.append("a training step (no backward() or optimizer.step() call)")
-    final, initial, errors = _copies(rec)
-    pi = ProbeInputs(
-        source="run",
-        final=final,
-        initial=initial,
-        errors=errors,
-        train=list(rec.train_store.batches) if observed_training else [],
-        heldout=list(rec.heldout_store.batches),
-        loss=rec.loss,
-        optimizer=rec.optimizers[0] if rec.optimizers else None,
-        recorder=rec,
-        missing=missing,
-    )
-    ev, report = evidence_and_report(pi)
-    return pi, ev, with_live(report, rec.live)
-
-
 def _publish(report: Report, rank: int | None) -> None:
     try:
         publish(report, rank)
@@ -322,14 +318,10 @@ def _publish(report: Report, rank: int | None) -> None:
 
 
 def _with_notes(report: Report, notes: list[str]) -> Report:
-    from dataclasses import replace
-
     return replace(report, internal_errors=(*report.internal_errors, *notes)) if notes else report
 
 
 def _not_verified(report: Report, why: str) -> Report:
-    from dataclasses import replace
-
     return replace(report, skipped=(*report.skipped, Skipped("verify", "fix trials (--verify)", why)))
 
 
@@ -386,7 +378,7 @@ class DistributedEnd:
         if self.result is not None or w is None:
             return
         self.rec.stop()  # a rank that trained nothing still sends its report: rank 0 waits for it
-        pi, ev, report = _plain_report(self.rec)
+        pi, ev, report = plain_report(self.rec)
         self.result = (pi, ev, exchange(report, w), w.rank)
 
     def stop(self) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from deadpan.capture.probes.outputs import Adapter, Batch
-from deadpan.capture.probes.task import predictions, score
-from deadpan.capture.tensors import slice_rows
 from deadpan.evidence import LRRangeProbe, OverfitProbe, Task
+from deadpan.probes.outputs import Adapter, Batch
+from deadpan.probes.task import predictions, score
+from deadpan.probes.tensors import slice_rows
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

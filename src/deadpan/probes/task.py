@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from deadpan.evidence import Task
+from deadpan.measures import balanced_accuracy, r2
 
 #: ``cross_entropy_probs``: a categorical cross-entropy of probabilities (Keras' default, from_logits=False).
 CLASS_LOSSES = ("cross_entropy", "cross_entropy_probs", "nll_loss", "multi_margin_loss")
@@ -94,67 +95,6 @@ def predictions(task: Task, out: torch.Tensor, target: torch.Tensor) -> Predicti
     if tn.shape[1] != on.shape[1] and on.shape[1] != 1 and tn.shape[1] == 1:
         on = on[:, :1]
     return Predictions(on, tn, on, tn)
-
-
-#: Distinct integer target values that look like class ids: two values are a binary problem that a
-#: regression loss fits tolerably; more than ~50 integer values is more likely a count than a class.
-MIN_CLASS_IDS = 3
-MAX_CLASS_IDS = 50
-#: Class ids are (nearly) contiguous: the id range is at most this many times the number of distinct ids.
-MAX_ID_SPAN_RATIO = 2.0
-
-
-def class_ids(values: np.ndarray) -> np.ndarray | None:
-    """The distinct values of a regression target when they look like class ids 0..C-1, else None.
-
-    Integers, non-negative, 3 to 50 distinct values, nearly contiguous. Ordinal targets (ratings 1..5) match
-    too: the rule says only that the targets *could* be classes; the checks ask for evidence before saying
-    that they are."""
-    y = np.asarray(values, dtype=np.float64).ravel()
-    y = y[np.isfinite(y)]
-    if y.size == 0 or not np.array_equal(y, np.round(y)):
-        return None
-    ids = np.unique(y)
-    if not MIN_CLASS_IDS <= len(ids) <= MAX_CLASS_IDS or ids[0] < 0:
-        return None
-    if ids[-1] - ids[0] + 1 > MAX_ID_SPAN_RATIO * len(ids):
-        return None
-    return ids
-
-
-def rounded_score(out: np.ndarray, target: np.ndarray) -> float | None:
-    """Balanced accuracy of one regression output rounded to the nearest class id (clipped to the ids'
-    range), when the targets look like class ids (:func:`class_ids`); None otherwise. The score a user who
-    regresses class ids gets once the outputs are read as classes."""
-    if out.ndim != 2 or out.shape[1] != 1 or target.reshape(len(target), -1).shape[1] != 1:
-        return None
-    true = target.reshape(-1)
-    ids = class_ids(true)
-    if ids is None or not np.isfinite(out).all():
-        return None
-    pred = np.clip(np.round(out[:, 0]), ids[0], ids[-1])
-    return balanced_accuracy(true, pred)
-
-
-def balanced_accuracy(true: np.ndarray, pred: np.ndarray) -> float:
-    classes = np.unique(true)
-    if len(classes) == 0:
-        return 0.0
-    return float(np.mean([np.mean(pred[true == c] == c) for c in classes]))
-
-
-def r2(true: np.ndarray, pred: np.ndarray) -> float:
-    true = true.reshape(len(true), -1)
-    pred = np.broadcast_to(pred.reshape(len(pred), -1), true.shape)
-    ss_res = ((true - pred) ** 2).sum(0)
-    ss_tot = ((true - true.mean(0)) ** 2).sum(0)
-    ok = ss_tot > 0
-    if not ok.any():
-        return 0.0
-    with np.errstate(invalid="ignore", over="ignore"):
-        vals = 1 - ss_res[ok] / ss_tot[ok]
-    vals = np.where(np.isfinite(vals), vals, -1e6)
-    return float(np.mean(np.maximum(vals, -1e6)))
 
 
 def score(task: Task, p: Predictions) -> tuple[float, float]:

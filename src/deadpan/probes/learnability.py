@@ -16,7 +16,7 @@ Two input kinds get more than the raw feature vector:
   mistake (pixel intensities 0..255, small counts) keeps the score it had.
 - **Multi-label targets** (one sigmoid per label). One set of models per label; each model's score is the mean
   over labels of its per-label balanced accuracy, the network's multi-label score in
-  :func:`deadpan.capture.probes.task.score`, so the two compare directly.
+  :func:`deadpan.probes.task.score`, so the two compare directly.
 
 A regression target that looks like class ids (integers 0..C-1) is also scored as classes
 (``class_id_score``), so a classification problem trained with a regression loss shows what a classifier
@@ -33,11 +33,12 @@ of more models on no signal scores higher, and the baseline sees that same choic
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from deadpan.capture.probes.task import balanced_accuracy, class_ids, r2
 from deadpan.evidence import LearnabilityProbe, Task
+from deadpan.measures import balanced_accuracy, class_ids, r2
 
 #: Rows and (after projection) features used: keeps the probe to a few tenths of a second on 2 cores.
 MAX_ROWS = 800
@@ -221,7 +222,21 @@ def _class_id_score(views: list[View], target: np.ndarray) -> float | None:
     return max(_all_scores(sub, [labels[kept]], regression=False).values())
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """What the models are scored on: each target column as a row of ``rows`` (one for regression and
+    single-label classification, one per label for multi-label targets), the metric, its chance level, and
+    the labels scored."""
+
+    rows: np.ndarray
+    metric: str
+    chance: float
+    labels: int = 1
+
+
 def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe | None:
+    """Cross-validated scores of the simple models on inputs ``x`` and targets ``y``, against the same models
+    on permuted targets; None when there are too few distinct rows or nothing to score."""
     if len(x) < 3 * FOLDS * 2:
         return None
     # Batches kept over several epochs repeat samples; duplicates across CV folds would let k-NN "predict"
@@ -233,44 +248,13 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
     if len(x) < 3 * FOLDS * 2:
         return None
     regression = task.kind == "regression"
-    labels = 1
-    # Each target column as a row of ``targets``: one for regression and single-label classification, one per
-    # label for multi-label targets.
-    targets: np.ndarray
-    if regression:
-        target = y.reshape(len(y), -1)[:, 0].astype(np.float64)
-        if not np.isfinite(target).all() or target.std() == 0:
-            return None
-        targets, metric, chance = target[None, :], "r2", 0.0
-    elif task.kind == "multilabel":
-        y2 = y.reshape(len(y), -1)
-        if not np.isfinite(y2).all():
-            return None
-        # 0/1 labels (a probability target above one half counts as on), as the network's score reads them.
-        columns = [c for c in (y2 > 0.5).astype(np.int64).T if _usable(c)][:MAX_LABELS]
-        if not columns:
-            return None
-        labels = len(columns)
-        # Chance for every label's balanced accuracy is 1/2, and so for their mean.
-        targets, metric, chance = np.stack(columns), "balanced_accuracy", 0.5
-    else:
-        target = (y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)).astype(np.int64)
-        if len(target) != len(x):
-            return None
-        classes, counts = np.unique(target, return_counts=True)
-        if counts.min() < FOLDS:
-            # A class with fewer samples than folds cannot be in every fold. On a tiny data set (a few
-            # dozen samples over ten classes) that is common, and the probe is most needed there: score the
-            # classes that can be scored rather than none.
-            kept = np.isin(target, classes[counts >= FOLDS])
-            x, target = x[kept], target[kept]
-            classes, counts = np.unique(target, return_counts=True)
-        if len(classes) < 2 or len(target) < 3 * FOLDS * 2:
-            return None
-        targets, metric, chance = target[None, :], "balanced_accuracy", 1.0 / len(classes)
+    scored = _scored_targets(x, y, task)
+    if scored is None:
+        return None
+    x, targets = scored
     views, tokens = _views(x)
     # One permutation of the rows for every label: label co-occurrence stays, the pairing with inputs goes.
-    permuted = targets[:, np.random.default_rng(0).permutation(targets.shape[1])]
+    permuted = targets.rows[:, np.random.default_rng(0).permutation(targets.rows.shape[1])]
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     # One BLAS/OpenMP thread: the matrices are a few hundred wide, where threads gain nothing, and on a
@@ -278,19 +262,53 @@ def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe 
     # slower (0.2 s instead of 4 ms for a 256-wide solve under a load of 20 on 2 cores).
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        real = _all_scores(views, list(targets), regression)
+        real = _all_scores(views, list(targets.rows), regression)
         # The same models on permuted labels: the best of them is what picking the best of the models
         # "learns" from no signal at all, the bar the best real score must clear.
         perm = _all_scores(views, list(permuted), regression)
-        as_classes = _class_id_score(views, targets[0]) if regression else None
+        as_classes = _class_id_score(views, targets.rows[0]) if regression else None
     return LearnabilityProbe(
-        metric=metric,
+        metric=targets.metric,
         linear_score=max(s for (_, name), s in real.items() if name == "linear"),
         nonlinear_score=max(s for (_, name), s in real.items() if name != "linear"),
         permuted_score=max(perm.values()),
-        chance_score=chance,
-        n_samples=targets.shape[1],
-        labels=labels,
+        chance_score=targets.chance,
+        n_samples=targets.rows.shape[1],
+        labels=targets.labels,
         token_counts=tokens,
         class_id_score=as_classes,
     )
+
+
+def _scored_targets(x: np.ndarray, y: np.ndarray, task: Task) -> tuple[np.ndarray, _Targets] | None:
+    """The inputs and the targets the models are scored on, by the task's kind; None when there is nothing
+    to score (non-finite or constant regression targets, fewer than two scorable classes or labels)."""
+    if task.kind == "regression":
+        target = y.reshape(len(y), -1)[:, 0].astype(np.float64)
+        if not np.isfinite(target).all() or target.std() == 0:
+            return None
+        return x, _Targets(target[None, :], "r2", 0.0)
+    if task.kind == "multilabel":
+        y2 = y.reshape(len(y), -1)
+        if not np.isfinite(y2).all():
+            return None
+        # 0/1 labels (a probability target above one half counts as on), as the network's score reads them.
+        columns = [c for c in (y2 > 0.5).astype(np.int64).T if _usable(c)][:MAX_LABELS]
+        if not columns:
+            return None
+        # Chance for every label's balanced accuracy is 1/2, and so for their mean.
+        return x, _Targets(np.stack(columns), "balanced_accuracy", 0.5, labels=len(columns))
+    target = (y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)).astype(np.int64)
+    if len(target) != len(x):
+        return None
+    classes, counts = np.unique(target, return_counts=True)
+    if counts.min() < FOLDS:
+        # A class with fewer samples than folds cannot be in every fold. On a tiny data set (a few dozen
+        # samples over ten classes) that is common, and the probe is most needed there: score the classes
+        # that can be scored rather than none.
+        kept = np.isin(target, classes[counts >= FOLDS])
+        x, target = x[kept], target[kept]
+        classes, counts = np.unique(target, return_counts=True)
+    if len(classes) < 2 or len(target) < 3 * FOLDS * 2:
+        return None
+    return x, _Targets(target[None, :], "balanced_accuracy", 1.0 / len(classes))

@@ -23,7 +23,7 @@ from typing import Any
 
 from deadpan.capture import instrument
 from deadpan.capture.live import StopOn
-from deadpan.capture.recorder import sampled
+from deadpan.capture.samples import sampled
 from deadpan.keras import data as kdata
 from deadpan.keras.run import KerasRun
 

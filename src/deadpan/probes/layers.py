@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deadpan.capture.tensors import first_tensor
 from deadpan.evidence import LayerInfo, LayerSignal
+from deadpan.probes.tensors import first_tensor
 
 #: Module class name -> activation family.
 ACTIVATIONS: dict[str, str] = {
@@ -240,15 +239,3 @@ def probe_layers(
         for h in handles:
             h.remove()
     return tuple(infos), tuple(signals)
-
-
-def signal_dies_at(spreads: Sequence[float], threshold: float) -> int | None:
-    """Index of the layer after which the input's information is gone: the first layer whose across-sample
-    spread is below ``threshold`` with every later layer's too. A flat layer the signal goes around (a
-    token-type embedding of all-zero ids, a constant positional table) does not count."""
-    dies: int | None = None
-    for i, s in enumerate(spreads):
-        if not math.isfinite(s):
-            continue
-        dies = (i if dies is None else dies) if s < threshold else None
-    return dies

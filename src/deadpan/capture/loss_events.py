@@ -1,0 +1,233 @@
+"""The loss half of the recorder: what it does on each loss call, ``backward`` and ``zero_grad`` of the loop.
+
+A training loss call pairs the last training forward's batch with its target: the pair is counted, sampled
+(fingerprinted, checked for NaN/inf) and maybe kept for the probes, and the loss's input goes to the live
+collapse check. A loss call outside training is a held-out one. A ``backward`` with no loss function call
+before it is a loss written by hand: its target is read off the batch the DataLoader just yielded.
+
+:class:`LossEvents` is a part of :class:`~deadpan.capture.recorder.Recorder`, which calls
+:meth:`LossEvents._init_loss_events` from its constructor.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import weakref
+from typing import Any
+
+import torch
+from torch import nn
+
+from deadpan.capture.discovery import SOURCE_SEARCHES, batch_source_rows, target_in_batch
+from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
+from deadpan.capture.losses import LossRecord
+from deadpan.capture.samples import ROWS_PER_BATCH, SAMPLE_BYTES, SAMPLE_ROWS, BatchStore, Series
+from deadpan.probes.tensors import batch_size_of, fingerprint, first_tensor, is_finite
+
+
+class LossEvents:
+    """The recorder's loss, backward and zero_grad events, and the state they fill."""
+
+    # Kept by the rest of the recorder (its constructor, forward hooks and step events).
+    model: nn.Module | None
+    optimizers: list[torch.optim.Optimizer]
+    live: LiveMonitor | None
+    step: int
+    _sample_now: bool
+    _check_only: bool
+    _last_args: Any
+    _last_kwargs: Any
+    _last_output: Any
+    _last_training_forward: bool
+    _zero_grad_since_step: bool
+    _recent_steps: list[float]
+    loader_iters: int
+    loader_dataset_size: int | None
+    loader_batch_size: int | None
+
+    def _init_loss_events(self) -> None:
+        """The state these events fill, empty: counts, the loss series and record, the kept batches."""
+        self.backward_calls = 0
+        self.zero_grad_calls = 0
+        self.backward_on_detached = 0
+        self.loss_series = Series()
+        self.heldout_loss = Series()
+        self.train_store = BatchStore()
+        self.heldout_store = BatchStore(max_bytes=SAMPLE_BYTES // 2, max_rows=SAMPLE_ROWS // 2)
+        self.fingerprints: set[str] = set()
+        self.fingerprinted = 0
+        #: Without a DataLoader: looks for the tensor the batches are indexed from, and the last batch seen.
+        self._source_searches = 0
+        self._last_batch: weakref.ref[torch.Tensor] | None = None
+        self.first_nonfinite_input: int | None = None
+        self.first_nonfinite_target: int | None = None
+        self.loss: LossRecord | None = None
+        self.first_loss_value: float | None = None
+        self.input_dtype: str | None = None
+        self.samples_seen = 0
+        self._mode_dependent: bool | None = None
+        self._live_pending: tuple[Any, Any, torch.Tensor, str] | None = None
+        self._loss_step = -1  # the step at which a loss function was last called
+        self._last_loader_batch: Any = None
+
+    def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
+        inp = args[0] if args else kwargs.get("input")
+        target = args[1] if len(args) > 1 else kwargs.get("target")
+        if not isinstance(inp, torch.Tensor) or not isinstance(target, torch.Tensor):
+            return
+        if self.model is None:
+            return
+        training = torch.is_grad_enabled() and inp.requires_grad
+        if not training:
+            if isinstance(result, torch.Tensor) and result.dim() == 0:
+                self.heldout_loss.add_tensor(self.step, result.detach())
+            if (
+                self._last_args is not None
+                and not self._last_training_forward
+                and batch_size_of(target)
+                == (batch_size_of(self._last_args) or batch_size_of(self._last_kwargs))
+            ):
+                self.heldout_store.offer(self._last_args, self._last_kwargs, target)
+            return
+        if self.loss is None:
+            extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+            for i, name in enumerate(("weight",), start=2):  # positional weight for cross_entropy & co
+                if len(args) > i and name not in extra:
+                    extra[name] = args[i]
+            self.loss = LossRecord(
+                function=fn,
+                input=inp.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                kwargs=extra,
+                input_is_model_output=inp is first_tensor(self._last_output),
+            )
+        if self.loss.function == fn:
+            self.loss.calls += 1
+        self._loss_step = self.step
+        self._observe_training_pair(target)
+        self._live_check(inp, target, fn)
+
+    def _live_check(self, output: torch.Tensor, target: torch.Tensor, fn: str) -> None:
+        if self.live is None or not self.live.due(self.step) or self.model is None:
+            return
+        if self._mode_dependent is None:
+            self._mode_dependent = mode_dependent(self.model)
+        if self._mode_dependent:
+            # Dropout noise (or batch statistics) in the training forward hides a collapse: this batch is
+            # run again in inference mode once the step is done.
+            self._live_pending = (self._last_args, self._last_kwargs, target, fn)
+            self.live.mark(self.step)
+        else:
+            self.live.observe(self.step, output, target, fn)
+        self.live.pace(self._recent_steps)
+
+    def _live_inference_check(self) -> None:
+        pending, self._live_pending = self._live_pending, None
+        if pending is None or self.live is None or self.model is None:
+            return
+        args, kwargs, target, fn = pending
+        t0 = time.perf_counter()
+        out = inference_output(self.model, args or (), kwargs or {}, self.loss)
+        spent = time.perf_counter() - t0  # the forward is part of the check's cost (pacing)
+        if out is None:
+            self.live.spent(spent)
+        else:
+            self.live.observe(self.step - 1, out, target, fn, spent)
+
+    def _observe_training_pair(self, target: torch.Tensor) -> None:
+        """The last training forward's batch with its ``target``: counted, sampled, maybe kept."""
+        if self._check_only or self._last_args is None or not self._last_training_forward:
+            return
+        self.samples_seen += target.shape[0] if target.dim() else 1
+        store = self.train_store
+        keep = store.keeps_next()
+        if not (keep or self._sample_now):
+            store.seen += 1  # the common path: nothing to copy or fingerprint this step
+            return
+        x = first_tensor(self._last_args) if self._last_args else first_tensor(self._last_kwargs)
+        if x is None or x.dim() == 0 or target.dim() == 0 or x.shape[0] != target.shape[0]:
+            store.seen += 1
+            return  # the loss's target does not belong to the last forward's batch
+        if self.input_dtype is None:
+            self.input_dtype = str(x.dtype).replace("torch.", "")
+        if self._sample_now:
+            if x is not None:
+                # Inputs and targets together: all-zero inputs with varying labels are different batches.
+                self.fingerprints.add(fingerprint(x) + fingerprint(target))
+                self.fingerprinted += 1
+                if self.loader_iters == 0 and self.loader_dataset_size is None:
+                    self._find_batch_source(x)
+                if self.first_nonfinite_input is None and not is_finite(x):
+                    self.first_nonfinite_input = self.step
+            if self.first_nonfinite_target is None and not is_finite(target):
+                self.first_nonfinite_target = self.step
+        store.offer(self._last_args, self._last_kwargs, target)
+
+    def _find_batch_source(self, x: torch.Tensor) -> None:
+        """No DataLoader: the dataset size is that of the tensor the loop indexes its batches from (recorded
+        in ``loader_dataset_size``), looked for once a sampled step's batch is a new tensor. A loop passing
+        the same tensor object at every step trains full-batch on purpose: there is nothing to look for."""
+        last = self._last_batch
+        self._last_batch = weakref.ref(x)
+        if last is None or last() is x or self._source_searches >= SOURCE_SEARCHES:
+            return
+        self._source_searches += 1
+        rows = batch_source_rows(x, sys._getframe(1))
+        if rows is not None:
+            self.loader_dataset_size = rows
+            self.loader_batch_size = int(x.shape[0])
+
+    def on_loader_batch(self, batch: Any) -> None:
+        self._last_loader_batch = batch  # a reference only; used when the loss is written by hand
+
+    def _target_from_loader(self) -> torch.Tensor | None:
+        """For a loss written by hand (no loss function call this step): the target is the other tensor of
+        the batch the DataLoader just yielded, next to the one the model was called on."""
+        batch = self._last_loader_batch
+        x = first_tensor(self._last_args) if self._last_args else None
+        if batch is None or x is None or x.dim() == 0:
+            return None
+        return target_in_batch(batch, x)
+
+    def on_backward(self, tensor: torch.Tensor) -> None:
+        if self.model is None:
+            return
+        self.backward_calls += 1
+        if self._loss_step != self.step and tensor.grad_fn is not None:
+            target = self._target_from_loader()
+            if target is not None:
+                self._hand_written_loss(tensor, target)
+        if not self._zero_grad_since_step:
+            # Gradients cleared by hand (``p.grad = None`` for each parameter) count as a zero_grad.
+            first = next((p for p in self.model.parameters() if p.requires_grad), None)
+            if first is not None and first.grad is None:
+                self._zero_grad_since_step = True
+        if tensor.grad_fn is None:
+            self.backward_on_detached += 1
+        if tensor.numel() == 1:
+            value = tensor.detach()
+            self.loss_series.add_tensor(self.step, value)
+            if self.first_loss_value is None:
+                self.first_loss_value = float(value.reshape(()))
+
+    def _hand_written_loss(self, loss: torch.Tensor, target: torch.Tensor) -> None:
+        out = first_tensor(self._last_output)
+        if out is None:
+            return
+        if self.loss is None:
+            self.loss = LossRecord(
+                function="unknown",
+                input=out.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+                kwargs={},
+                input_is_model_output=True,
+            )
+        self.loss.calls += 1
+        self._observe_training_pair(target)
+        self._live_check(out, target, "unknown")
+
+    def on_zero_grad(self, owner: Any) -> None:
+        if owner is self.model or any(owner is o for o in self.optimizers):
+            self.zero_grad_calls += 1
+            self._zero_grad_since_step = True

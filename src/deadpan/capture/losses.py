@@ -1,0 +1,182 @@
+"""The user's loss as deadpan sees it: the recorded first call, the output adapter that maps the model's raw
+output to what the loss received, and the loss rebuilt for probes and fix trials."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from deadpan.evidence import LossCall, Task
+from deadpan.probes.outputs import Adapter, main_output
+from deadpan.probes.tensors import tensors_in
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class LossRecord:
+    """The first training loss call, summarised, and how often the function was called."""
+
+    function: str
+    input: torch.Tensor
+    target: torch.Tensor
+    kwargs: dict[str, Any]
+    calls: int = 0
+    #: The loss input is the model's output tensor itself (no transform between model and loss).
+    input_is_model_output: bool = False
+
+
+ELEMENTWISE = (
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "soft_margin_loss",
+)
+
+
+@dataclass(frozen=True)
+class OutputAdapter:
+    """Maps the model's raw output to what the loss received (see :func:`make_adapter`). A class rather than
+    a closure so that fix trials can send it to worker processes."""
+
+    #: The loss input's shape per row, and whether it is floating point.
+    rows: tuple[int, ...]
+    floating: bool
+
+    def _fit(self, out: torch.Tensor) -> torch.Tensor:
+        shape = tuple(int(s) for s in out.shape[1:])
+        if shape == self.rows:
+            return out
+        if sorted(shape) == sorted(self.rows) and len(set(self.rows)) == len(self.rows):
+            return out.permute(0, *(shape.index(r) + 1 for r in self.rows))
+        return out.reshape(out.shape[0], *self.rows)
+
+    def __call__(self, raw: Any) -> torch.Tensor:
+        kind = [t for t in tensors_in(raw) if t.dim() > 0 and t.is_floating_point() == self.floating]
+        for t in kind:
+            if tuple(t.shape[1:]) == self.rows:
+                return t
+        per_row = math.prod(self.rows)
+        for t in kind:
+            if math.prod(t.shape[1:]) == per_row:
+                return self._fit(t)
+        return main_output(raw)
+
+
+def make_adapter(loss: LossRecord | None) -> Adapter:
+    """Map the model's raw output to what the loss received.
+
+    Out of a tuple, dict or dataclass output it takes the tensor the loss took: the first whose per-row
+    shape and kind (floating or integer) are the loss input's, else the first with as many elements per row,
+    else the main tensor (:func:`first_tensor`). Then it undoes the change between model and loss: the same
+    dims in another order are permuted back (``out.transpose(1, 2)`` into a per-position cross-entropy),
+    another shape of the same size is reshaped (a squeeze or view).
+    """
+    if loss is None:
+        return main_output
+    return OutputAdapter(tuple(int(s) for s in loss.input.shape[1:]), loss.input.is_floating_point())
+
+
+@dataclass(frozen=True)
+class RecordedLoss:
+    """The user's ``torch.nn.functional`` loss with the keyword arguments of the recorded call."""
+
+    function: str
+    kwargs: dict[str, Any]
+
+    def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return getattr(F, self.function)(out, target, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class TaskLoss:
+    """The standard loss of a task, for a run whose loss deadpan did not see: cross-entropy, binary
+    cross-entropy on logits, or MSE."""
+
+    kind: str
+
+    def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.kind == "multiclass":
+            return F.cross_entropy(out, target.long())
+        if self.kind in ("binary", "multilabel"):
+            return F.binary_cross_entropy_with_logits(out.reshape(target.shape), target.float())
+        return F.mse_loss(out.reshape(target.shape).float(), target.float())
+
+
+def make_loss_fn(loss: LossRecord | None, task: Task) -> LossFn:
+    """The user's loss function rebuilt from the recorded call, or a standard one for the task."""
+    if loss is not None and hasattr(F, loss.function):
+        return RecordedLoss(loss.function, dict(loss.kwargs))
+    return TaskLoss(task.kind)
+
+
+def loss_call(loss: LossRecord) -> LossCall:
+    inp, tgt = loss.input.float(), loss.target
+    finite = inp[torch.isfinite(inp)]
+    probs = bool(
+        inp.dim() >= 2
+        and inp.shape[-1] >= 1
+        and bool(torch.isfinite(inp).all())
+        and bool((inp >= 0).all())
+        and torch.allclose(inp.sum(-1), torch.ones_like(inp.sum(-1)), atol=1e-3)
+    )
+    # NLLLoss wants log-probabilities per row; log-normalised columns instead is a log-softmax over dim=0.
+    rows_log = cols_log = None
+    if (
+        loss.function == "nll_loss"
+        and inp.dim() >= 2
+        and inp.shape[0] > 1
+        and bool(torch.isfinite(inp).all())
+    ):
+        nonpos = bool((inp <= 1e-3).all())
+        rows_log = nonpos and bool(torch.allclose(inp.logsumexp(1), torch.zeros(()), atol=1e-3))
+        cols_log = nonpos and bool(torch.allclose(inp.logsumexp(0), torch.zeros(()), atol=1e-3))
+    broadcast = None
+    if loss.function in ELEMENTWISE:
+        try:
+            shape = tuple(torch.broadcast_shapes(loss.input.shape, loss.target.shape))
+            if shape != tuple(loss.input.shape) or shape != tuple(loss.target.shape):
+                broadcast = shape
+        except RuntimeError:
+            broadcast = None
+    tf = tgt.float()
+    tfin = tf[torch.isfinite(tf)]
+    weight = loss.kwargs.get("weight")
+    pos_weight = loss.kwargs.get("pos_weight")
+    return LossCall(
+        function=loss.function,
+        input_shape=tuple(loss.input.shape),
+        target_shape=tuple(loss.target.shape),
+        target_is_integer=not tgt.is_floating_point()
+        or bool(tfin.numel() and torch.equal(tfin, tfin.round()) and tgt.dim() < inp.dim()),
+        input_min=float(finite.min()) if finite.numel() else math.nan,
+        input_max=float(finite.max()) if finite.numel() else math.nan,
+        input_rows_are_probabilities=probs,
+        input_rows_are_log_probabilities=rows_log,
+        input_columns_are_log_probabilities=cols_log,
+        target_min=float(tfin.min()) if tfin.numel() else math.nan,
+        target_max=float(tfin.max()) if tfin.numel() else math.nan,
+        broadcast_shape=broadcast,
+        has_class_weights=isinstance(weight, torch.Tensor) or isinstance(pos_weight, torch.Tensor),
+        calls=loss.calls,
+        reduction=str(loss.kwargs.get("reduction", "mean")),
+    )
+
+
+def expected_initial_loss(task: Task, function: str | None, y: np.ndarray) -> float | None:
+    if function in ("cross_entropy", "cross_entropy_probs") and task.n_classes:
+        return math.log(task.n_classes)  # uniform softmax over C classes
+    if function in ("binary_cross_entropy", "binary_cross_entropy_with_logits"):
+        return math.log(2.0)
+    if function == "mse_loss" and y.size:
+        return float(np.mean(np.asarray(y, dtype=np.float64) ** 2))  # outputs near 0 at init
+    return None
