@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("deadpan.hf needs transformers: pip install 'deadpan[hf]'") from exc
 
 from deadpan.capture.live import Alert, StopOn
-from deadpan.capture.session import CallbackSession
+from deadpan.capture.session import TorchSession
 from deadpan.findings import Report
 
 #: Logged values kept per run (the newest are dropped past it).
@@ -69,7 +69,7 @@ class DeadpanCallback(TrainerCallback):
         _max_steps: int | None = None,
         _on_begin: Callable[[], None] | None = None,
     ) -> None:
-        self.session = CallbackSession(
+        self.session = TorchSession(
             "hf",
             stop_on,
             probes=probes,

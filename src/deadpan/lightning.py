@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("deadpan.lightning needs Lightning 2.x: pip install 'deadpan[lightning]'") from exc
 
 from deadpan.capture.live import Alert, CollapseWarning, StopOn
-from deadpan.capture.session import CallbackSession
+from deadpan.capture.session import TorchSession
 from deadpan.findings import Report
 from deadpan.probes.tensors import first_tensor
 
@@ -74,7 +74,7 @@ class _Hooks:
         _on_begin: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
-        self.session = CallbackSession(
+        self.session = TorchSession(
             "lightning",
             stop_on,
             probes=probes,

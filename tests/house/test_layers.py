@@ -25,6 +25,7 @@ CORE = (
     "deadpan.findings",
     "deadpan.evidence",
     "deadpan.pipeline",
+    "deadpan.session",
     "deadpan.phrasebook",
     "deadpan.measures",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,7 +78,8 @@ def fired() -> tuple[Fired, ...]:
         for path in sorted(CHECK_TESTS.glob("test_*.py")):
             module = importlib.import_module(f"checks.{path.stem}")
             for name, test in vars(module).items():
-                if name.startswith("test_") and callable(test):
+                # Tests that take fixtures or parameters (the registry's) are not check tests.
+                if name.startswith("test_") and callable(test) and not inspect.signature(test).parameters:
                     test()
     finally:
         for cls, judge in originals.items():

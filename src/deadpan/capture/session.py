@@ -1,6 +1,7 @@
-"""The framework-neutral half of the Lightning and Hugging Face callbacks.
+"""The PyTorch :class:`~deadpan.session.CallbackSession`: the recording half of the Lightning and Hugging Face
+callbacks.
 
-A :class:`CallbackSession` is a :class:`~deadpan.capture.recorder.Recorder` whose optimizer steps come from
+A :class:`TorchSession` is a :class:`~deadpan.capture.recorder.Recorder` whose optimizer steps come from
 the framework's own hooks (``before_step`` from ``on_before_optimizer_step`` / ``on_pre_optimizer_step``,
 ``after_step`` from ``on_train_batch_end`` / ``on_step_end``), with live collapse alerts and the report at the
 end. Every method is fail-open: an exception inside deadpan becomes an internal-error note, never an
@@ -25,10 +26,12 @@ from deadpan.findings import Report
 
 if TYPE_CHECKING:
     from deadpan.capture.build import ProbeInputs
+    from deadpan.session import CallbackSession
 
 
-class CallbackSession:
-    """One training run seen through a framework's callbacks."""
+class TorchSession:
+    """One training run of a torch module seen through a framework's callbacks (a
+    :class:`~deadpan.session.CallbackSession`)."""
 
     def __init__(
         self,
@@ -80,7 +83,10 @@ class CallbackSession:
             return None
 
     # --- training events ------------------------------------------------------------------------------------
-    def begin(self, model: nn.Module, optimizers: tuple[torch.optim.Optimizer, ...]) -> None:
+    def steps(self) -> int:
+        return self.recorder.step if self.recorder is not None else 0
+
+    def begin(self, model: nn.Module, optimizers: tuple[torch.optim.Optimizer, ...] = ()) -> None:
         if self.recorder is not None:  # a second fit on the same callback: statistics carry on
             self.recorder.start()
             return
@@ -176,3 +182,9 @@ class CallbackSession:
         if self.html_path is not None:
             self.safely("html", report.to_html, self.html_path)
         sys.stderr.flush()
+
+
+if TYPE_CHECKING:  # mypy proves that TorchSession is a CallbackSession
+
+    def _is_a_callback_session(session: TorchSession) -> CallbackSession:
+        return session

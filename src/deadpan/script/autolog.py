@@ -24,7 +24,7 @@ from deadpan.capture.distributed import announce, exchange, world
 from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on, warn
 from deadpan.capture.recorder import Recorder
 from deadpan.capture.report import plain_report, take_alert
-from deadpan.capture.session import CallbackSession
+from deadpan.capture.session import TorchSession
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report, Skipped
 from deadpan.fixes.options import VerifyOptions, verified
@@ -34,7 +34,7 @@ from deadpan.script.workers import Launch, in_worker, publish
 
 if TYPE_CHECKING:
     from deadpan.keras.run import KerasRun
-    from deadpan.script.keras_patch import KerasSession
+    from deadpan.script.keras_patch import KerasRuns
 
 
 def _with_other_models(report: Report, main: Any, others: list[Any]) -> Report:
@@ -142,7 +142,7 @@ def run_script(
 
 
 def _framework_result(
-    session: CallbackSession, status: int, ended: str, verify: VerifyOptions | None
+    session: TorchSession, status: int, ended: str, verify: VerifyOptions | None
 ) -> RunResult:
     """The result of a run whose training went through a Lightning or Hugging Face trainer."""
     if session.report is None:  # the trainer raised before its end hook (or --max-steps stopped it there)
@@ -197,7 +197,7 @@ def run_callable(
         sys.stdout.flush()
     from_workers = launch.take()  # read, and the hand-over folder removed, whichever report is used
     session = frameworks.main_session()
-    if session is not None and session.recorder is not None and session.recorder.step >= rec.step:
+    if session is not None and session.steps() >= rec.step:
         return _framework_result(session, status, ended, verify)
     main_keras = keras_session.main_run()
     if main_keras is not None and main_keras.steps >= rec.step:
@@ -270,7 +270,7 @@ def _train(train: Callable[[], object], script: Path | None, collapsed: list[int
 
 
 def _keras_result(
-    session: KerasSession,
+    session: KerasRuns,
     main: KerasRun,
     status: int,
     ended: str,

@@ -17,18 +17,73 @@ import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from deadpan.capture.live import StopOn
-from deadpan.capture.session import CallbackSession
+from deadpan.capture.session import TorchSession
 
-#: Module that defines a trainer -> the function that wraps its ``Trainer.__init__``.
-TRAINER_MODULES = (
-    "lightning.pytorch.trainer.trainer",
-    "pytorch_lightning.trainer.trainer",
-    "transformers.trainer",
+
+def _lightning_callback() -> type:
+    from deadpan.lightning import DeadpanCallback
+
+    return DeadpanCallback
+
+
+def _pytorch_lightning_callback() -> type:
+    from deadpan.lightning import pytorch_lightning_callback
+
+    return pytorch_lightning_callback()
+
+
+def _hf_callback() -> type:
+    from deadpan.hf import DeadpanCallback
+
+    return DeadpanCallback
+
+
+@dataclass(frozen=True)
+class TrainerKind:
+    """A framework's ``Trainer`` as ``deadpan run`` meets it: where it is defined, how to read and extend
+    its callback list, and deadpan's callback for it (imported only when such a trainer is built)."""
+
+    #: The module that defines ``Trainer``.
+    module: str
+    #: The trainer's callbacks.
+    callbacks: Callable[[Any], Sequence[Any]]
+    #: Add a callback to a built trainer.
+    add: Callable[[Any, Any], None]
+    #: deadpan's callback class for this trainer.
+    callback: Callable[[], type]
+
+    @property
+    def framework(self) -> str:
+        return self.module.split(".")[0]
+
+
+#: Every trainer ``deadpan run`` attaches to; a new framework is a new row, not a new branch.
+TRAINERS = (
+    TrainerKind(
+        "lightning.pytorch.trainer.trainer",
+        lambda t: t.callbacks,
+        lambda t, cb: t.callbacks.append(cb),
+        _lightning_callback,
+    ),
+    TrainerKind(
+        "pytorch_lightning.trainer.trainer",
+        lambda t: t.callbacks,
+        lambda t, cb: t.callbacks.append(cb),
+        _pytorch_lightning_callback,
+    ),
+    TrainerKind(
+        "transformers.trainer",
+        lambda t: t.callback_handler.callbacks,
+        lambda t, cb: t.add_callback(cb),
+        _hf_callback,
+    ),
 )
+_BY_MODULE = {kind.module: kind for kind in TRAINERS}
 
 
 class FrameworkRun:
@@ -38,15 +93,15 @@ class FrameworkRun:
         self.stop_on = stop_on
         self.max_steps = max_steps
         self.on_begin = on_begin
-        self.sessions: list[CallbackSession] = []
+        self.sessions: list[TorchSession] = []
         self._undo: list[Callable[[], None]] = []
         self._finder: _TrainerImportHook | None = None
 
     # --- life cycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
-        for name in TRAINER_MODULES:
-            if name in sys.modules:
-                self.patch(name, sys.modules[name])
+        for kind in TRAINERS:
+            if kind.module in sys.modules:
+                self.patch(kind.module, sys.modules[kind.module])
         self._finder = _TrainerImportHook(self)
         sys.meta_path.insert(0, self._finder)
 
@@ -57,10 +112,9 @@ class FrameworkRun:
         while self._undo:
             self._undo.pop()()
 
-    def main_session(self) -> CallbackSession | None:
+    def main_session(self) -> TorchSession | None:
         """The session that recorded the most steps (the trainer the script trained most with)."""
-        done = [s for s in self.sessions if s.recorder is not None and s.recorder.step > 0]
-        return max(done, key=lambda s: s.recorder.step if s.recorder is not None else 0, default=None)
+        return max((s for s in self.sessions if s.steps() > 0), key=TorchSession.steps, default=None)
 
     # --- patching -------------------------------------------------------------------------------------------
     def patch(self, name: str, module: ModuleType) -> None:
@@ -68,42 +122,27 @@ class FrameworkRun:
         if trainer is None or getattr(trainer.__init__, "_deadpan", False):
             return
         original = trainer.__init__
-        add = self._lightning_callback if name.endswith("trainer.trainer") else self._hf_callback
-        flavour = name.split(".")[0]
+        kind = _BY_MODULE[name]
 
         def __init__(this: Any, *args: Any, **kwargs: Any) -> None:
             original(this, *args, **kwargs)
             try:
-                add(this, flavour)
+                self._attach(this, kind)
             except Exception as exc:  # deadpan must never break the user's training
-                sys.stderr.write(f"deadpan: could not attach to the {flavour} trainer ({exc}).\n")
+                sys.stderr.write(f"deadpan: could not attach to the {kind.framework} trainer ({exc}).\n")
 
         __init__._deadpan = True  # type: ignore[attr-defined]
         trainer.__init__ = __init__
         self._undo.append(lambda: setattr(trainer, "__init__", original))
 
-    def _has_ours(self, callbacks: Sequence[Any]) -> bool:
-        return any(isinstance(getattr(c, "session", None), CallbackSession) for c in callbacks)
-
-    def _lightning_callback(self, trainer: Any, flavour: str) -> None:
-        if self._has_ours(trainer.callbacks):
+    def _attach(self, trainer: Any, kind: TrainerKind) -> None:
+        """Add deadpan's callback to a trainer the script built, unless the script added one itself."""
+        if any(isinstance(getattr(c, "session", None), TorchSession) for c in kind.callbacks(trainer)):
             return
-        from deadpan.lightning import DeadpanCallback, pytorch_lightning_callback
-
-        kind: Any = DeadpanCallback if flavour == "lightning" else pytorch_lightning_callback()
-        cb = kind(self.stop_on, print_report=False, _max_steps=self.max_steps, _on_begin=self.on_begin)
-        trainer.callbacks.append(cb)
-        self.sessions.append(cb.session)
-
-    def _hf_callback(self, trainer: Any, flavour: str) -> None:
-        if self._has_ours(trainer.callback_handler.callbacks):
-            return
-        from deadpan.hf import DeadpanCallback
-
-        cb = DeadpanCallback(
+        cb = kind.callback()(
             self.stop_on, print_report=False, _max_steps=self.max_steps, _on_begin=self.on_begin
         )
-        trainer.add_callback(cb)
+        kind.add(trainer, cb)
         self.sessions.append(cb.session)
 
 
@@ -117,7 +156,7 @@ class _TrainerImportHook(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Any, target: Any = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in TRAINER_MODULES:
+        if fullname not in _BY_MODULE:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):

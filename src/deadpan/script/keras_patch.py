@@ -28,7 +28,7 @@ from deadpan.keras import data as kdata
 from deadpan.keras.run import KerasRun
 
 
-class KerasSession:
+class KerasRuns:
     """Every Keras model trained while ``deadpan run`` is active, in the order they first trained."""
 
     def __init__(self, max_steps: int | None = None, stop_on: StopOn = None) -> None:
@@ -60,7 +60,7 @@ class KerasSession:
         return [r for r in self.runs if r is not main]
 
 
-_session: KerasSession | None = None
+_session: KerasRuns | None = None
 _undo: list[Any] = []
 
 
@@ -99,7 +99,7 @@ def _fit_wrapper(original: Any) -> Any:
     return fit
 
 
-def _remaining(session: KerasSession, run: KerasRun) -> int | None:
+def _remaining(session: KerasRuns, run: KerasRun) -> int | None:
     """The step count at which ``--max-steps`` stops this run (counted over all models)."""
     if session.max_steps is None:
         return None
@@ -204,10 +204,10 @@ class _ImportHook(importlib.abc.MetaPathFinder):
 _hook = _ImportHook()
 
 
-def start(max_steps: int | None = None, stop_on: StopOn = None) -> KerasSession:
+def start(max_steps: int | None = None, stop_on: StopOn = None) -> KerasRuns:
     """Begin observing Keras training for ``deadpan run``; patches now if Keras is already imported."""
     global _session
-    _session = KerasSession(max_steps, stop_on)
+    _session = KerasRuns(max_steps, stop_on)
     if "keras" in sys.modules:
         _patch(sys.modules["keras"])
     elif _hook not in sys.meta_path:

@@ -11,7 +11,7 @@ from deadpan.checks import all_checks, get_check
 from deadpan.findings import CATEGORIES
 
 SECTIONS = ("What it detects:", "Why it makes the output constant:", "Fix:")
-TESTS = Path(__file__).parent / "checks"
+TESTS = Path(__file__).parent
 
 
 @pytest.mark.parametrize("cls", all_checks(), ids=lambda c: c.code)

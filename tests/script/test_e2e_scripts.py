@@ -1,7 +1,7 @@
 """End to end: real user training scripts run under ``python -m deadpan.cli run``, one subprocess each.
 
-Every script in ``tests/e2e/scripts/`` is a plain PyTorch training a user might post with a bug report (the
-comment at its top quotes the complaint). Each runs as ``deadpan run --json REPORT SCRIPT`` in its own
+Every script in ``tests/script/e2e/scripts/`` is a plain PyTorch training a user might post with a bug report
+(the comment at its top quotes the complaint). Each runs as ``deadpan run --json REPORT SCRIPT`` in its own
 process, exactly as a user would start it, and the test checks the script's own exit status, the report's
 schema and the top-ranked cause (or a healthy verdict with no causes).
 
