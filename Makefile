@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest browser bench clean
+.PHONY: demo test lint typecheck pytest e2e browser bench shapes clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,10 +38,18 @@ browser:
 # worker): 1.6x faster than one process using both cores for its small tensors.
 XDIST := -n auto --dist loadfile
 THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+# make test runs one end-to-end script per capture path; make e2e runs the rest of the script corpora (the
+# `corpus` marker: the PyTorch and Keras bug-report scripts, the seed article's examples).
+KERAS_SUITE := tests/keras_backend $(XDIST) -p no:cacheprovider --override-ini="addopts=-q"
 pytest: $(STAMP) browser
-	$(THREADS) $(BIN)/python -m pytest $(XDIST)
-	$(THREADS) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests/keras_backend $(XDIST) -p no:cacheprovider --override-ini="addopts=-q"
-	$(THREADS) KERAS_BACKEND=torch $(BIN)/python -m pytest tests/keras_backend $(XDIST) -p no:cacheprovider --override-ini="addopts=-q"
+	$(THREADS) $(BIN)/python -m pytest $(XDIST) -m "not corpus"
+	$(THREADS) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(KERAS_SUITE) -m "not corpus"
+	$(THREADS) KERAS_BACKEND=torch $(BIN)/python -m pytest $(KERAS_SUITE) -m "not corpus"
+
+e2e: $(STAMP)
+	$(THREADS) $(BIN)/python -m pytest tests/script $(XDIST) -m corpus
+	$(THREADS) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(KERAS_SUITE) -m corpus
+	$(THREADS) KERAS_BACKEND=torch $(BIN)/python -m pytest $(KERAS_SUITE) -m corpus
 
 test: lint typecheck pytest
 
@@ -52,6 +60,11 @@ bench: $(STAMP)
 	KERAS_BACKEND=torch $(BIN)/python benchmarks/keras_callback.py
 	$(BIN)/python benchmarks/framework_callbacks.py
 	$(BIN)/python benchmarks/live_onset.py
+
+# The training-shapes suite (benchmarks/shapes/README.md): healthy scripts of every shape and their faulty
+# twins, each run plainly and under deadpan run (about 20 minutes on 2 cores).
+shapes: $(STAMP)
+	$(BIN)/python benchmarks/shapes.py
 
 clean:
 	rm -rf $(VENV)

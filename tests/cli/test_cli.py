@@ -90,6 +90,9 @@ def test_exit_code_rules() -> None:
     assert _exit_code("healthy", 0, None) == 0
     assert _exit_code("collapsed", 0, None) == 0
     assert _exit_code("inconclusive", 0, None) == 2
+    # An inconclusive judgement of a run that trained keeps the script's status (issue 18).
+    assert _exit_code("inconclusive", 0, None, trained=True) == 0
+    assert _exit_code("inconclusive", 3, None, trained=True) == 3
     assert _exit_code("healthy", 3, None) == 3
     assert _exit_code("degraded", 0, _fail("degraded")) == 1
     assert _exit_code("degraded", 0, _fail("collapsed")) == 0

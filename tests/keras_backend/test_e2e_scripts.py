@@ -61,6 +61,17 @@ EXPECTED: dict[str, str | None] = {
 #: the TensorFlow backend those that do (``tf.data``, ``tf.keras``); the TensorFlow backend's own tensors pass
 #: through the in-process Keras tests too. ``DEADPAN_KERAS_ALL=1``: every script on every backend it can run
 #: on (15/15 on TensorFlow and 12/12 on torch on 2026-12-02).
+#: The scripts ``make test`` runs: one per way Keras is fed (arrays, a ``PyDataset``, a generator,
+#: ``train_on_batch``, ``tf.data`` healthy and broken). The others are the ``corpus`` (``make e2e``).
+GATE = {
+    "zeros_kernel_init",
+    "healthy_wine_pydataset",
+    "generator_labels_one_class",
+    "l2_penalty_train_on_batch",
+    "healthy_circles_tfdata",
+    "tfdata_shuffled_apart",
+}
+
 #: Scripts deadpan is known to diagnose wrongly: ``name`` (every backend) or ``name@backend`` -> reason. Each
 #: becomes a strict xfail, so a fix in deadpan makes the test fail until the entry is removed.
 KNOWN_WRONG: dict[str, str] = {}
@@ -188,6 +199,8 @@ def runs(
 def _case(name: str) -> Any:
     reason = KNOWN_WRONG.get(f"{name}@{BACKEND}") or KNOWN_WRONG.get(name)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    if name not in GATE:
+        marks.append(pytest.mark.corpus)
     return pytest.param(name, marks=marks, id=name)
 
 
@@ -195,6 +208,7 @@ def test_every_script_has_an_expectation() -> None:
     on_disk = {p.stem for p in SCRIPTS.glob("*.py")}
     assert on_disk == set(EXPECTED), "add each script to EXPECTED (and remove entries for deleted ones)"
     assert {key.split("@")[0] for key in KNOWN_WRONG} <= set(EXPECTED)
+    assert set(GATE) <= set(EXPECTED)
 
 
 @pytest.mark.parametrize("script", [_case(n) for n in EXPECTED])

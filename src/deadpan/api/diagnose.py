@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from deadpan.capture import instrument
-from deadpan.capture.build import ProbeInputs
+from deadpan.capture.build import ProbeInputs, unoptimized_parameters
 from deadpan.capture.losses import LossRecord, make_loss_fn
 from deadpan.capture.report import evidence_and_report
 from deadpan.capture.samples import SAMPLE_ROWS
@@ -160,6 +160,7 @@ def diagnose(
         errors=errors,
         adapt_outputs=False,
         stream=stream,
+        unoptimized=_unoptimized(model, optimizer),
     )
     ev, report = evidence_and_report(pi)
     report = with_metrics(report, {**report.metrics, "data": stream.summary()})
@@ -167,6 +168,13 @@ def diagnose(
         options = verify if isinstance(verify, VerifyOptions) else VerifyOptions()
         report = verified(report, ev, pi, options)
     return report
+
+
+def _unoptimized(model: nn.Module, optimizer: Any) -> tuple[int, tuple[str, ...]] | None:
+    """The user's own parameters that ``optimizer`` does not hold (None without a torch optimizer)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return None
+    return unoptimized_parameters(model, optimizer)
 
 
 def _read_data(

@@ -88,6 +88,9 @@ class ProbeInputs:
     adapt_outputs: bool = True
     #: ``diagnose``: one pass over every row of the data (``train`` is its uniform sample).
     stream: StreamStats | None = None
+    #: ``diagnose``: the trainable parameters no optimizer group holds (count, names), read from the user's
+    #: own model before it was copied (a copy's parameters are never the optimizer's).
+    unoptimized: tuple[int, tuple[str, ...]] | None = None
 
 
 def _note(errors: list[str], where: str, exc: BaseException) -> None:
@@ -309,17 +312,20 @@ def _training_probes(
     return overfit, lr_range, initial_loss
 
 
-def _unoptimized(pi: ProbeInputs, model: nn.Module) -> tuple[int, tuple[str, ...]]:
-    """How many trainable parameters no optimizer steps, and their names."""
-    rec = pi.recorder
-    unopt_count, unopt_names = rec.unoptimized() if rec is not None else (0, ())
-    if rec is None and pi.optimizer is not None:
-        stepped = {id(p) for g in pi.optimizer.param_groups for p in g["params"]}
-        unopt_names = tuple(
-            n for n, p in model.named_parameters() if p.requires_grad and id(p) not in stepped
-        )
-        unopt_count = sum(p.numel() for n, p in model.named_parameters() if n in unopt_names)
-    return unopt_count, unopt_names
+def unoptimized_parameters(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, tuple[str, ...]]:
+    """How many trainable parameters of ``model`` no group of ``optimizer`` holds, and their names (the
+    user's own model: a copy's parameters are never the optimizer's)."""
+    stepped = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    names = tuple(n for n, p in model.named_parameters() if p.requires_grad and id(p) not in stepped)
+    return sum(p.numel() for n, p in model.named_parameters() if n in names), names
+
+
+def _unoptimized(pi: ProbeInputs) -> tuple[int, tuple[str, ...]]:
+    """How many trainable parameters no optimizer steps, and their names: what the recorder saw stepped, or
+    what ``diagnose`` read from the user's model and optimizer."""
+    if pi.recorder is not None:
+        return pi.recorder.unoptimized()
+    return pi.unoptimized or (0, ())
 
 
 def _model_stats(pi: ProbeInputs, model: nn.Module, layers: tuple[LayerInfo, ...]) -> ModelStats:
@@ -329,7 +335,7 @@ def _model_stats(pi: ProbeInputs, model: nn.Module, layers: tuple[LayerInfo, ...
     initial_w = (
         rec.initial_weights if rec is not None and rec.initial_weights else weights_of(pi.initial or model)
     )
-    unopt_count, unopt_names = _unoptimized(pi, model)
+    unopt_count, unopt_names = _unoptimized(pi)
     n_params = sum(p.numel() for p in model.parameters())
     return ModelStats(
         framework="torch",

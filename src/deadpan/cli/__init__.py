@@ -35,14 +35,16 @@ class FailOn(str, Enum):
     degraded = "degraded"
 
 
-def _exit_code(verdict: str, script_status: int, fail_on: FailOn | None) -> int:
+def _exit_code(verdict: str, script_status: int, fail_on: FailOn | None, trained: bool = False) -> int:
+    """The script's own status, except: 1 when ``--fail-on`` matches; 2 when the run is inconclusive and
+    deadpan saw no training step (``trained``: it saw one; then the script's status stands)."""
     if fail_on is not None:
         failing = {"collapsed"} if fail_on is FailOn.collapsed else {"collapsed", "degraded"}
         if verdict in failing:
             return 1
     if script_status != 0:
         return script_status
-    if verdict == "inconclusive":
+    if verdict == "inconclusive" and not trained:
         return 2
     return 0
 
@@ -171,7 +173,8 @@ def run(
                 err=True,
             )
         _write("the report", print_report, report)
-    raise typer.Exit(_exit_code(report.verdict, result.status, fail_on))
+    trained = isinstance(steps := report.metrics.get("steps"), int) and steps > 0
+    raise typer.Exit(_exit_code(report.verdict, result.status, fail_on, trained))
 
 
 def _write(what: str, write: Callable[..., object], *args: Any, **kwargs: Any) -> None:
