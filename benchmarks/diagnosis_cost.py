@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import deadpan
-from deadpan.capture.report import report_from
+from deadpan.capture.report import recorder_inputs, report_from
 
 
 def measure(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int) -> None:
@@ -38,7 +38,7 @@ def measure(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch
     runs = []
     for _ in range(3):
         t0 = time.perf_counter()
-        report = report_from(w._inputs(w.recorder))
+        report = report_from(recorder_inputs(w.recorder, "watch"))
         runs.append(time.perf_counter() - t0)
     diag = statistics.median(runs)
     print(f"{name}: {n_params:,} parameters, {len(times)} training steps, median step {1e3 * step:.2f} ms")
