@@ -170,8 +170,6 @@ class KerasSession:
     def _sample(self) -> Any:
         """The rows the live check runs the model on: spread evenly over the training sample (sorted data
         would give a block of one class), from ``fit``'s arrays or from what ``deadpan run`` tapped."""
-        from deadpan.keras.data import Sample
-
         if self._live_sample is not None:
             return self._live_sample
         run = self.run
@@ -182,7 +180,7 @@ class KerasSession:
         if sample is None or len(sample.y) < 2:
             return None
         idx = np.unique(np.linspace(0, len(sample.y) - 1, min(LIVE_ROWS, len(sample.y))).astype(int))
-        self._live_sample = Sample(sample.x[idx], sample.y[idx])
+        self._live_sample = kdata.Sample(sample.x[idx], sample.y[idx])
         return self._live_sample
 
     def _live_check(self) -> None:
