@@ -27,6 +27,21 @@ class Task:
     n_classes: int | None
     #: Width of the model output's last dimension.
     n_outputs: int
+    #: Targets per sample: one class per position of a sequence (a language model's next tokens, a tagger's
+    #: tags) or of an image (segmentation) gives the positions per sample; 1 for one target per sample.
+    #: Per-position classes are scored by cross-entropy skill (:func:`deadpan.probes.task.score`).
+    positions: int = 1
+    #: The loss's ``ignore_index`` (padding and masked positions), left out of every score; None without.
+    ignore_index: int | None = None
+
+    @property
+    def score_name(self) -> str:
+        """The score a report quotes for this task (chance 0 or 1/C, perfect 1)."""
+        if self.kind == "regression":
+            return "R²"
+        if self.kind == "multiclass" and self.positions > 1:
+            return "cross-entropy skill"
+        return "balanced accuracy"
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Plain NumPy measurements shared by the probes and the checks: class ids, balanced accuracy, R^2.
+"""Plain NumPy measurements shared by the probes and the checks: class ids, balanced accuracy, R^2,
+cross-entropy skill.
 
 Framework-free (no torch, no Keras), so the checks can use them. Written by hand rather than taken from
 ``sklearn.metrics``: the live collapse checks call them on the training's hot path, where scikit-learn's input
@@ -58,6 +59,24 @@ def balanced_accuracy(true: np.ndarray, pred: np.ndarray) -> float:
     if len(classes) == 0:
         return 0.0
     return float(np.mean([np.mean(pred[true == c] == c) for c in classes]))
+
+
+def cross_entropy_skill(true: np.ndarray, probs: np.ndarray) -> float:
+    """The share of the input-independent answer's cross-entropy that the predicted class probabilities
+    remove: ``1 - CE(probs) / CE(prior)``, the prior being the targets' own class frequencies (for a language
+    model, the unigram distribution). 0: no better than ignoring the input; 1: certain and right; negative:
+    worse than the prior. Probabilities are clipped at 1e-15 as scikit-learn's ``log_loss`` does."""
+    if len(true) == 0:
+        return 0.0
+    counts = np.bincount(true, minlength=probs.shape[1])[: probs.shape[1]].astype(np.float64)
+    prior = counts / max(counts.sum(), 1.0)
+    nonzero = prior > 0
+    baseline = float(-(prior[nonzero] * np.log(prior[nonzero])).sum())
+    if baseline <= 1e-12:  # one class in the targets: no uncertainty to remove
+        return 0.0
+    rows = probs / np.clip(probs.sum(1, keepdims=True), 1e-12, None)
+    picked = rows[np.arange(len(true)), np.clip(true, 0, probs.shape[1] - 1)]
+    return 1.0 - float(-np.log(np.clip(picked, 1e-15, 1.0)).mean()) / baseline
 
 
 def r2(true: np.ndarray, pred: np.ndarray) -> float:

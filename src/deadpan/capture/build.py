@@ -26,6 +26,7 @@ from deadpan.capture.losses import (
     loss_call,
     make_adapter,
     make_loss_fn,
+    task_of,
 )
 from deadpan.capture.recorder import Recorder
 from deadpan.capture.stats import (
@@ -61,7 +62,6 @@ from deadpan.probes.outputs import (
     output_probe,
     run_model,
 )
-from deadpan.probes.task import infer_task
 from deadpan.probes.tensors import preserved_rng
 from deadpan.probes.training import lr_range_test, overfit_one_batch
 
@@ -203,7 +203,7 @@ def _build(pi: ProbeInputs) -> Evidence:
     timed = ProbeTimer(errors)
 
     out, target = run_model(model, train, adapt)
-    task = infer_task(pi.loss.function if pi.loss else None, out, target)
+    task = task_of(pi.loss, out, target)
     loss_fn = pi.loss_fn or make_loss_fn(pi.loss, task)
 
     train_probe = timed("outputs", lambda: output_probe(task, out, target))

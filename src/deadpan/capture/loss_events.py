@@ -82,13 +82,11 @@ class LossEvents:
         if not training:
             if isinstance(result, torch.Tensor) and result.dim() == 0:
                 self.heldout_loss.add_tensor(self.step, result.detach())
-            if (
-                self._last_args is not None
-                and not self._last_training_forward
-                and batch_size_of(target)
-                == (batch_size_of(self._last_args) or batch_size_of(self._last_kwargs))
-            ):
-                self.heldout_store.offer(self._last_args, self._last_kwargs, target)
+            if self._last_args is not None and not self._last_training_forward:
+                rows = batch_size_of(self._last_args) or batch_size_of(self._last_kwargs)
+                target = self._unfolded(target, rows)
+                if batch_size_of(target) == rows:
+                    self.heldout_store.offer(self._last_args, self._last_kwargs, target)
             return
         if self.loss is None:
             extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
@@ -101,12 +99,35 @@ class LossEvents:
                 target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
                 kwargs=extra,
                 input_is_model_output=inp is first_tensor(self._last_output),
+                fold=self._rows_per_sample(inp, target),
             )
         if self.loss.function == fn:
             self.loss.calls += 1
         self._loss_step = self.step
         self._observe_training_pair(target)
         self._live_check(inp, target, fn)
+
+    def _rows_per_sample(self, inp: torch.Tensor, target: torch.Tensor) -> int:
+        """Loss rows per row of the last training forward's batch: T for a sequence model's ``[B, T, V]``
+        logits and ``[B, T]`` targets flattened into the loss (``logits.view(-1, V)``), else 1."""
+        x = first_tensor(self._last_args) if self._last_args else first_tensor(self._last_kwargs)
+        if x is None or x.dim() == 0 or inp.dim() == 0 or target.dim() == 0:
+            return 1
+        b, n = int(x.shape[0]), int(inp.shape[0])
+        if b < 1 or n <= b or n % b or int(target.shape[0]) != n:
+            return 1
+        out = first_tensor(self._last_output)  # None when the forward computes the loss (it has not returned)
+        if out is not None and (out.dim() < 2 or out.shape[0] != b):
+            return 1
+        return n // b
+
+    def _unfolded(self, target: torch.Tensor, rows: int | None) -> torch.Tensor:
+        """A flattened per-position target (:attr:`LossRecord.fold` rows per sample) as ``[rows, fold, ...]``,
+        the shape the model's batch has; any other target as it is."""
+        fold = self.loss.fold if self.loss is not None else 1
+        if fold > 1 and rows and target.dim() and target.shape[0] == rows * fold:
+            return target.reshape(rows, fold, *target.shape[1:])
+        return target
 
     def _live_check(self, output: torch.Tensor, target: torch.Tensor, fn: str) -> None:
         if self.live is None or not self.live.due(self.step) or self.model is None:
@@ -139,13 +160,17 @@ class LossEvents:
         """The last training forward's batch with its ``target``: counted, sampled, maybe kept."""
         if self._check_only or self._last_args is None or not self._last_training_forward:
             return
-        self.samples_seen += target.shape[0] if target.dim() else 1
+        fold = self.loss.fold if self.loss is not None else 1
+        rows = int(target.shape[0]) if target.dim() else 1
+        self.samples_seen += rows // fold if rows % fold == 0 else rows
         store = self.train_store
         keep = store.keeps_next()
         if not (keep or self._sample_now):
             store.seen += 1  # the common path: nothing to copy or fingerprint this step
             return
         x = first_tensor(self._last_args) if self._last_args else first_tensor(self._last_kwargs)
+        if x is not None and x.dim():
+            target = self._unfolded(target, int(x.shape[0]))
         if x is None or x.dim() == 0 or target.dim() == 0 or x.shape[0] != target.shape[0]:
             store.seen += 1
             return  # the loss's target does not belong to the last forward's batch

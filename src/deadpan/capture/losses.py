@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from deadpan.evidence import LossCall, Task
 from deadpan.probes.outputs import Adapter, main_output
+from deadpan.probes.task import infer_task
 from deadpan.probes.tensors import tensors_in
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -30,6 +31,10 @@ class LossRecord:
     calls: int = 0
     #: The loss input is the model's output tensor itself (no transform between model and loss).
     input_is_model_output: bool = False
+    #: Rows of the loss input per row of the model's batch: a sequence model's ``[B, T, V]`` logits flattened
+    #: to ``[B*T, V]`` with its ``[B, T]`` targets to ``[B*T]`` (the usual language-model loss) is T; 1 when
+    #: the loss takes one row per sample.
+    fold: int = 1
 
 
 ELEMENTWISE = (
@@ -51,6 +56,8 @@ class OutputAdapter:
     #: The loss input's shape per row, and whether it is floating point.
     rows: tuple[int, ...]
     floating: bool
+    #: Loss rows per sample (:attr:`LossRecord.fold`): the output is given back as ``[B, *rows, fold]``.
+    fold: int = 1
 
     def _fit(self, out: torch.Tensor) -> torch.Tensor:
         shape = tuple(int(s) for s in out.shape[1:])
@@ -62,6 +69,8 @@ class OutputAdapter:
 
     def __call__(self, raw: Any) -> torch.Tensor:
         kind = [t for t in tensors_in(raw) if t.dim() > 0 and t.is_floating_point() == self.floating]
+        if self.fold > 1:
+            return self._unfolded(kind, raw)
         for t in kind:
             if tuple(t.shape[1:]) == self.rows:
                 return t
@@ -69,6 +78,16 @@ class OutputAdapter:
         for t in kind:
             if math.prod(t.shape[1:]) == per_row:
                 return self._fit(t)
+        return main_output(raw)
+
+    def _unfolded(self, kind: list[torch.Tensor], raw: Any) -> torch.Tensor:
+        """A flattened per-position loss: the output tensor with ``fold`` positions of ``rows`` per sample
+        (positions first, as the flattening read them), given back in PyTorch's per-position layout
+        ``[B, *rows, fold]`` (classes on axis 1, as ``cross_entropy`` takes them unflattened)."""
+        per_sample = self.fold * math.prod(self.rows)
+        for t in kind:
+            if math.prod(t.shape[1:]) == per_sample:
+                return t.reshape(t.shape[0], self.fold, *self.rows).movedim(1, -1)
         return main_output(raw)
 
 
@@ -79,11 +98,13 @@ def make_adapter(loss: LossRecord | None) -> Adapter:
     shape and kind (floating or integer) are the loss input's, else the first with as many elements per row,
     else the main tensor (:func:`first_tensor`). Then it undoes the change between model and loss: the same
     dims in another order are permuted back (``out.transpose(1, 2)`` into a per-position cross-entropy),
-    another shape of the same size is reshaped (a squeeze or view).
+    another shape of the same size is reshaped (a squeeze or view). A flattened per-position loss
+    (:attr:`LossRecord.fold`) gets the output as ``[B, *rows, positions]``, its targets ``[B, positions]``.
     """
     if loss is None:
         return main_output
-    return OutputAdapter(tuple(int(s) for s in loss.input.shape[1:]), loss.input.is_floating_point())
+    rows = tuple(int(s) for s in loss.input.shape[1:])
+    return OutputAdapter(rows, loss.input.is_floating_point(), loss.fold)
 
 
 @dataclass(frozen=True)
@@ -92,8 +113,13 @@ class RecordedLoss:
 
     function: str
     kwargs: dict[str, Any]
+    #: :attr:`LossRecord.fold`: outputs ``[B, *rows, T]`` (the adapter's) and targets ``[B, T, ...]`` are
+    #: flattened back to the ``[B*T, ...]`` the user's call took.
+    fold: int = 1
 
     def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.fold > 1:
+            out, target = out.movedim(-1, 1).flatten(0, 1), target.flatten(0, 1)
         return getattr(F, self.function)(out, target, **self.kwargs)
 
 
@@ -112,10 +138,19 @@ class TaskLoss:
         return F.mse_loss(out.reshape(target.shape).float(), target.float())
 
 
+def task_of(loss: LossRecord | None, out: torch.Tensor, target: torch.Tensor) -> Task:
+    """The task of the model's (adapted) output and target under the recorded loss (its ``ignore_index``
+    included)."""
+    if loss is None:
+        return infer_task(None, out, target)
+    ignore = loss.kwargs.get("ignore_index")
+    return infer_task(loss.function, out, target, int(ignore) if isinstance(ignore, int) else None)
+
+
 def make_loss_fn(loss: LossRecord | None, task: Task) -> LossFn:
     """The user's loss function rebuilt from the recorded call, or a standard one for the task."""
     if loss is not None and hasattr(F, loss.function):
-        return RecordedLoss(loss.function, dict(loss.kwargs))
+        return RecordedLoss(loss.function, dict(loss.kwargs), loss.fold)
     return TaskLoss(task.kind)
 
 

@@ -18,13 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from deadpan.diagnosis import DEGRADED_BEHIND_BASELINE_WITH_CAUSE, is_collapsed
+from deadpan.diagnosis import DEGRADED_BEHIND_BASELINE_WITH_CAUSE, DEGRADED_SCORE, is_collapsed
 from deadpan.evidence import Evidence, LearnabilityProbe, OutputProbe, TrainingStats, WeightStats
 
 #: Normalized score (0 = the input-independent baseline, 1 = perfect) below which the model is "degraded":
 #: it recovers less than half of what separates chance from perfect (docs/design.md section 5, verdict
 #: degraded).
 POOR_SCORE = 0.5
+#: The same bar for cross-entropy skill (classes per position, a language model's next tokens), whose
+#: perfect 1 is out of reach where the next token is noisy: a model removing less than a fifth of the
+#: input-independent answer's cross-entropy (the verdict's "no better than input-independent",
+#: :data:`deadpan.diagnosis.DEGRADED_SCORE`).
+POOR_SKILL = DEGRADED_SCORE
 #: The network also misbehaves when it trails the learnability probe's best simple model (on the same
 #: inputs) by this much of the chance-to-perfect range: it failed to learn what is plainly learnable. The
 #: same figure as the verdict's lag for a degraded model once a check names a cause
@@ -73,13 +78,20 @@ def probe_misbehaves(probe: OutputProbe, poor_score: float = POOR_SCORE) -> bool
     return nearly_constant(probe) or not np.isfinite(probe.score) or probe.normalized_score < poor_score
 
 
-def misbehaving(ev: Evidence, poor_score: float = POOR_SCORE) -> bool:
-    """The model's output is collapsed, scores poorly, or trails simple models on the same inputs; False
-    when no output was probed."""
+def poor_score(ev: Evidence) -> float:
+    """The normalized score under which this task's model scores poorly (:data:`POOR_SCORE`, or
+    :data:`POOR_SKILL` for classes per position)."""
+    return POOR_SKILL if ev.task is not None and ev.task.positions > 1 else POOR_SCORE
+
+
+def misbehaving(ev: Evidence, poor: float | None = None) -> bool:
+    """The model's output is collapsed, scores poorly (under ``poor``, else :func:`poor_score`), or trails
+    simple models on the same inputs; False when no output was probed."""
     probe = output_probe(ev)
     if probe is None:
         return False
-    return probe_misbehaves(probe, poor_score) or trails_simple_models(ev)
+    bar = poor_score(ev) if poor is None else min(poor, poor_score(ev))
+    return probe_misbehaves(probe, bar) or trails_simple_models(ev)
 
 
 def trails_simple_models(ev: Evidence) -> bool:

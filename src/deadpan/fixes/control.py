@@ -13,14 +13,13 @@ from typing import Any
 import torch
 
 from deadpan.capture.build import ProbeInputs
-from deadpan.capture.losses import make_adapter, make_loss_fn
+from deadpan.capture.losses import make_adapter, make_loss_fn, task_of
 from deadpan.capture.samples import SAMPLE_ROWS
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Batch, LoopSpec, NotApplicable, OptimizerSpec, TrialSetup
 from deadpan.fixes.batches import drawn_batches
 from deadpan.probes.outputs import run_model
-from deadpan.probes.task import infer_task
 
 #: Trial budget in optimizer steps: the user's own step count, within these bounds. Fewer than 50 steps
 #: shows little; more than 300 makes a trial cost more than the diagnosis it verifies.
@@ -114,7 +113,7 @@ def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], 
         raise NotApplicable("too few captured rows to hold some out for judging")
     adapt = make_adapter(pi.loss if pi.adapt_outputs else None)
     out, target = run_model(model, train[:1], adapt)
-    task = ev.task or infer_task(pi.loss.function if pi.loss else None, out, target)
+    task = ev.task or task_of(pi.loss, out, target)
     loss_fn = pi.loss_fn or make_loss_fn(pi.loss, task)
     left_out = ev.model.unoptimized_names if ev.model is not None else ()
     setup = TrialSetup(

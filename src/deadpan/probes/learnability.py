@@ -236,8 +236,10 @@ class _Targets:
 
 def learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe | None:
     """Cross-validated scores of the simple models on inputs ``x`` and targets ``y``, against the same models
-    on permuted targets; None when there are too few distinct rows or nothing to score."""
-    if len(x) < 3 * FOLDS * 2:
+    on permuted targets; None when there are too few distinct rows or nothing to score, and for classes per
+    position (a language model's next tokens): the models here predict one target per row, and the network's
+    per-position score (cross-entropy skill) is not one they can be compared with."""
+    if len(x) < 3 * FOLDS * 2 or task.positions > 1:
         return None
     # Batches kept over several epochs repeat samples; duplicates across CV folds would let k-NN "predict"
     # even random labels, so only distinct (input, target) rows are used.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from deadpan.evidence import Task
-from deadpan.measures import balanced_accuracy, r2
+from deadpan.measures import balanced_accuracy, cross_entropy_skill, r2
 
 #: ``cross_entropy_probs``: a categorical cross-entropy of probabilities (Keras' default, from_logits=False).
 CLASS_LOSSES = ("cross_entropy", "cross_entropy_probs", "nll_loss", "multi_margin_loss")
@@ -16,15 +17,24 @@ BINARY_LOSSES = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "so
 MULTILABEL_LOSSES = ("multilabel_soft_margin_loss",)
 
 
-def infer_task(function: str | None, output: torch.Tensor, target: torch.Tensor) -> Task:
-    """Infer the task from the loss function, falling back on the target's dtype and the output width."""
+def infer_task(
+    function: str | None, output: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None
+) -> Task:
+    """Infer the task from the loss function, falling back on the target's dtype and the output width.
+    Class ids per position (``[B, T]`` targets for ``[B, T, C]`` or ``[B, C, T]`` outputs) make a
+    per-position task; ``ignore_index`` (the loss's) marks targets that count nowhere."""
     width = int(output.shape[-1]) if output.dim() >= 2 else 1
     integer_target = not target.is_floating_point()
     if function in CLASS_LOSSES:
         if target.dim() == output.dim() and target.is_floating_point():  # class probabilities as targets
             return Task("multiclass", width, width)
+        positions = (
+            math.prod(target.shape[1:]) if target.dim() >= 2 and target.dim() == output.dim() - 1 else 1
+        )
+        axis = class_axis(output, target)
+        width = int(output.shape[axis]) if axis is not None else width
         n = max(width, int(target.max().item()) + 1 if target.numel() else width)
-        return Task("multiclass", max(n, 2), width)
+        return Task("multiclass", max(n, 2), width, positions=positions, ignore_index=ignore_index)
     if function in BINARY_LOSSES or function in MULTILABEL_LOSSES:
         if width > 1 and target.dim() >= 2 and target.shape[-1] == width:
             return Task("multilabel", width, width)
@@ -47,11 +57,25 @@ class Predictions:
     soft_true: np.ndarray
 
 
+def class_axis(out: torch.Tensor, target: torch.Tensor) -> int | None:
+    """The class axis of per-position outputs: 1 for ``(N, C, d1..)`` (PyTorch's layout for cross-entropy),
+    -1 for ``(N, d1.., C)`` (a sequence model's logits) against ``(N, d1..)`` targets; None otherwise."""
+    if out.dim() <= 2 or target.dim() != out.dim() - 1:
+        return None
+    if tuple(out.shape[2:]) == tuple(target.shape[1:]):
+        return 1
+    if tuple(out.shape[1:-1]) == tuple(target.shape[1:]):
+        return -1
+    return None
+
+
 def _class_dim_last(out: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, C, d1..) outputs with (N, d1..) targets (sequence / segmentation) -> (N*d, C) and (N*d,)."""
-    if out.dim() > 2 and target.dim() == out.dim() - 1:
-        c = out.shape[1]
-        return out.movedim(1, -1).reshape(-1, c), target.reshape(-1)
+    """(N, C, d1..) or (N, d1.., C) outputs with (N, d1..) targets (sequence / segmentation) -> (N*d, C)
+    and (N*d,)."""
+    axis = class_axis(out, target)
+    if axis is not None:
+        c = out.shape[axis]
+        return out.movedim(axis, -1).reshape(-1, c), target.reshape(-1)
     if out.dim() > 2:
         return out.reshape(out.shape[0], -1), target.reshape(target.shape[0], -1)
     return out, target
@@ -72,11 +96,14 @@ def predictions(task: Task, out: torch.Tensor, target: torch.Tensor) -> Predicti
         else:
             true = t.long().reshape(-1).numpy()  # class ids, as (n,) or (n, 1)
         c = max(int(task.n_classes or o.shape[-1]), o.shape[-1])
+        soft_np = np.zeros((len(true), c))
+        soft_np[:, : o.shape[-1]] = soft.numpy()
+        if task.ignore_index is not None and len(true) == len(pred):  # padding counts nowhere
+            kept = true != task.ignore_index
+            pred, true, soft_np = pred[kept], true[kept], soft_np[kept]
         onehot = np.zeros((len(true), c))
         valid = (true >= 0) & (true < c)
         onehot[np.arange(len(true))[valid], true[valid]] = 1.0
-        soft_np = np.zeros((len(true), c))
-        soft_np[:, : o.shape[-1]] = soft.numpy()
         return Predictions(pred.astype(np.int64), true.astype(np.int64), soft_np, onehot)
     if task.kind in ("binary", "multilabel"):
         o = out.reshape(out.shape[0], -1)
@@ -98,9 +125,14 @@ def predictions(task: Task, out: torch.Tensor, target: torch.Tensor) -> Predicti
 
 
 def score(task: Task, p: Predictions) -> tuple[float, float]:
-    """(score, chance score): balanced accuracy for classification, R^2 for regression."""
+    """(score, chance score): balanced accuracy for classification, R^2 for regression, cross-entropy skill
+    for classes per position (:func:`~deadpan.measures.cross_entropy_skill`: a language model's next token
+    carries noise no model removes, so its accuracy stays low however well it learns, while its
+    cross-entropy falls well below that of the input-independent answer, the unigram distribution)."""
     if task.kind == "regression":
         return r2(p.true, p.pred), 0.0
+    if task.kind == "multiclass" and task.positions > 1:
+        return cross_entropy_skill(p.true, p.soft), 0.0
     if task.kind == "multilabel":
         accs = [balanced_accuracy(p.true[:, k], p.pred[:, k]) for k in range(p.true.shape[1])]
         return float(np.mean(accs)), 0.5

@@ -41,7 +41,7 @@ def _collapse_line(report: Report) -> str | None:
         parts.append(f"output spread {c.output_spread_ratio:.3g} of the targets'")
     m = report.metrics
     if "train_score" in m and "chance_score" in m:
-        name = "R²" if m.get("task") == "regression" else "balanced accuracy"
+        name = m.get("score_metric") or ("R²" if m.get("task") == "regression" else "balanced accuracy")
         parts.append(f"{name} {m['train_score']:.3f} (input-independent: {m['chance_score']:.3f})")
     if "heldout_score" in m:
         parts.append(f"held-out {m['heldout_score']:.3f}")

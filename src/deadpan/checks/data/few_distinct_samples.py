@@ -10,6 +10,7 @@ from deadpan.checks.symptoms import (
     class_labels,
     misbehaving,
     numeric,
+    poor_score,
     probe_misbehaves,
     rows,
     symptom_evidence,
@@ -110,7 +111,9 @@ class FewDistinctSamples(Check):
         small_set, small_class, needed = few
         probes = [p for p in (ev.probes.train_output, ev.probes.heldout_output) if p is not None]
         if probes and not (
-            misbehaving(ev) or any(probe_misbehaves(p) for p in probes) or _overfits(ev, small_set)
+            misbehaving(ev)
+            or any(probe_misbehaves(p, poor_score(ev)) for p in probes)
+            or _overfits(ev, small_set)
         ):
             return None
         per = f" ({distinct / n_classes:.2g} per class)" if n_classes else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.symptoms import numeric, probe_misbehaves, rows
+from deadpan.checks.symptoms import numeric, poor_score, probe_misbehaves, rows
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding, Severity
 
@@ -71,7 +71,7 @@ class HeldoutScaleShift(Check):
         held_probe = ev.probes.heldout_output
         if held_probe is None:
             strength, severity = STRENGTH_UNPROBED, Severity.ERROR
-        elif probe_misbehaves(held_probe):
+        elif probe_misbehaves(held_probe, poor_score(ev)):
             strength, severity = STRENGTH_SYMPTOM, Severity.ERROR
         else:
             strength, severity = STRENGTH_NO_SYMPTOM, Severity.WARNING
