@@ -80,17 +80,20 @@ def cross_entropy_skill(true: np.ndarray, probs: np.ndarray) -> float:
 
 
 def r2(true: np.ndarray, pred: np.ndarray) -> float:
+    """R^2 of several output columns weighted by their variance (scikit-learn's
+    ``multioutput="variance_weighted"``): one minus the summed squared error over the summed variance. An
+    autoencoder's nearly constant border pixels would otherwise each count as much as the image's content,
+    and one of them predicted a little off drives a plain mean of per-column R^2 far below zero."""
     true = true.reshape(len(true), -1)
     pred = np.broadcast_to(pred.reshape(len(pred), -1), true.shape)
-    ss_res = ((true - pred) ** 2).sum(0)
     ss_tot = ((true - true.mean(0)) ** 2).sum(0)
     ok = ss_tot > 0
     if not ok.any():
         return 0.0
     with np.errstate(invalid="ignore", over="ignore"):
-        vals = 1 - ss_res[ok] / ss_tot[ok]
-    vals = np.where(np.isfinite(vals), vals, -1e6)
-    return float(np.mean(np.maximum(vals, -1e6)))
+        ss_res = float(((true[:, ok] - pred[:, ok]) ** 2).sum())
+        value = 1 - ss_res / float(ss_tot[ok].sum())
+    return float(max(value, -1e6)) if math.isfinite(value) else -1e6
 
 
 def signal_dies_at(spreads: Sequence[float], threshold: float) -> int | None:

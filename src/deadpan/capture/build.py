@@ -275,7 +275,14 @@ def _unprobed(
             source=pi.source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
         )
     if not pi.train:
-        missing.append("a training batch paired with its targets")
+        rec = pi.recorder
+        if rec is not None and rec.other_model_losses and not rec.train_store.seen:
+            missing.append(
+                "not supported yet: a model trained only through another trained model's output (a GAN's "
+                "generator, judged by its discriminator): it has no targets of its own to be scored against"
+            )
+        else:
+            missing.append("a training batch paired with its targets")
         return Evidence(
             source=pi.source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
         )

@@ -19,7 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from deadpan.capture.discovery import SOURCE_SEARCHES, batch_source_rows, target_in_batch
+from deadpan.capture.discovery import (
+    SOURCE_SEARCHES,
+    batch_source_rows,
+    parameters_reached,
+    target_in_batch,
+)
 from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
 from deadpan.capture.losses import LossRecord
 from deadpan.capture.samples import ROWS_PER_BATCH, SAMPLE_BYTES, SAMPLE_ROWS, BatchStore, Series
@@ -70,6 +75,10 @@ class LossEvents:
         self._live_pending: tuple[Any, Any, torch.Tensor, str] | None = None
         self._loss_step = -1  # the step at which a loss function was last called
         self._last_loader_batch: Any = None
+        #: Training losses of other trained models (see :meth:`_trains_other_models`), not paired.
+        self.other_model_losses = 0
+        self._others: set[int] = set()
+        self._others_counted = 0
 
     def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         inp = args[0] if args else kwargs.get("input")
@@ -88,6 +97,9 @@ class LossEvents:
                 if batch_size_of(target) == rows:
                     self.heldout_store.offer(self._last_args, self._last_kwargs, target)
             return
+        if self._trains_other_models(inp):
+            self.other_model_losses += 1
+            return  # the loss input is another trained model's output (a discriminator's, a second model's)
         if self.loss is None:
             extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
             for i, name in enumerate(("weight",), start=2):  # positional weight for cross_entropy & co
@@ -106,6 +118,25 @@ class LossEvents:
         self._loss_step = self.step
         self._observe_training_pair(target)
         self._live_check(inp, target, fn)
+
+    def _other_models_parameters(self) -> set[int]:
+        """The parameters that the optimizers of other models hold (optimizers holding none of this model's
+        parameters: a GAN's other network, a second model the script trains); empty with one optimizer."""
+        if len(self.optimizers) < 2 or self.model is None:
+            return set()
+        if self._others_counted != len(self.optimizers):
+            mine = {id(p) for p in self.model.parameters()}
+            held = [{id(p) for g in o.param_groups for p in g["params"]} for o in self.optimizers]
+            self._others = set().union(*(ids for ids in held if ids.isdisjoint(mine)))
+            self._others_counted = len(self.optimizers)
+        return self._others
+
+    def _trains_other_models(self, loss: torch.Tensor) -> bool:
+        """Whether a backward from ``loss`` reaches another trained model's parameters: then the loss input
+        is not this model's output (the generator's output went through the discriminator) or the loss is
+        not this model's at all."""
+        others = self._other_models_parameters()
+        return bool(others) and not others.isdisjoint(parameters_reached(loss))
 
     def _rows_per_sample(self, inp: torch.Tensor, target: torch.Tensor) -> int:
         """Loss rows per row of the last training forward's batch: T for a sequence model's ``[B, T, V]``
@@ -216,7 +247,7 @@ class LossEvents:
         return target_in_batch(batch, x)
 
     def on_backward(self, tensor: torch.Tensor) -> None:
-        if self.model is None:
+        if self.model is None or self._only_trains_other_models(tensor):
             return
         self.backward_calls += 1
         if self._loss_step != self.step and tensor.grad_fn is not None:
@@ -235,6 +266,15 @@ class LossEvents:
             self.loss_series.add_tensor(self.step, value)
             if self.first_loss_value is None:
                 self.first_loss_value = float(value.reshape(()))
+
+    def _only_trains_other_models(self, loss: torch.Tensor) -> bool:
+        """A backward that reaches other trained models' parameters and none of this model's: another model's
+        step (a discriminator's, a second model's), not one of this model's."""
+        others = self._other_models_parameters()
+        if not others or self.model is None:
+            return False
+        reached = parameters_reached(loss)
+        return not others.isdisjoint(reached) and all(id(p) not in reached for p in self.model.parameters())
 
     def _hand_written_loss(self, loss: torch.Tensor, target: torch.Tensor) -> None:
         out = first_tensor(self._last_output)
