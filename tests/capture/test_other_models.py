@@ -1,0 +1,71 @@
+"""Losses of other trained models (issue 18): a loss whose graph reaches another optimizer's parameters is
+not the diagnosed model's (output, target) pair, so a GAN's discriminator labels are never paired with the
+generator's noise, and a second model's batches never with the first model's."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deadpan.capture.build import ProbeInputs
+from deadpan.capture.discovery import parameters_reached
+from deadpan.script.autolog import run_callable
+
+
+def _gan() -> None:
+    torch.manual_seed(0)
+    gen = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    disc = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+    opt_g = torch.optim.Adam(gen.parameters(), lr=1e-3)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    ones, zeros = torch.ones(32, 1), torch.zeros(32, 1)
+    for _ in range(60):
+        real = torch.randn(32, 2) + 3.0
+        fake = gen(torch.randn(32, 4))
+        opt_d.zero_grad()
+        d_loss = F.binary_cross_entropy_with_logits(disc(real), ones)
+        d_loss = d_loss + F.binary_cross_entropy_with_logits(disc(fake.detach()), zeros)
+        d_loss.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        F.binary_cross_entropy_with_logits(disc(fake), ones).backward()
+        opt_g.step()
+
+
+def test_a_generator_is_not_paired_with_its_discriminator_labels() -> None:
+    report = run_callable(_gan).report
+    assert report.verdict == "inconclusive", str(report)
+    assert any("another trained model" in m for m in report.missing), report.missing
+
+
+def _two_models() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(256, 6)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    for lr in (1e-2, 3.0):  # the second model's lr is far too high: it must not leak into the first's report
+        model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 2))
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        for _ in range(8):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(x[i : i + 32]), y[i : i + 32]).backward()
+                opt.step()
+
+
+def test_a_second_models_losses_stay_out_of_the_first_models_report() -> None:
+    result = run_callable(_two_models)
+    assert result.report.verdict == "healthy", str(result.report)
+    assert result.report.metrics["steps"] == 64
+    assert isinstance(result.inputs, ProbeInputs) and result.inputs.recorder is not None
+    recorder = result.inputs.recorder
+    assert recorder.backward_calls == 64  # the second model's 64 backward calls are not the first's
+    assert recorder.other_model_losses == 64
+
+
+def test_the_parameters_a_loss_reaches_are_read_from_its_graph() -> None:
+    a, b = nn.Linear(3, 3), nn.Linear(3, 1)
+    loss = b(a(torch.randn(2, 3)).detach()).sum()
+    reached = parameters_reached(loss)
+    assert reached == {id(b.weight), id(b.bias)}
+    assert parameters_reached(torch.ones(())) == set()
