@@ -99,6 +99,7 @@ class DeadpanCallback(TrainerCallback):
             return control
         optimizers = (_unwrapped(optimizer),) if optimizer is not None else ()
         self.session.safely("on_train_begin", self.session.begin, model, optimizers)
+        self.session.safely("on_train_begin", self.session.expect_steps, getattr(state, "max_steps", None))
         return control
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:

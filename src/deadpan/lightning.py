@@ -104,6 +104,10 @@ class _Hooks:
         self._trainer = trainer
         self.session.notify = self._notify
         self.session.safely("on_fit_start", self.session.begin, pl_module, tuple(trainer.optimizers))
+        self.session.safely("on_fit_start", self._expect_steps, trainer)
+
+    def _expect_steps(self, trainer: Any) -> None:
+        self.session.expect_steps(trainer.estimated_stepping_batches)
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
         if not self._found and self._finder is None:

@@ -55,8 +55,11 @@ def _loop(steps: int, raise_at: int | None = None, dropout: float = 0.0) -> Call
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_watch_alerts_within_50_steps_of_a_raised_learning_rate(dropout: float) -> None:
     train = _loop(400, raise_at=150, dropout=dropout)
-    with pytest.warns(CollapseWarning, match=r"collapsed at step (\d+).*Likely cause: optim.lr_too_high"):
+    with pytest.warns(
+        CollapseWarning, match=r"collapsed at step (\d+).*Likely cause: optim.lr_too_high"
+    ) as warned:
         report = run_callable(train).report
+    assert {w.filename for w in warned if w.category is CollapseWarning} == {__file__}  # the user's line
     live = report.metrics["live"]
     assert live["collapsed_at"] >= 150 and live["detected_at"] - 150 <= 50, live
     assert report.verdict == "collapsed"
@@ -164,6 +167,23 @@ def test_monitor_needs_collapsed_checks_in_a_row_over_20_steps() -> None:
     for step in (45, 55, 65):  # a second collapse alerts again
         live.observe(step, flat, y, "cross_entropy")
     assert live.take() is not None and live.summary()["alerts"] == 2
+
+
+def test_an_initial_plateau_is_held_back_while_its_loss_stays_put() -> None:
+    y = torch.arange(64) % 10
+    flat = torch.zeros(64, 10)
+    plateau = LiveMonitor(every=5)
+    for step in range(0, 60, 5):  # one answer from the start, the loss still at ln 10
+        plateau.observe(step, flat, y, "cross_entropy", loss_value=2.303 + 0.01 * (step % 2))
+    assert plateau.alert is None and plateau.summary()["held_as_initial_plateau"] > 0
+    plateau.observe(60, flat, y, "cross_entropy", loss_value=2.9)  # it moved and is still one answer
+    assert plateau.take() is not None
+
+    bounded = LiveMonitor(every=5)
+    bounded.expect_steps(100)  # a trainer's plan: held for a quarter of the run at most
+    for step in range(0, 30, 5):
+        bounded.observe(step, flat, y, "cross_entropy", loss_value=2.303)
+    assert bounded.take() is not None and bounded.summary()["detected_at"] == 25
 
 
 def test_checks_are_spaced_out_by_what_they_cost_the_steps_holding_them() -> None:

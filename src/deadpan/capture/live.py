@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import site
+import sys
 import time
+import types
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +57,18 @@ MIN_ROWS = 64
 #: ... and spanning at least this many steps: an untrained model often answers one class for every input
 #: for its first few steps (near-equal logits, the output bias decides), then learns.
 MIN_SPAN = 20
+
+#: The initial plateau: an untrained model often gives one answer for every input while its loss sits at its
+#: starting value, for tens of steps (a small BERT under the Hugging Face Trainer for about 45 of 250, a
+#: Conv1D classifier for 25), and then learns. A streak that began at the first check, with every check's
+#: loss within this share of the first check's, is held back: no alert while the loss has not moved. A model
+#: that learned and then collapsed, or whose loss moved (jumped, fell to the class prior) and stays
+#: collapsed, alerts as before.
+PLATEAU_TOLERANCE = 0.05
+#: ... held back until this share of the run, when its length is known (:attr:`LiveMonitor.plateau_limit`):
+#: a model still on its initial loss with one answer for a quarter of its training is not a plateau it will
+#: leave in time. Where the length is not known (a hand-written loop), held back while the loss stays put.
+PLATEAU_SHARE = 0.25
 
 StopOn = Literal["collapsed"] | None
 
@@ -129,6 +145,13 @@ class LiveMonitor:
         self.pending: Alert | None = None
         #: Step of the first healthy check after an alert (the output recovered), else None.
         self.recovered_at: int | None = None
+        #: The initial plateau (:data:`PLATEAU_TOLERANCE`): the first check's loss, whether every check so far
+        #: was collapsed, and the step from which a flat start alerts anyway (None: not known, never).
+        self._first_loss: float | None = None
+        self._never_healthy = True
+        self.plateau_limit: int | None = None
+        #: Alerts held back as an initial plateau.
+        self.held = 0
 
     def mark(self, step: int) -> None:
         """A check at ``step`` is on its way (run once the step is done)."""
@@ -167,11 +190,24 @@ class LiveMonitor:
         self._costs.append(seconds)
         del self._costs[:-CHECK_STEPS_KEPT]
 
+    def expect_steps(self, steps: int | None) -> None:
+        """The run will take ``steps`` optimizer steps (a trainer's plan): an initial plateau is held back for
+        :data:`PLATEAU_SHARE` of them at most."""
+        if steps is not None and steps > 0:
+            self.plateau_limit = int(PLATEAU_SHARE * steps)
+
     def observe(
-        self, step: int, output: torch.Tensor, target: torch.Tensor, loss: str | None, spent: float = 0.0
+        self,
+        step: int,
+        output: torch.Tensor,
+        target: torch.Tensor,
+        loss: str | None,
+        spent: float = 0.0,
+        loss_value: float | None = None,
     ) -> None:
         """One check at ``step`` on the output the loss received and its target (any device); ``spent``:
-        the seconds already spent on it (the inference-mode forward that produced ``output``)."""
+        the seconds already spent on it (the inference-mode forward that produced ``output``);
+        ``loss_value``: the training loss at that step, when known (see :data:`PLATEAU_TOLERANCE`)."""
         t0 = time.perf_counter()
         self._last_check = step
         out = output.detach()[:ROWS_PER_CHECK].float().cpu()
@@ -181,14 +217,29 @@ class LiveMonitor:
             # input from the right answer for this batch: no judgement either way.
             self.skipped += 1
         else:
-            self.judge(step, collapse_state(infer_task(loss, out, tgt), out, tgt), len(out))
+            state = collapse_state(infer_task(loss, out, tgt), out, tgt)
+            self.judge(step, state, len(out), loss_value)
         self.spent(spent + time.perf_counter() - t0)
 
-    def judge(self, step: int, state: CollapseState, rows: int) -> None:
+    def _on_initial_plateau(self, step: int, loss_value: float | None) -> bool:
+        """Every check so far collapsed and this one's loss still at the first check's (within
+        :data:`PLATEAU_TOLERANCE`), before :attr:`plateau_limit`: the untrained model's start, not a collapse
+        yet. Without a loss value (Keras judges its own sample) nothing is held back."""
+        if loss_value is None or not math.isfinite(loss_value) or not self._never_healthy:
+            return False
+        if self._first_loss is None:
+            self._first_loss = loss_value
+        if self.plateau_limit is not None and step >= self.plateau_limit:
+            return False
+        return abs(loss_value - self._first_loss) <= PLATEAU_TOLERANCE * abs(self._first_loss)
+
+    def judge(self, step: int, state: CollapseState, rows: int, loss_value: float | None = None) -> None:
         """Count one check of ``rows`` rows (Keras judges its fixed sample itself and calls this directly)."""
         self._last_check = step
         self.checks += 1
+        plateau = self._on_initial_plateau(step, loss_value)
         if not state.collapsed:
+            self._never_healthy = False
             self._streak, self._streak_rows, self._streak_start = 0, 0, None
             if self._alerted and self.recovered_at is None:
                 self.recovered_at = step
@@ -205,6 +256,9 @@ class LiveMonitor:
             and self._streak_rows >= self.min_rows
             and step - self._streak_start >= MIN_SPAN
         ):
+            if plateau:
+                self.held += 1
+                return
             self._alerted = True
             self.recovered_at = None
             self.alert = self.pending = Alert(self._streak_start, step, state)
@@ -230,6 +284,8 @@ class LiveMonitor:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 4),
         }
+        if self.held:
+            out["held_as_initial_plateau"] = self.held
         if self.alert is not None:
             out.update(self.alert.as_dict())
             out["recovered_at"] = self.recovered_at
@@ -268,9 +324,29 @@ def inference_output(model: nn.Module, args: Any, kwargs: Any, loss: Any) -> tor
     return out
 
 
+#: Frames of these folders are not the user's line: deadpan's own, and installed packages (torch, a trainer).
+_NOT_USER_DIRS = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+    *(p + os.sep for p in site.getsitepackages()),
+)
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning name the user's line (their ``optimizer.step()``, their
+    ``trainer.fit()``) rather than deadpan's or a library's; the warner's caller when none is the user's."""
+    frame: types.FrameType | None = sys._getframe(2)
+    level = 2
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(_NOT_USER_DIRS) and not name.startswith("<frozen"):
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2
+
+
 def warn(alert: Alert) -> None:
-    """The plain warning every path emits (Lightning's adds its own logger)."""
-    warnings.warn(alert.message(), CollapseWarning, stacklevel=2)
+    """The plain warning every path emits (Lightning's adds its own logger), at the user's line."""
+    warnings.warn(alert.message(), CollapseWarning, stacklevel=_user_stacklevel())
 
 
 def top_cause(report: Any) -> str:

@@ -72,7 +72,7 @@ class LossEvents:
         self.input_dtype: str | None = None
         self.samples_seen = 0
         self._mode_dependent: bool | None = None
-        self._live_pending: tuple[Any, Any, torch.Tensor, str] | None = None
+        self._live_pending: tuple[Any, Any, torch.Tensor, str, float | None] | None = None
         self._loss_step = -1  # the step at which a loss function was last called
         self._last_loader_batch: Any = None
         #: Training losses of other trained models (see :meth:`_trains_other_models`), not paired.
@@ -117,7 +117,7 @@ class LossEvents:
             self.loss.calls += 1
         self._loss_step = self.step
         self._observe_training_pair(target)
-        self._live_check(inp, target, fn)
+        self._live_check(inp, target, fn, result)
 
     def _other_models_parameters(self) -> set[int]:
         """The parameters that the optimizers of other models hold (optimizers holding none of this model's
@@ -160,32 +160,33 @@ class LossEvents:
             return target.reshape(rows, fold, *target.shape[1:])
         return target
 
-    def _live_check(self, output: torch.Tensor, target: torch.Tensor, fn: str) -> None:
+    def _live_check(self, output: torch.Tensor, target: torch.Tensor, fn: str, loss: Any) -> None:
         if self.live is None or not self.live.due(self.step) or self.model is None:
             return
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) and loss.numel() == 1 else None
         if self._mode_dependent is None:
             self._mode_dependent = mode_dependent(self.model)
         if self._mode_dependent:
             # Dropout noise (or batch statistics) in the training forward hides a collapse: this batch is
             # run again in inference mode once the step is done.
-            self._live_pending = (self._last_args, self._last_kwargs, target, fn)
+            self._live_pending = (self._last_args, self._last_kwargs, target, fn, value)
             self.live.mark(self.step)
         else:
-            self.live.observe(self.step, output, target, fn)
+            self.live.observe(self.step, output, target, fn, loss_value=value)
         self.live.pace(self._recent_steps)
 
     def _live_inference_check(self) -> None:
         pending, self._live_pending = self._live_pending, None
         if pending is None or self.live is None or self.model is None:
             return
-        args, kwargs, target, fn = pending
+        args, kwargs, target, fn, value = pending
         t0 = time.perf_counter()
         out = inference_output(self.model, args or (), kwargs or {}, self.loss)
         spent = time.perf_counter() - t0  # the forward is part of the check's cost (pacing)
         if out is None:
             self.live.spent(spent)
         else:
-            self.live.observe(self.step - 1, out, target, fn, spent)
+            self.live.observe(self.step - 1, out, target, fn, spent, value)
 
     def _observe_training_pair(self, target: torch.Tensor) -> None:
         """The last training forward's batch with its ``target``: counted, sampled, maybe kept."""
@@ -290,7 +291,7 @@ class LossEvents:
             )
         self.loss.calls += 1
         self._observe_training_pair(target)
-        self._live_check(out, target, "unknown")
+        self._live_check(out, target, "unknown", loss)
 
     def on_zero_grad(self, owner: Any) -> None:
         if owner is self.model or any(owner is o for o in self.optimizers):

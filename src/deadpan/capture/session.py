@@ -86,6 +86,13 @@ class TorchSession:
     def steps(self) -> int:
         return self.recorder.step if self.recorder is not None else 0
 
+    def expect_steps(self, steps: Any) -> None:
+        """The trainer plans ``steps`` optimizer steps (its own estimate; anything not a positive whole
+        number is ignored): the live checks' initial-plateau hold is bounded by it."""
+        live = self.recorder.live if self.recorder is not None else None
+        if live is not None and isinstance(steps, int | float) and 0 < steps < float("inf"):
+            live.expect_steps(int(steps))
+
     def begin(self, model: nn.Module, optimizers: tuple[torch.optim.Optimizer, ...] = ()) -> None:
         if self.recorder is not None:  # a second fit on the same callback: statistics carry on
             self.recorder.start()
