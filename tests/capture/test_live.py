@@ -223,3 +223,14 @@ def test_checks_are_spaced_out_by_what_they_cost_the_steps_holding_them() -> Non
     cost = real._costs[-1]
     assert real.checks == 1 and cost >= 0.025  # the forward's time counts, with the check's own
     assert real.every == min(10, math.ceil(cost / 0.003)) and real.every >= 9
+
+
+def test_a_live_alert_never_names_an_end_of_run_cause() -> None:
+    from types import SimpleNamespace
+
+    from deadpan.capture.live import top_cause
+
+    too_short = SimpleNamespace(category="train.too_short", summary="the loss was still falling")
+    high = SimpleNamespace(category="optim.lr_too_high", summary="")
+    assert top_cause(SimpleNamespace(causes=(too_short,))) == ""
+    assert top_cause(SimpleNamespace(causes=(too_short, high))) == "optim.lr_too_high"

@@ -349,9 +349,14 @@ def warn(alert: Alert) -> None:
     warnings.warn(alert.message(), CollapseWarning, stacklevel=_user_stacklevel())
 
 
+#: Causes that only the end of a run can show: mid-run, "the loss is still falling" is what training is.
+END_OF_RUN_CAUSES = ("train.too_short",)
+
+
 def top_cause(report: Any) -> str:
-    """The top cause of a (quick) report: its category and summary, or "" when it names none."""
-    causes = getattr(report, "causes", ())
+    """The top cause of a (quick) report that a live alert can name (not one of :data:`END_OF_RUN_CAUSES`):
+    its category and summary, or "" when it names none."""
+    causes = [c for c in getattr(report, "causes", ()) if c.category not in END_OF_RUN_CAUSES]
     if not causes:
         return ""
     c = causes[0]
