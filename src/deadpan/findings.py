@@ -273,6 +273,9 @@ class Report:
     #: What is wrong with the outputs, in words ("the model predicts class 0 for every input"); "" when
     #: healthy or inconclusive. The summary is built from it and the first cause.
     symptom: str = ""
+    #: A script that trains several models: each model's own report (``metrics["model"]`` names it); this
+    #: report is the worst verdict's of them. Empty for one model.
+    models: tuple[Report, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -287,6 +290,7 @@ class Report:
             "internal_errors": list(self.internal_errors),
             "metrics": _clean(self.metrics),
             "missing": list(self.missing),
+            "models": [m.to_dict() for m in self.models],
         }
 
     def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
@@ -311,6 +315,10 @@ class Report:
         d = json.loads(text)
         if d.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} report (schema={d.get('schema')!r})")
+        return cls._from_dict(d)
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> Report:
         return cls(
             verdict=d["verdict"],
             summary=d["summary"],
@@ -322,6 +330,7 @@ class Report:
             metrics=dict(d.get("metrics", {})),
             missing=tuple(d.get("missing", ())),
             symptom=d.get("symptom", ""),
+            models=tuple(cls._from_dict(m) for m in d.get("models", ())),
         )
 
     @property

@@ -35,15 +35,17 @@ def _gan() -> None:
 
 def test_a_generator_is_not_paired_with_its_discriminator_labels() -> None:
     report = run_callable(_gan).report
-    assert report.verdict == "inconclusive", str(report)
-    assert any("another trained model" in m for m in report.missing), report.missing
+    assert len(report.models) == 2, str(report)
+    generator = report.models[0]
+    assert generator.metrics["model"] == "model 1 (Sequential)"
+    assert any("another trained model" in m for m in generator.missing), generator.missing
 
 
-def _two_models() -> None:
+def _two_models(second_lr: float = 3.0) -> None:
     torch.manual_seed(0)
     x = torch.randn(256, 6)
     y = (x[:, 0] + x[:, 1] > 0).long()
-    for lr in (1e-2, 3.0):  # the second model's lr is far too high: it must not leak into the first's report
+    for lr in (1e-2, second_lr):
         model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 2))
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
         for _ in range(8):
@@ -53,14 +55,26 @@ def _two_models() -> None:
                 opt.step()
 
 
-def test_a_second_models_losses_stay_out_of_the_first_models_report() -> None:
-    result = run_callable(_two_models)
-    assert result.report.verdict == "healthy", str(result.report)
-    assert result.report.metrics["steps"] == 64
+def test_each_model_is_diagnosed_on_its_own_and_the_worst_leads() -> None:
+    result = run_callable(_two_models)  # the second model's lr is far too high
+    first, second = result.report.models
+    assert first.verdict == "healthy" and first.metrics["steps"] == 64, str(first)
+    assert second.verdict in ("collapsed", "degraded"), str(second)
+    assert (
+        result.report.verdict == second.verdict and result.report.metrics["model"] == "model 2 (Sequential)"
+    )
     assert isinstance(result.inputs, ProbeInputs) and result.inputs.recorder is not None
-    recorder = result.inputs.recorder
-    assert recorder.backward_calls == 64  # the second model's 64 backward calls are not the first's
-    assert recorder.other_model_losses == 64
+    assert result.inputs.recorder.model is not None and result.inputs.recorder.backward_calls == 64
+    assert "model 1 (Sequential): HEALTHY" in str(result.report)
+
+
+def test_a_second_models_losses_stay_out_of_the_first_models_recording() -> None:
+    result = run_callable(lambda: _two_models(second_lr=1e-2))
+    assert result.report.verdict == "healthy", str(result.report)
+    assert isinstance(result.inputs, ProbeInputs) and result.inputs.recorder is not None
+    first = result.inputs.recorder
+    assert first.backward_calls == 64  # the second model's 64 backward calls are not the first's
+    assert first.other_model_losses == 64
 
 
 def test_the_parameters_a_loss_reaches_are_read_from_its_graph() -> None:

@@ -8,6 +8,7 @@ copies the user's data or changes a value.
 
 from __future__ import annotations
 
+import collections
 import gc
 import os
 from dataclasses import dataclass
@@ -137,6 +138,25 @@ def target_in_batch(batch: Any, x: torch.Tensor) -> torch.Tensor | None:
 #: Autograd nodes walked back from a loss to find the parameters it trains: a few thousand covers the
 #: models deadpan diagnoses on CPU in well under a millisecond; a larger graph is walked this far only.
 GRAPH_NODES = 5000
+
+
+def nearest_parameter(t: torch.Tensor, among: set[int]) -> int | None:
+    """The id of the parameter in ``among`` nearest to ``t`` in its autograd graph (breadth first from
+    ``t.grad_fn``): the last trained layer that ``t`` came out of, so the model whose output ``t`` is."""
+    node = t.grad_fn
+    if node is None:
+        return None
+    seen, todo = {node}, collections.deque([node])
+    while todo and len(seen) < GRAPH_NODES:
+        fn = todo.popleft()
+        variable = getattr(fn, "variable", None)
+        if isinstance(variable, torch.Tensor) and id(variable) in among:
+            return id(variable)
+        for nxt, _ in fn.next_functions:
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return None
 
 
 def parameters_reached(loss: torch.Tensor) -> set[int]:

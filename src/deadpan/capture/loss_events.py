@@ -22,6 +22,7 @@ from torch import nn
 from deadpan.capture.discovery import (
     SOURCE_SEARCHES,
     batch_source_rows,
+    nearest_parameter,
     parameters_reached,
     target_in_batch,
 )
@@ -75,10 +76,12 @@ class LossEvents:
         self._live_pending: tuple[Any, Any, torch.Tensor, str, float | None] | None = None
         self._loss_step = -1  # the step at which a loss function was last called
         self._last_loader_batch: Any = None
-        #: Training losses of other trained models (see :meth:`_trains_other_models`), not paired.
+        #: Training losses of other trained models (see :meth:`_output_of_another_model`), not paired.
         self.other_model_losses = 0
         self._others: set[int] = set()
+        self._model_parameter_ids: set[int] = set()
         self._others_counted = 0
+        self._loss_recorded_at = -1
 
     def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         inp = args[0] if args else kwargs.get("input")
@@ -97,27 +100,50 @@ class LossEvents:
                 if batch_size_of(target) == rows:
                     self.heldout_store.offer(self._last_args, self._last_kwargs, target)
             return
-        if self._trains_other_models(inp):
+        if self._output_of_another_model(inp):
             self.other_model_losses += 1
             return  # the loss input is another trained model's output (a discriminator's, a second model's)
-        if self.loss is None:
-            extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
-            for i, name in enumerate(("weight",), start=2):  # positional weight for cross_entropy & co
-                if len(args) > i and name not in extra:
-                    extra[name] = args[i]
-            self.loss = LossRecord(
-                function=fn,
-                input=inp.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
-                target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
-                kwargs=extra,
-                input_is_model_output=inp is first_tensor(self._last_output),
-                fold=self._rows_per_sample(inp, target),
-            )
-        if self.loss.function == fn:
-            self.loss.calls += 1
+        if self.loss is None or self._labels_beat_soft_targets(fn, target):
+            self._record_loss(fn, args, kwargs, inp, target)
         self._loss_step = self.step
+        if self.loss is None or self.loss.function != fn:
+            return  # a second loss term (distillation's cross-entropy next to its KL): one pair per step
+        self.loss.calls += 1
         self._observe_training_pair(target)
         self._live_check(inp, target, fn, result)
+
+    def _record_loss(
+        self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], inp: torch.Tensor, target: torch.Tensor
+    ) -> None:
+        """The loss the batches are paired by: the first training loss call, summarised."""
+        extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+        for i, name in enumerate(("weight",), start=2):  # positional weight for cross_entropy & co
+            if len(args) > i and name not in extra:
+                extra[name] = args[i]
+        if self.loss is not None:  # replaced within its first step: the batch it kept goes too
+            self.train_store = BatchStore()
+        self.loss = LossRecord(
+            function=fn,
+            input=inp.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+            target=target.detach().to("cpu", copy=True)[:ROWS_PER_BATCH],
+            kwargs=extra,
+            input_is_model_output=inp is first_tensor(self._last_output),
+            fold=self._rows_per_sample(inp, target),
+        )
+        self._loss_recorded_at = self.step
+
+    def _labels_beat_soft_targets(self, fn: str, target: torch.Tensor) -> bool:
+        """In the first step, a loss on class ids replaces one recorded on soft targets of the output's own
+        shape (a teacher's probabilities, smoothed labels): the labels are what the model is judged on."""
+        rec = self.loss
+        return (
+            rec is not None
+            and self.step == self._loss_recorded_at
+            and rec.function != fn
+            and not target.is_floating_point()
+            and rec.target.is_floating_point()
+            and rec.target.shape == rec.input.shape
+        )
 
     def _other_models_parameters(self) -> set[int]:
         """The parameters that the optimizers of other models hold (optimizers holding none of this model's
@@ -125,18 +151,21 @@ class LossEvents:
         if len(self.optimizers) < 2 or self.model is None:
             return set()
         if self._others_counted != len(self.optimizers):
-            mine = {id(p) for p in self.model.parameters()}
+            self._model_parameter_ids = {id(p) for p in self.model.parameters()}
             held = [{id(p) for g in o.param_groups for p in g["params"]} for o in self.optimizers]
-            self._others = set().union(*(ids for ids in held if ids.isdisjoint(mine)))
+            self._others = set().union(*(ids for ids in held if ids.isdisjoint(self._model_parameter_ids)))
             self._others_counted = len(self.optimizers)
         return self._others
 
-    def _trains_other_models(self, loss: torch.Tensor) -> bool:
-        """Whether a backward from ``loss`` reaches another trained model's parameters: then the loss input
-        is not this model's output (the generator's output went through the discriminator) or the loss is
-        not this model's at all."""
+    def _output_of_another_model(self, inp: torch.Tensor) -> bool:
+        """Whether the loss input came out of another trained model: the trained parameter nearest to it in
+        its graph is another model's (a generator's output went through the discriminator; a second model's
+        loss), so it is not this model's (output, target) pair. A chain of models (an encoder, then a
+        decoder) pairs the loss with the last one."""
         others = self._other_models_parameters()
-        return bool(others) and not others.isdisjoint(parameters_reached(loss))
+        if not others or self.model is None:
+            return False
+        return nearest_parameter(inp, others | self._model_parameter_ids) in others
 
     def _rows_per_sample(self, inp: torch.Tensor, target: torch.Tensor) -> int:
         """Loss rows per row of the last training forward's batch: T for a sequence model's ``[B, T, V]``
@@ -275,7 +304,7 @@ class LossEvents:
         if not others or self.model is None:
             return False
         reached = parameters_reached(loss)
-        return not others.isdisjoint(reached) and all(id(p) not in reached for p in self.model.parameters())
+        return not others.isdisjoint(reached) and self._model_parameter_ids.isdisjoint(reached)
 
     def _hand_written_loss(self, loss: torch.Tensor, target: torch.Tensor) -> None:
         out = first_tensor(self._last_output)

@@ -53,6 +53,9 @@ class Recorder(LossEvents, StepStatistics):
         #: (called after the optimizer step; it may raise StopTraining).
         self.live = live
         self.on_alert: Callable[[Recorder], None] | None = None
+        #: Called when (discovering) an optimizer over none of the model's parameters is created: the script
+        #: trains another model too (see :mod:`deadpan.script.models`).
+        self.on_other_model: Callable[[torch.optim.Optimizer], None] | None = None
         #: Lightning and the Hugging Face Trainer report optimizer steps through their callbacks
         #: (:meth:`before_step`, :meth:`after_step`): Lightning runs the forward and backward inside
         #: ``optimizer.step(closure)``, where a hook on ``step`` sees the gradients of no step at all.
@@ -164,11 +167,13 @@ class Recorder(LossEvents, StepStatistics):
         if not self.discover:
             return
         self.optimizers.append(optimizer)
+        params = {id(p) for g in optimizer.param_groups for p in g["params"]}
         if self.model is None:
-            params = {id(p) for g in optimizer.param_groups for p in g["params"]}
             model = owning_module(params)
             if model is not None:
                 self._attach(model)
+        elif self.on_other_model is not None and all(id(p) not in params for p in self.model.parameters()):
+            self.on_other_model(optimizer)
 
     def on_loader_iter(self, loader: DataLoader[Any]) -> None:
         self.loader_iters += 1

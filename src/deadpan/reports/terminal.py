@@ -123,6 +123,7 @@ def lines(report: Report) -> list[tuple[str, str]]:
         for f in report.findings:
             out.append(("yellow", f"warning [{f.code} {f.name}] {f.message}"))
     out += _other_models_lines(report)
+    out += _per_model_lines(report)
     if report.missing and report.verdict == "inconclusive":
         out.append(("", "not observed: " + "; ".join(report.missing)))
     if report.internal_errors:
@@ -200,6 +201,19 @@ def _other_models_lines(report: Report) -> list[tuple[str, str]]:
             "see it)",
         ),
     ]
+
+
+def _per_model_lines(report: Report) -> list[tuple[str, str]]:
+    """A script that trained several models: which one this report is about, and each one's verdict."""
+    if not report.models:
+        return []
+    out = [("", ""), ("", f"this report is about {report.metrics.get('model', '?')}; every model trained:")]
+    for m in report.models:
+        why = m.summary if m.verdict != "healthy" else ""
+        cause = f" [{m.top_cause}]" if m.top_cause else ""
+        line = f"  {m.metrics.get('model', '?')}: {m.verdict.upper()}{cause} {why}".rstrip()
+        out.append((VERDICT_STYLE.get(m.verdict, ""), line))
+    return out
 
 
 def render_plain(report: Report) -> str:

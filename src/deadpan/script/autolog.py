@@ -30,6 +30,7 @@ from deadpan.findings import Collapse, Report, Skipped
 from deadpan.fixes.options import VerifyOptions, verified
 from deadpan.pipeline import with_live
 from deadpan.script.frameworks import FrameworkRun
+from deadpan.script.models import OtherModels, model_name, per_model_report
 from deadpan.script.workers import Launch, in_worker, publish
 
 if TYPE_CHECKING:
@@ -178,9 +179,10 @@ def run_callable(
     rec = Recorder(discover=True, max_steps=max_steps, live=LiveMonitor())
     collapsed: list[int] = []
     rec.on_alert = _alerter(stop_on, collapsed)
+    others = OtherModels(rec, max_steps, rec.on_alert)
     keras_session = keras_patch.start(max_steps, stop_on)
     # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
-    frameworks = FrameworkRun(stop_on, max_steps, on_begin=rec.stop)
+    frameworks = FrameworkRun(stop_on, max_steps, on_begin=lambda: _stop_all(rec, others))
     frameworks.start()
     launch = Launch(script, max_steps, stop_on)
     launch.start()
@@ -190,7 +192,7 @@ def run_callable(
     try:
         status, ended = _train(train, script, collapsed)
     finally:
-        rec.stop()
+        _stop_all(rec, others)
         keras_patch.stop()
         frameworks.stop()
         launch.stop()
@@ -220,7 +222,7 @@ def run_callable(
         return RunResult(report, status, ended)
     if worker and not observed_training:  # a spawned child that trained nothing (a data-loading worker)
         return RunResult(_NOTHING, status, ended)
-    return _plain_result(rec, launch.notes, status, ended, verify)
+    return _plain_result(rec, others, launch.notes, status, ended, verify)
 
 
 def _alerter(stop_on: StopOn, collapsed: list[int]) -> Callable[[Recorder], None]:
@@ -291,12 +293,31 @@ def _keras_result(
     return RunResult(report, status, ended, main, kev)
 
 
+def _stop_all(rec: Recorder, others: OtherModels) -> None:
+    rec.stop()
+    others.stop()
+
+
 def _plain_result(
-    rec: Recorder, notes: list[str], status: int, ended: str, verify: VerifyOptions | None
+    rec: Recorder,
+    others: OtherModels,
+    notes: list[str],
+    status: int,
+    ended: str,
+    verify: VerifyOptions | None,
 ) -> RunResult:
-    """The result of a plain PyTorch loop, diagnosed from what ``rec`` recorded (``notes``: what went wrong
-    following the training into worker processes)."""
+    """The result of a plain PyTorch loop, diagnosed from what ``rec`` recorded (and, for a script that
+    trained several models, what ``others`` recorded: one report per model, led by the worst); ``notes``:
+    what went wrong following the training into worker processes."""
     pi, ev, report = plain_report(rec)
+    trained = others.trained()
+    if trained:
+        results = [(pi, ev, report), *(plain_report(r) for r in trained)]
+        names = [model_name(r, i) for i, r in enumerate([rec, *trained])]
+        lead, report = per_model_report([(n, res[2]) for n, res in zip(names, results, strict=True)])
+        pi, ev = results[lead][0], results[lead][1]
+        for r in trained:
+            r.loader_source = None
     report = _with_notes(report, notes)
     if verify is not None:
         report = verified(report, ev, pi, verify)

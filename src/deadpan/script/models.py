@@ -1,0 +1,79 @@
+"""Several models in one script (``deadpan run``): each model an optimizer steps is recorded and diagnosed on
+its own, and the run's report is the worst of theirs with every model's report listed.
+
+The first optimizer's model is the run's recorder's (:class:`~deadpan.capture.recorder.Recorder` with
+``discover``); an optimizer created later over none of its parameters is another model (a GAN's second
+network, a second model trained after the first, a student next to its teacher), which gets a recorder of
+its own here. Every recorder knows every optimizer, so that each tells its own losses and steps from the
+other models' (:meth:`~deadpan.capture.loss_events.LossEvents._output_of_another_model`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import torch
+
+from deadpan.capture.discovery import owning_module
+from deadpan.capture.live import LiveMonitor
+from deadpan.capture.recorder import Recorder
+from deadpan.findings import Report
+
+#: Verdicts from the one a run's report leads with to the last: a model that could not be judged does not
+#: hide another model's judgement.
+_WORST_FIRST = ("collapsed", "degraded", "healthy", "inconclusive")
+
+
+class OtherModels:
+    """Recorders for the models a script trains besides its first one."""
+
+    def __init__(
+        self, main: Recorder, max_steps: int | None, alerter: Callable[[Recorder], None] | None
+    ) -> None:
+        self.main = main
+        self.max_steps = max_steps
+        self.alerter = alerter
+        self.recorders: list[Recorder] = []
+        main.on_other_model = self.add
+
+    def add(self, optimizer: torch.optim.Optimizer) -> None:
+        """An optimizer over none of the first model's parameters: a new model, or another optimizer of a
+        model already followed."""
+        params = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        for rec in self.recorders:
+            rec.optimizers.append(optimizer)
+        if any(rec.model is not None and _holds(rec.model, params) for rec in self.recorders):
+            return
+        model = owning_module(params)
+        if model is None:
+            return
+        rec = Recorder(model, (optimizer,), max_steps=self.max_steps, live=LiveMonitor())
+        rec.optimizers.extend(o for o in self.main.optimizers if o is not optimizer)
+        rec.on_alert = self.alerter
+        rec.start()
+        self.recorders.append(rec)
+
+    def stop(self) -> None:
+        for rec in self.recorders:
+            rec.stop()
+
+    def trained(self) -> list[Recorder]:
+        return [r for r in self.recorders if r.step > 0 or r.backward_calls > 0]
+
+
+def _holds(model: torch.nn.Module, params: set[int]) -> bool:
+    return any(id(p) in params for p in model.parameters())
+
+
+def model_name(rec: Recorder, index: int) -> str:
+    """``"model 2 (Discriminator)"``: the order the models' optimizers were created in, and the class."""
+    return f"model {index + 1} ({type(rec.model).__name__})"
+
+
+def per_model_report(reports: list[tuple[str, Report]]) -> tuple[int, Report]:
+    """The run's report from each model's (named): the worst verdict's, naming its model, with every model's
+    report in ``models``; and the index of the model it leads with."""
+    named = [replace(r, metrics={**r.metrics, "model": name}) for name, r in reports]
+    lead = min(range(len(named)), key=lambda i: _WORST_FIRST.index(named[i].verdict))
+    return lead, replace(named[lead], models=tuple(named))
