@@ -8,6 +8,7 @@ its confidence.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -264,7 +265,7 @@ def _metrics(ev: Evidence) -> dict[str, object]:
     metrics: dict[str, object] = {}
     if ev.training is not None:
         metrics["steps"] = ev.training.steps
-    if train is not None:
+    if train is not None and math.isfinite(train.score):
         metrics["train_score"] = train.score
         metrics["chance_score"] = train.chance_score
     if ev.probes.heldout_output is not None:
@@ -297,6 +298,8 @@ def _inconclusive(
 
 def _verdict(ev: Evidence, train: OutputProbe, findings: Sequence[Finding]) -> tuple[str, str]:
     """(verdict, symptom) of a probed output."""
+    if ev.task is not None and ev.task.kind == "generative":
+        return _generator_verdict(train)
     regression = ev.task is not None and ev.task.kind == "regression"
     if is_collapsed(train, regression):
         return "collapsed", _describe_collapse(train, regression)
@@ -304,6 +307,20 @@ def _verdict(ev: Evidence, train: OutputProbe, findings: Sequence[Finding]) -> t
         return "degraded", why
     if any(f.severity is Severity.ERROR and f.strength >= 0.9 for f in findings):
         return "degraded", "it learns, but the training has a definite bug"
+    return "healthy", ""
+
+
+def _generator_verdict(samples: OutputProbe) -> tuple[str, str]:
+    """A generator's (verdict, symptom): collapsed when its samples for different noise spread less than
+    :data:`COLLAPSE_SPREAD` of the data's (mode collapse: one sample for every ``z``), else healthy; no
+    score, so never degraded."""
+    if samples.nonfinite_outputs:
+        return "collapsed", "the generator outputs NaN or inf"
+    if samples.output_spread_ratio < COLLAPSE_SPREAD:
+        return "collapsed", (
+            "the generator gives nearly the same sample for every input noise (sample spread "
+            f"{samples.output_spread_ratio:.1%} of the data's): mode collapse"
+        )
     return "healthy", ""
 
 
@@ -324,6 +341,9 @@ def judge(
     if verdict == "healthy":
         summary = (
             "Healthy: the outputs depend on the inputs and the model beats the input-independent baseline."
+            if ev.task is None or ev.task.kind != "generative"
+            else "Healthy: the generator's samples differ across its input noise (spread "
+            f"{train.output_spread_ratio:.2f} of the data's)."
         )
         warnings = [f for f in findings if f.severity is not Severity.INFO]
         if warnings:

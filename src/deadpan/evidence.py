@@ -15,7 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-TaskKind = Literal["multiclass", "binary", "multilabel", "regression", "unknown"]
+#: ``generative``: a GAN's generator, whose outputs have no targets (judged by their diversity).
+TaskKind = Literal["multiclass", "binary", "multilabel", "regression", "generative", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Task:
         """The score a report quotes for this task (chance 0 or 1/C, perfect 1)."""
         if self.kind == "regression":
             return "R²"
+        if self.kind == "generative":
+            return "sample spread"
         if self.kind == "multiclass" and self.positions > 1:
             return "cross-entropy skill"
         return "balanced accuracy"

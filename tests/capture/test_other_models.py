@@ -13,9 +13,20 @@ from deadpan.capture.discovery import parameters_reached
 from deadpan.script.autolog import run_callable
 
 
-def _gan() -> None:
+class OnePoint(nn.Module):
+    """A generator that ignores its noise: the same sample for every ``z`` (mode collapse by construction)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.point = nn.Parameter(torch.zeros(2))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.point.expand(len(z), 2) + 0 * z[:, :2]
+
+
+def _gan(collapsed: bool = False) -> None:
     torch.manual_seed(0)
-    gen = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    gen = OnePoint() if collapsed else nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
     disc = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
     opt_g = torch.optim.Adam(gen.parameters(), lr=1e-3)
     opt_d = torch.optim.Adam(disc.parameters(), lr=1e-3)
@@ -33,12 +44,22 @@ def _gan() -> None:
         opt_g.step()
 
 
-def test_a_generator_is_not_paired_with_its_discriminator_labels() -> None:
+def test_a_gan_is_judged_by_its_generators_samples_not_its_discriminators_accuracy() -> None:
     report = run_callable(_gan).report
-    assert len(report.models) == 2, str(report)
-    generator = report.models[0]
+    generator, discriminator = report.models
     assert generator.metrics["model"] == "model 1 (Sequential)"
-    assert any("another trained model" in m for m in generator.missing), generator.missing
+    assert generator.verdict == "healthy", str(generator)
+    assert generator.metrics["task"] == "generative"
+    assert discriminator.verdict == "inconclusive"
+    assert any("discriminator" in m for m in discriminator.missing), discriminator.missing
+    assert report.verdict == "healthy" and report.metrics["model"] == generator.metrics["model"]
+
+
+def test_a_generator_giving_one_sample_for_every_z_is_collapsed() -> None:
+    report = run_callable(lambda: _gan(collapsed=True)).report
+    assert report.verdict == "collapsed", str(report)
+    assert "mode collapse" in report.summary
+    assert report.metrics["model"] == "model 1 (OnePoint)"
 
 
 def _two_models(second_lr: float = 3.0) -> None:

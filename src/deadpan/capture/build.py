@@ -91,6 +91,9 @@ class ProbeInputs:
     #: ``diagnose``: the trainable parameters no optimizer group holds (count, names), read from the user's
     #: own model before it was copied (a copy's parameters are never the optimizer's).
     unoptimized: tuple[int, tuple[str, ...]] | None = None
+    #: A generator's (``deadpan run``): samples of the data its discriminator was shown as real, which its
+    #: own samples' diversity is compared with (:mod:`deadpan.capture.generator`).
+    reference: torch.Tensor | None = None
 
 
 def _note(errors: list[str], where: str, exc: BaseException) -> None:
@@ -193,6 +196,10 @@ def _build(pi: ProbeInputs) -> Evidence:
     unprobed = _unprobed(pi, training, missing, errors)
     if unprobed is not None:
         return unprobed
+    if not pi.train:
+        from deadpan.capture.generator import generator_evidence  # it imports this module
+
+        return generator_evidence(pi, training, missing, errors)
     assert pi.final is not None
     device = _device_of(pi.final)
     train = [_to(b, device) for b in pi.train]
@@ -274,19 +281,21 @@ def _unprobed(
         return Evidence(
             source=pi.source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
         )
-    if not pi.train:
-        rec = pi.recorder
-        if rec is not None and rec.other_model_losses and not rec.train_store.seen:
-            missing.append(
-                "not supported yet: a model trained only through another trained model's output (a GAN's "
-                "generator, judged by its discriminator): it has no targets of its own to be scored against"
-            )
-        else:
-            missing.append("a training batch paired with its targets")
-        return Evidence(
-            source=pi.source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+    rec = pi.recorder
+    if rec is not None and rec.judges_other_model:
+        missing.append(
+            "not supported yet: judging a discriminator (its inputs include another trained model's "
+            "outputs): its accuracy near chance is a GAN's balance, not a collapse; its generator is judged"
         )
-    return None
+    elif not pi.train and rec is not None and rec.generator_inputs is not None:
+        return None  # a generator: judged by its samples (capture.generator)
+    elif not pi.train:
+        missing.append("a training batch paired with its targets")
+    else:
+        return None
+    return Evidence(
+        source=pi.source, training=training, missing=tuple(missing), internal_errors=tuple(errors)
+    )
 
 
 def _training_probes(

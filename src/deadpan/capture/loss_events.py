@@ -82,6 +82,12 @@ class LossEvents:
         self._model_parameter_ids: set[int] = set()
         self._others_counted = 0
         self._loss_recorded_at = -1
+        #: A generator (see :meth:`_keep_generator_inputs`): its last kept inputs, and the label its
+        #: discriminator is asked to give its samples; a discriminator: its inputs include another trained
+        #: model's outputs (see :meth:`_judging_another_model`).
+        self.generator_inputs: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self.generator_label: float | None = None
+        self.judges_other_model = False
 
     def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         inp = args[0] if args else kwargs.get("input")
@@ -102,6 +108,7 @@ class LossEvents:
             return
         if self._output_of_another_model(inp):
             self.other_model_losses += 1
+            self._keep_generator_inputs(target)
             return  # the loss input is another trained model's output (a discriminator's, a second model's)
         if self.loss is None or self._labels_beat_soft_targets(fn, target):
             self._record_loss(fn, args, kwargs, inp, target)
@@ -111,6 +118,23 @@ class LossEvents:
         self.loss.calls += 1
         self._observe_training_pair(target)
         self._live_check(inp, target, fn, result)
+
+    def _keep_generator_inputs(self, target: torch.Tensor) -> None:
+        """This model trained through another model's output (a GAN's generator through its discriminator):
+        keep the inputs of its last training forward (the noise ``z``), detached and bounded, once per
+        sampled step, to judge its samples' diversity after the run; and the target the other model is
+        asked to give them (the label of the real data)."""
+        if not (self._sample_now and self._last_training_forward and self._last_args is not None):
+            return
+        self.generator_inputs = (
+            tuple(
+                a.detach()[:ROWS_PER_BATCH].clone() if isinstance(a, torch.Tensor) else a
+                for a in self._last_args
+            ),
+            dict(self._last_kwargs or {}),
+        )
+        if target.numel():
+            self.generator_label = float(target.detach().reshape(-1)[0])
 
     def _record_loss(
         self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], inp: torch.Tensor, target: torch.Tensor
@@ -296,6 +320,15 @@ class LossEvents:
             self.loss_series.add_tensor(self.step, value)
             if self.first_loss_value is None:
                 self.first_loss_value = float(value.reshape(()))
+
+    def _judging_another_model(self, args: Any) -> None:
+        """On a sampled training forward: does the model's input come out of another trained model (a
+        discriminator given the generator's samples)? Then its targets are a game's, not the data's."""
+        if self.judges_other_model or not self._sample_now or len(self.optimizers) < 2:
+            return
+        x = first_tensor(args)
+        if x is not None and x.grad_fn is not None and self._output_of_another_model(x):
+            self.judges_other_model = True
 
     def _only_trains_other_models(self, loss: torch.Tensor) -> bool:
         """A backward that reaches other trained models' parameters and none of this model's: another model's

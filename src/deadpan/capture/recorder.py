@@ -159,6 +159,8 @@ class Recorder(LossEvents, StepStatistics):
         self._last_args = args
         self._last_kwargs = kwargs
         self._last_training_forward = module.training and torch.is_grad_enabled()
+        if self._last_training_forward:
+            self._judging_another_model(args)
 
     def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         self._last_output = output

@@ -63,9 +63,10 @@ def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
         return rec.model, None, [f"copy: {why}; probed the trained model itself"]
 
 
-def plain_report(rec: Recorder) -> tuple[ProbeInputs, Evidence | None, Report]:
+def plain_report(rec: Recorder, reference: Any = None) -> tuple[ProbeInputs, Evidence | None, Report]:
     """The diagnosis of a plain PyTorch loop from what ``rec`` recorded (``deadpan run``: the model and the
-    optimizer were discovered), with the run's live checks."""
+    optimizer were discovered), with the run's live checks; ``reference``: for a generator, the data its
+    discriminator was shown as real (see :func:`deadpan.script.models.real_samples`)."""
     observed_training = rec.step > 0 or rec.backward_calls > 0
     missing = []
     if rec.model is None:
@@ -84,6 +85,7 @@ def plain_report(rec: Recorder) -> tuple[ProbeInputs, Evidence | None, Report]:
         optimizer=rec.optimizers[0] if rec.optimizers else None,
         recorder=rec,
         missing=missing,
+        reference=reference,
     )
     ev, report = evidence_and_report(pi)
     return pi, ev, with_live(report, rec.live)

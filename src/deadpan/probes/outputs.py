@@ -242,3 +242,37 @@ def input_dependence(model: nn.Module, batch: Batch, adapt: Adapter) -> InputDep
         zeroed_change=float((real - zeroed).abs().mean()) / scale,
         permuted_change=float((real - flipped).abs().mean()) / scale,
     )
+
+
+#: Two samples count as the same answer when they differ by less than this share of the reference spread.
+SAME_SAMPLE = 1e-2
+
+
+def sample_diversity(samples: torch.Tensor, reference: torch.Tensor | None) -> OutputProbe:
+    """A generator's samples for different noise, as an output probe: ``output_spread_ratio`` is their
+    across-sample spread (mean over features of the standard deviation) over the reference data's, or, with
+    no reference, over their own root-mean-square size; ``distinct_predictions`` and ``majority_share``
+    count samples that differ by less than :data:`SAME_SAMPLE` of that scale as one. No score: how good the
+    samples are is not measured, only whether they differ."""
+    s = samples.detach().float().cpu().reshape(len(samples), -1)
+    nonfinite = not bool(torch.isfinite(s).all())
+    s = torch.nan_to_num(s, nan=0.0, posinf=1e6, neginf=-1e6)
+    spread = float(s.std(0).mean()) if len(s) > 1 else 0.0
+    ref = None
+    if reference is not None and reference.numel() and math.prod(reference.shape[1:]) == s.shape[1]:
+        r = reference.detach().float().cpu().reshape(len(reference), -1)
+        ref = float(r.std(0).mean()) if len(r) > 1 else None
+    scale = ref if ref else float(s.pow(2).mean().sqrt())
+    ratio = spread / scale if scale > 1e-12 else 0.0
+    keys = Counter(tuple(row) for row in torch.round(s / max(scale * SAME_SAMPLE, 1e-12)).tolist())
+    return OutputProbe(
+        n_samples=len(s),
+        distinct_predictions=1 if nonfinite else len(keys),
+        majority_share=1.0 if nonfinite else max(keys.values()) / len(s),
+        predicted_majority=None,
+        output_spread_ratio=0.0 if nonfinite else ratio,
+        score=float("nan"),
+        chance_score=0.0,
+        nonfinite_outputs=nonfinite,
+        n_outputs=int(s.shape[1]),
+    )

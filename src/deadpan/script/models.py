@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import torch
 
@@ -19,6 +20,7 @@ from deadpan.capture.discovery import owning_module
 from deadpan.capture.live import LiveMonitor
 from deadpan.capture.recorder import Recorder
 from deadpan.findings import Report
+from deadpan.probes.tensors import first_tensor
 
 #: Verdicts from the one a run's report leads with to the last: a model that could not be judged does not
 #: hide another model's judgement.
@@ -69,6 +71,30 @@ def _holds(model: torch.nn.Module, params: set[int]) -> bool:
 def model_name(rec: Recorder, index: int) -> str:
     """``"model 2 (Discriminator)"``: the order the models' optimizers were created in, and the class."""
     return f"model {index + 1} ({type(rec.model).__name__})"
+
+
+def real_samples(generator: Recorder, recorders: list[Recorder]) -> torch.Tensor | None:
+    """The data a generator's discriminator was shown as real: the discriminator's kept training inputs
+    whose target is the label the generator's samples are trained to get; None when there is no
+    discriminator among ``recorders`` or no such row."""
+    label = generator.generator_label
+    if generator.generator_inputs is None or label is None:
+        return None
+    for rec in recorders:
+        if rec is generator or not rec.judges_other_model:
+            continue
+        rows = [_rows_labelled(args, target, label) for args, _, target in rec.train_store.batches]
+        kept = [r for r in rows if r is not None and len(r)]
+        if kept:
+            return torch.cat(kept)
+    return None
+
+
+def _rows_labelled(args: Any, target: torch.Tensor, label: float) -> torch.Tensor | None:
+    x = first_tensor(args)
+    if x is None or x.dim() == 0 or target.dim() == 0 or len(target) != len(x):
+        return None
+    return x[target.reshape(len(target), -1)[:, 0].float() == label].float()
 
 
 def per_model_report(reports: list[tuple[str, Report]]) -> tuple[int, Report]:
