@@ -298,8 +298,8 @@ def _inconclusive(
 
 def _verdict(ev: Evidence, train: OutputProbe, findings: Sequence[Finding]) -> tuple[str, str]:
     """(verdict, symptom) of a probed output."""
-    if ev.task is not None and ev.task.kind == "generative":
-        return _generator_verdict(train)
+    if ev.task is not None and ev.task.kind in ("generative", "embedding"):
+        return _diversity_verdict(ev.task.kind, train)
     regression = ev.task is not None and ev.task.kind == "regression"
     if is_collapsed(train, regression):
         return "collapsed", _describe_collapse(train, regression)
@@ -310,18 +310,24 @@ def _verdict(ev: Evidence, train: OutputProbe, findings: Sequence[Finding]) -> t
     return "healthy", ""
 
 
-def _generator_verdict(samples: OutputProbe) -> tuple[str, str]:
-    """A generator's (verdict, symptom): collapsed when its samples for different noise spread less than
-    :data:`COLLAPSE_SPREAD` of the data's (mode collapse: one sample for every ``z``), else healthy; no
-    score, so never degraded."""
-    if samples.nonfinite_outputs:
-        return "collapsed", "the generator outputs NaN or inf"
-    if samples.output_spread_ratio < COLLAPSE_SPREAD:
+def _diversity_verdict(kind: str, outputs: OutputProbe) -> tuple[str, str]:
+    """(verdict, symptom) of outputs without targets (a generator's samples, embeddings): collapsed when
+    they spread less than :data:`COLLAPSE_SPREAD` of their scale (the data's; the embedding loss's), else
+    healthy; no score, so never degraded."""
+    model = "generator" if kind == "generative" else "embedding model"
+    if outputs.nonfinite_outputs:
+        return "collapsed", f"the {model} outputs NaN or inf"
+    if outputs.output_spread_ratio >= COLLAPSE_SPREAD:
+        return "healthy", ""
+    if kind == "generative":
         return "collapsed", (
             "the generator gives nearly the same sample for every input noise (sample spread "
-            f"{samples.output_spread_ratio:.1%} of the data's): mode collapse"
+            f"{outputs.output_spread_ratio:.1%} of the data's): mode collapse"
         )
-    return "healthy", ""
+    return "collapsed", (
+        "the embedding model maps every input to nearly one point (spread "
+        f"{outputs.output_spread_ratio:.1%} of the loss's scale)"
+    )
 
 
 def judge(
@@ -341,9 +347,9 @@ def judge(
     if verdict == "healthy":
         summary = (
             "Healthy: the outputs depend on the inputs and the model beats the input-independent baseline."
-            if ev.task is None or ev.task.kind != "generative"
-            else "Healthy: the generator's samples differ across its input noise (spread "
-            f"{train.output_spread_ratio:.2f} of the data's)."
+            if ev.task is None or ev.task.kind not in ("generative", "embedding")
+            else "Healthy: the outputs differ from input to input (spread "
+            f"{train.output_spread_ratio:.2f} of their scale)."
         )
         warnings = [f for f in findings if f.severity is not Severity.INFO]
         if warnings:

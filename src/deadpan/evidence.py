@@ -15,8 +15,9 @@ from typing import Literal
 
 import numpy as np
 
-#: ``generative``: a GAN's generator, whose outputs have no targets (judged by their diversity).
-TaskKind = Literal["multiclass", "binary", "multilabel", "regression", "generative", "unknown"]
+#: ``generative`` (a GAN's generator) and ``embedding`` (metric learning): outputs without targets of their
+#: own, judged by their diversity (:mod:`deadpan.capture.targetless`).
+TaskKind = Literal["multiclass", "binary", "multilabel", "regression", "generative", "embedding", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class Task:
         """The score a report quotes for this task (chance 0 or 1/C, perfect 1)."""
         if self.kind == "regression":
             return "R²"
-        if self.kind == "generative":
-            return "sample spread"
+        if self.kind in ("generative", "embedding"):
+            return "output spread"
         if self.kind == "multiclass" and self.positions > 1:
             return "cross-entropy skill"
         return "balanced accuracy"

@@ -92,7 +92,7 @@ class ProbeInputs:
     #: own model before it was copied (a copy's parameters are never the optimizer's).
     unoptimized: tuple[int, tuple[str, ...]] | None = None
     #: A generator's (``deadpan run``): samples of the data its discriminator was shown as real, which its
-    #: own samples' diversity is compared with (:mod:`deadpan.capture.generator`).
+    #: own samples' diversity is compared with (:mod:`deadpan.capture.targetless`).
     reference: torch.Tensor | None = None
 
 
@@ -197,9 +197,9 @@ def _build(pi: ProbeInputs) -> Evidence:
     if unprobed is not None:
         return unprobed
     if not pi.train:
-        from deadpan.capture.generator import generator_evidence  # it imports this module
+        from deadpan.capture.targetless import targetless_evidence  # it imports this module
 
-        return generator_evidence(pi, training, missing, errors)
+        return targetless_evidence(pi, training, missing, errors)
     assert pi.final is not None
     device = _device_of(pi.final)
     train = [_to(b, device) for b in pi.train]
@@ -287,8 +287,8 @@ def _unprobed(
             "not supported yet: judging a discriminator (its inputs include another trained model's "
             "outputs): its accuracy near chance is a GAN's balance, not a collapse; its generator is judged"
         )
-    elif not pi.train and rec is not None and rec.generator_inputs is not None:
-        return None  # a generator: judged by its samples (capture.generator)
+    elif not pi.train and rec is not None and rec.unpaired_inputs is not None:
+        return None  # a generator or an embedding model: judged by its outputs (capture.targetless)
     elif not pi.train:
         missing.append("a training batch paired with its targets")
     else:

@@ -35,6 +35,8 @@ LOSS_FUNCTIONS: tuple[str, ...] = (
     "soft_margin_loss",
     "multilabel_soft_margin_loss",
     "multi_margin_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
 )
 
 

@@ -27,7 +27,7 @@ from deadpan.capture.discovery import (
     target_in_batch,
 )
 from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
-from deadpan.capture.losses import LossRecord
+from deadpan.capture.losses import EMBEDDING_LOSSES, LossRecord
 from deadpan.capture.samples import ROWS_PER_BATCH, SAMPLE_BYTES, SAMPLE_ROWS, BatchStore, Series
 from deadpan.probes.tensors import batch_size_of, fingerprint, first_tensor, is_finite
 
@@ -82,10 +82,10 @@ class LossEvents:
         self._model_parameter_ids: set[int] = set()
         self._others_counted = 0
         self._loss_recorded_at = -1
-        #: A generator (see :meth:`_keep_generator_inputs`): its last kept inputs, and the label its
-        #: discriminator is asked to give its samples; a discriminator: its inputs include another trained
-        #: model's outputs (see :meth:`_judging_another_model`).
-        self.generator_inputs: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        #: A model without targets of its own (see :meth:`_keep_unpaired_inputs`): its last kept inputs; for a
+        #: generator, the label its discriminator is asked to give its samples. A discriminator: its inputs
+        #: include another trained model's outputs (see :meth:`_judging_another_model`).
+        self.unpaired_inputs: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self.generator_label: float | None = None
         self.judges_other_model = False
 
@@ -108,32 +108,38 @@ class LossEvents:
             return
         if self._output_of_another_model(inp):
             self.other_model_losses += 1
-            self._keep_generator_inputs(target)
+            self._keep_unpaired_inputs(target)
             return  # the loss input is another trained model's output (a discriminator's, a second model's)
         if self.loss is None or self._labels_beat_soft_targets(fn, target):
             self._record_loss(fn, args, kwargs, inp, target)
         self._loss_step = self.step
+        if fn in EMBEDDING_LOSSES and self.loss is not None and self.loss.function == fn:
+            self.loss.calls += 1
+            self._keep_unpaired_inputs(None)
+            return  # embeddings compared with each other: no target of their own (capture.targetless)
         if self.loss is None or self.loss.function != fn:
             return  # a second loss term (distillation's cross-entropy next to its KL): one pair per step
         self.loss.calls += 1
         self._observe_training_pair(target)
         self._live_check(inp, target, fn, result)
 
-    def _keep_generator_inputs(self, target: torch.Tensor) -> None:
-        """This model trained through another model's output (a GAN's generator through its discriminator):
-        keep the inputs of its last training forward (the noise ``z``), detached and bounded, once per
-        sampled step, to judge its samples' diversity after the run; and the target the other model is
-        asked to give them (the label of the real data)."""
+    def _keep_unpaired_inputs(self, target: torch.Tensor | None) -> None:
+        """This model's outputs have no targets of their own: it trained through another model's output (a
+        GAN's generator through its discriminator), or its loss compares its outputs with each other (an
+        embedding model's triplet or pair loss). Keep the inputs of its last training forward (the noise
+        ``z``, a batch of examples), detached and bounded, once per sampled step, to judge its outputs'
+        diversity after the run; and the target the other model is asked to give them (the label of the
+        real data)."""
         if not (self._sample_now and self._last_training_forward and self._last_args is not None):
             return
-        self.generator_inputs = (
+        self.unpaired_inputs = (
             tuple(
                 a.detach()[:ROWS_PER_BATCH].clone() if isinstance(a, torch.Tensor) else a
                 for a in self._last_args
             ),
             dict(self._last_kwargs or {}),
         )
-        if target.numel():
+        if target is not None and target.numel():
             self.generator_label = float(target.detach().reshape(-1)[0])
 
     def _record_loss(

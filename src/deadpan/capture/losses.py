@@ -37,6 +37,10 @@ class LossRecord:
     fold: int = 1
 
 
+#: Losses that compare a model's outputs with each other (metric learning): the outputs are embeddings with no
+#: target of their own, judged by their spread (:mod:`deadpan.capture.targetless`).
+EMBEDDING_LOSSES = ("cosine_embedding_loss", "triplet_margin_loss")
+
 ELEMENTWISE = (
     "mse_loss",
     "l1_loss",

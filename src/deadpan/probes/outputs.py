@@ -248,12 +248,15 @@ def input_dependence(model: nn.Module, batch: Batch, adapt: Adapter) -> InputDep
 SAME_SAMPLE = 1e-2
 
 
-def sample_diversity(samples: torch.Tensor, reference: torch.Tensor | None) -> OutputProbe:
-    """A generator's samples for different noise, as an output probe: ``output_spread_ratio`` is their
-    across-sample spread (mean over features of the standard deviation) over the reference data's, or, with
-    no reference, over their own root-mean-square size; ``distinct_predictions`` and ``majority_share``
-    count samples that differ by less than :data:`SAME_SAMPLE` of that scale as one. No score: how good the
-    samples are is not measured, only whether they differ."""
+def sample_diversity(
+    samples: torch.Tensor, reference: torch.Tensor | None, scale: float | None = None
+) -> OutputProbe:
+    """Outputs without targets (a generator's samples for different noise, a batch's embeddings) as an
+    output probe: ``output_spread_ratio`` is their across-sample spread (mean over features of the standard
+    deviation) over ``scale`` when given, else over the reference data's, else over their own
+    root-mean-square size; ``distinct_predictions`` and ``majority_share`` count outputs that differ by less
+    than :data:`SAME_SAMPLE` of that scale as one. No score: how good the outputs are is not measured, only
+    whether they differ."""
     s = samples.detach().float().cpu().reshape(len(samples), -1)
     nonfinite = not bool(torch.isfinite(s).all())
     s = torch.nan_to_num(s, nan=0.0, posinf=1e6, neginf=-1e6)
@@ -262,7 +265,8 @@ def sample_diversity(samples: torch.Tensor, reference: torch.Tensor | None) -> O
     if reference is not None and reference.numel() and math.prod(reference.shape[1:]) == s.shape[1]:
         r = reference.detach().float().cpu().reshape(len(reference), -1)
         ref = float(r.std(0).mean()) if len(r) > 1 else None
-    scale = ref if ref else float(s.pow(2).mean().sqrt())
+    if scale is None:
+        scale = ref if ref else float(s.pow(2).mean().sqrt())
     ratio = spread / scale if scale > 1e-12 else 0.0
     keys = Counter(tuple(row) for row in torch.round(s / max(scale * SAME_SAMPLE, 1e-12)).tolist())
     return OutputProbe(

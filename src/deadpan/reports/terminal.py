@@ -38,7 +38,9 @@ def _collapse_line(report: Report) -> str | None:
     if c.majority_share is not None:
         parts.append(f"majority share {c.majority_share:.0%}")
     if c.output_spread_ratio is not None:
-        parts.append(f"output spread {c.output_spread_ratio:.3g} of the targets'")
+        targetless = report.metrics.get("task") in ("generative", "embedding")
+        scale = "their scale" if targetless else "the targets'"
+        parts.append(f"output spread {c.output_spread_ratio:.3g} of {scale}")
     m = report.metrics
     if "train_score" in m and "chance_score" in m:
         name = m.get("score_metric") or ("R²" if m.get("task") == "regression" else "balanced accuracy")

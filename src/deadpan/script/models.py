@@ -78,7 +78,7 @@ def real_samples(generator: Recorder, recorders: list[Recorder]) -> torch.Tensor
     whose target is the label the generator's samples are trained to get; None when there is no
     discriminator among ``recorders`` or no such row."""
     label = generator.generator_label
-    if generator.generator_inputs is None or label is None:
+    if generator.unpaired_inputs is None or label is None:
         return None
     for rec in recorders:
         if rec is generator or not rec.judges_other_model:

@@ -1,0 +1,61 @@
+"""Models whose outputs have no targets of their own, judged by how much their outputs differ from input to
+input: "the same output for every input" asked directly.
+
+- A **generator** (a GAN's): the loss it trains on is its discriminator's verdict on its samples. Its samples
+  for the noise it was last trained on are compared with the data the discriminator was shown as real
+  (``ProbeInputs.reference``), or, without it, with their own magnitude: mode collapse is one sample for
+  every ``z``.
+- An **embedding model** (metric learning: a triplet or cosine-embedding loss compares its outputs with each
+  other): its embeddings of a kept training batch, measured on the loss's own scale: the directions'
+  spread for a cosine loss, the spread in units of the triplet margin for a triplet loss. Collapse is every
+  input mapped to (nearly) one point, where the loss can no longer tell examples apart.
+
+The inputs are kept by the recorder
+(:meth:`~deadpan.capture.loss_events.LossEvents._keep_unpaired_inputs`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from deadpan.capture.build import ProbeInputs
+from deadpan.evidence import Evidence, OutputProbe, Probes, Task, TrainingStats
+from deadpan.probes.outputs import main_output, sample_diversity
+from deadpan.probes.tensors import preserved_rng
+
+
+def targetless_evidence(
+    pi: ProbeInputs, training: TrainingStats | None, missing: list[str], errors: list[str]
+) -> Evidence:
+    """The evidence on a model without targets: its outputs' diversity as the output probe, the task
+    ``generative`` (a generator) or ``embedding`` (an embedding model)."""
+    assert pi.final is not None and pi.recorder is not None and pi.recorder.unpaired_inputs is not None
+    args, kwargs = pi.recorder.unpaired_inputs
+    model = pi.final.eval()
+    with torch.no_grad(), preserved_rng():
+        out = main_output(model(*args, **kwargs))
+    embedding = pi.loss is not None and pi.recorder.other_model_losses == 0
+    probe = _embedding_spread(out, pi) if embedding else sample_diversity(out, pi.reference)
+    width = int(out.shape[-1]) if out.dim() > 1 else 1
+    return Evidence(
+        source=pi.source,
+        task=Task("embedding" if embedding else "generative", None, width),
+        training=training,
+        probes=Probes(train_output=probe),
+        missing=tuple(missing),
+        internal_errors=tuple(errors),
+    )
+
+
+def _embedding_spread(emb: torch.Tensor, pi: ProbeInputs) -> OutputProbe:
+    """Embeddings on the loss's own scale: unit directions for a cosine loss (their spread is 1 when they
+    point every way, 0 when one way), the triplet margin for a triplet loss (a spread of a small share of
+    the margin leaves every triplet at the loss ``margin``: nothing separates)."""
+    assert pi.loss is not None
+    e = emb.detach().float().cpu().reshape(len(emb), -1)
+    if pi.loss.function == "cosine_embedding_loss":
+        unit = F.normalize(e, dim=1)
+        return sample_diversity(unit, None, scale=1.0 / max(unit.shape[1], 1) ** 0.5)
+    margin = float(pi.loss.kwargs.get("margin", 1.0) or 1.0)
+    return sample_diversity(e, None, scale=margin / max(e.shape[1], 1) ** 0.5)

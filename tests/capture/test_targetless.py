@@ -1,0 +1,53 @@
+"""Embedding models (issue 18): a triplet loss compares the model's outputs with each other, so the model is
+judged by how far apart its embeddings are on the loss's own scale."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deadpan.script.autolog import run_callable
+
+
+class Ignores(nn.Module):
+    """An embedding net whose output does not depend on its input: every example at one point."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.point = nn.Parameter(torch.zeros(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.point.expand(len(x), 4) + 0 * x[:, :4]
+
+
+def _triplets(model: nn.Module) -> None:
+    torch.manual_seed(0)
+    centres = torch.randn(4, 8) * 3
+    y = torch.arange(512) % 4
+    x = centres[y] + torch.randn(512, 8)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(4):
+        for i in range(0, 512, 64):
+            anchor = torch.arange(i, i + 64)
+            positive = (anchor + 4) % 512  # the same class (classes repeat every 4 rows)
+            negative = (anchor + 1) % 512  # the next class
+            loss = F.triplet_margin_loss(model(x[anchor]), model(x[positive]), model(x[negative]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def test_an_embedding_model_is_judged_by_its_embeddings_spread() -> None:
+    torch.manual_seed(0)
+    report = run_callable(
+        lambda: _triplets(nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4)))
+    ).report
+    assert report.verdict == "healthy", str(report)
+    assert report.metrics["task"] == "embedding"
+
+
+def test_embeddings_all_at_one_point_are_collapsed() -> None:
+    report = run_callable(lambda: _triplets(Ignores())).report
+    assert report.verdict == "collapsed", str(report)
+    assert "one point" in report.summary
