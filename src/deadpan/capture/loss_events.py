@@ -88,6 +88,9 @@ class LossEvents:
         self.unpaired_inputs: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self.generator_label: float | None = None
         self.judges_other_model = False
+        #: No optimizer: the loop updates the weights itself (``p -= lr * p.grad``); a step is counted at the
+        #: first training forward after a ``backward`` (see ``Recorder._discover_from_backward``).
+        self.manual_updates = False
 
     def on_loss(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         inp = args[0] if args else kwargs.get("input")
@@ -306,7 +309,12 @@ class LossEvents:
             return None
         return target_in_batch(batch, x)
 
+    def _discover_from_backward(self, loss: torch.Tensor) -> None:
+        """No model yet at a ``backward``: the recorder may find it from the loss (no optimizer)."""
+
     def on_backward(self, tensor: torch.Tensor) -> None:
+        if self.model is None:
+            self._discover_from_backward(tensor)
         if self.model is None or self._only_trains_other_models(tensor):
             return
         self.backward_calls += 1
@@ -315,10 +323,14 @@ class LossEvents:
             if target is not None:
                 self._hand_written_loss(tensor, target)
         if not self._zero_grad_since_step:
-            # Gradients cleared by hand (``p.grad = None`` for each parameter) count as a zero_grad.
+            # Gradients cleared by hand (``p.grad = None`` for each parameter) count as a zero_grad; in a
+            # loop that updates the weights by hand, so do gradients zeroed in place (``p.grad.zero_()``).
             first = next((p for p in self.model.parameters() if p.requires_grad), None)
-            if first is not None and first.grad is None:
+            if first is not None and (
+                first.grad is None or (self.manual_updates and not bool(first.grad.any()))
+            ):
                 self._zero_grad_since_step = True
+                self.zero_grad_calls += 1
         if tensor.grad_fn is None:
             self.backward_on_detached += 1
         if tensor.numel() == 1:

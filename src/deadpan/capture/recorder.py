@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from deadpan.capture import instrument
-from deadpan.capture.discovery import LoaderSource, owning_module
+from deadpan.capture.discovery import LoaderSource, owning_module, parameters_reached
 from deadpan.capture.distributed import unwrap
 from deadpan.capture.live import LiveMonitor
 from deadpan.capture.loss_events import LossEvents
@@ -79,6 +79,7 @@ class Recorder(LossEvents, StepStatistics):
         self._active = False
         #: Under a framework, awake for a live check only (see :meth:`wake_for_step`).
         self._check_only = False
+        self._manual_backwards = 0
         self._init_loss_events()
         self._init_step_statistics()
         if model is not None:
@@ -161,6 +162,8 @@ class Recorder(LossEvents, StepStatistics):
         self._last_training_forward = module.training and torch.is_grad_enabled()
         if self._last_training_forward:
             self._judging_another_model(args)
+            if self.manual_updates and self.backward_calls > self._manual_backwards:
+                self._manual_step()
 
     def _on_forward(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         self._last_output = output
@@ -176,6 +179,31 @@ class Recorder(LossEvents, StepStatistics):
                 self._attach(model)
         elif self.on_other_model is not None and all(id(p) not in params for p in self.model.parameters()):
             self.on_other_model(optimizer)
+
+    def _discover_from_backward(self, loss: torch.Tensor) -> None:
+        """A loop with no optimizer (the weights updated by hand, ``p -= lr * p.grad``): the model is the
+        module owning the parameters the first ``backward`` reaches, and each later training forward after a
+        ``backward`` counts as the step (:meth:`_manual_step`)."""
+        if not self.discover or self.optimizers or loss.grad_fn is None:
+            return
+        model = owning_module(parameters_reached(loss))
+        if model is None:
+            return
+        self._attach(model)
+        self.manual_updates = True
+        self._snapshot_initial()
+
+    def _manual_step(self) -> None:
+        """A loop updating the weights by hand took a step (a ``backward`` since the last training forward):
+        what ``optimizer.step`` would tell, from what the loop shows."""
+        if self.step > 0 and not self._zero_grad_since_step:
+            self.steps_without_zero_grad += 1
+        self._zero_grad_since_step = False
+        self._manual_backwards = self.backward_calls
+        self.step += 1
+        self._sample_now = sampled(self.step)
+        if self.max_steps is not None and self.step >= self.max_steps:
+            raise instrument.StopTraining()
 
     def on_loader_iter(self, loader: DataLoader[Any]) -> None:
         self.loader_iters += 1
