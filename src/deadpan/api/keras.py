@@ -12,16 +12,17 @@ from deadpan.findings import Collapse, Report
 from deadpan.fixes.options import VerifyOptions, verified
 from deadpan.keras import data as kdata
 from deadpan.keras.build import evidence_and_report_for_run
+from deadpan.keras.describe import judged_output
 from deadpan.keras.run import KerasRun
 
 
-def _sample(inputs: Any, targets: Any) -> kdata.Sample | None:
+def _sample(inputs: Any, targets: Any, head: str | None) -> kdata.Sample | None:
     if targets is not None:
-        return kdata.from_arrays(inputs, targets)
+        return kdata.from_arrays(inputs, targets, head=head)
     if kdata.is_dataset(inputs) or kdata.is_pydataset(inputs):
         return kdata.read_after_training(inputs)
     if isinstance(inputs, tuple) and len(inputs) == 2:
-        return kdata.from_arrays(*inputs)
+        return kdata.from_arrays(*inputs, head=head)
     return kdata.from_batches(list(inputs))
 
 
@@ -38,9 +39,9 @@ def diagnose_keras(
     ``verify``, the fix trials continue from the model as given (deadpan saw no earlier weights)."""
     run = KerasRun(model, compile_loss=loss, compile_optimizer=optimizer)
     try:
-        run.train = _sample(inputs, targets)
+        run.train = _sample(inputs, targets, judged_output(model))
         if heldout is not None:
-            run.heldout = kdata.from_arrays(*heldout)
+            run.heldout = kdata.from_arrays(*heldout, head=judged_output(model))
     except kdata.Unsupported as exc:
         return Report(
             verdict="inconclusive",

@@ -188,6 +188,8 @@ def keras_control_setup(
         )
     if run.train is None or len(run.train.x) < 2:
         raise NotApplicable("no training rows were captured")
+    if run.train.parts is not None:
+        raise NotApplicable("not supported yet: fix trials for a Keras model with several inputs")
     if ev.task is None:
         raise NotApplicable("the task (classification or regression) is unknown")
     loss = getattr(model, "loss", None) or run.compile_loss

@@ -79,3 +79,42 @@ def weights_numpy(variables: Any) -> list[np.ndarray]:
 
         return [np.array(t) for t in tf.identity_n([v.value for v in variables])]
     return [to_numpy(getattr(v, "value", v)) for v in variables]
+
+
+def tracing() -> bool:
+    """True inside a ``tf.function`` being traced: tensors are symbolic and have no values to read."""
+    if name() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return not tf.executing_eagerly()
+
+
+@contextlib.contextmanager
+def eager() -> Iterator[None]:
+    """Variables read with their values even inside a ``tf.function`` trace (TensorFlow's init scope)."""
+    if name() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.init_scope():
+            yield
+    else:
+        yield
+
+
+def graph_position(tensor: Any) -> int | None:
+    """The position of a traced function's argument among its graph's inputs (None for a tensor computed
+    inside the function): later calls' tensor arguments come in the same order."""
+    graph = getattr(tensor, "graph", None)
+    for i, placeholder in enumerate(getattr(graph, "inputs", None) or ()):
+        if placeholder is tensor:
+            return i
+    return None
+
+
+def tensor_arguments(args: Any, kwargs: Any) -> list[Any]:
+    """A ``tf.function`` call's tensor arguments, in the order its graph takes them."""
+    import tensorflow as tf
+
+    leaves = tf.nest.flatten((args, kwargs))
+    return [a for a in leaves if isinstance(a, tf.Tensor | tf.Variable | np.ndarray)]

@@ -32,7 +32,7 @@ from deadpan.evidence import (
 )
 from deadpan.findings import Report
 from deadpan.keras import describe, probes
-from deadpan.keras.data import Sample
+from deadpan.keras.data import Sample, map_parts, model_feed
 from deadpan.keras.describe import KerasLoss
 from deadpan.keras.run import KerasRun
 from deadpan.probes.learnability import learnability
@@ -60,6 +60,19 @@ def _model_input(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == np.float64 else x
 
 
+def _feed(sample: Sample) -> Any:
+    """The sample's inputs as the model is fed them (one array, or several inputs each cast)."""
+    return map_parts(_model_input, model_feed(sample))
+
+
+def _unjudged(model: Any, head: str | None) -> list[str]:
+    """The note that a model with several outputs was judged on ``head`` only."""
+    if head is None:
+        return []
+    others = ", ".join(f"`{n}`" for n in model.output_names if n != head)
+    return [f"the outputs {others} (deadpan judges one output of several, `{head}`)"]
+
+
 def build_keras_evidence(run: KerasRun, source: str, train_probes: bool = True) -> Evidence:
     with preserved_rng(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -79,7 +92,7 @@ def _training(run: KerasRun, model: Any) -> TrainingStats | None:
         loss=tuple(run.loss.values),
         first_nonfinite_loss_step=run.first_nonfinite_loss,
         heldout_loss=tuple(run.heldout_loss.values),
-        optimizer=describe.optimizer_info(getattr(model, "optimizer", None)),
+        optimizer=describe.optimizer_info(getattr(model, "optimizer", None) or run.compile_optimizer),
         update_ratio=tuple(run.update_ratio.values),
         explicit_l2=describe.explicit_l2(model),
     )
@@ -96,9 +109,12 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     sample = run.train
     assert sample is not None
     timed = ProbeTimer(errors)
-    x = _model_input(sample.x)
-    out = probes.outputs(model, x)
-    compiled_loss = getattr(model, "loss", None) or run.compile_loss
+    head = describe.judged_output(model)
+    missing += _unjudged(model, head)
+    judged = probes.judged_view(model, head)
+    x = _feed(sample)
+    out = probes.outputs(judged, x)
+    compiled_loss = describe.head_loss(getattr(model, "loss", None) or run.compile_loss, head)
     loss = describe.read_loss(compiled_loss)
     y = loss_target(loss, out, sample.y)
     out_t = torch.from_numpy(np.asarray(out, dtype=np.float32))
@@ -108,13 +124,13 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
 
     train_probe = timed("outputs", lambda: output_probe(task, out_t, y_t))
     held = run.heldout
-    heldout_probe, hy = _heldout_probe(model, held, loss, task, timed) if held is not None else (None, None)
-    dependence = timed("input dependence", lambda: probes.input_dependence(model, x))
-    signals = timed("layers", lambda: probes.layer_signals(model, x)) or ()
+    heldout_probe, hy = _heldout_probe(judged, held, loss, task, timed) if held is not None else (None, None)
+    dependence = timed("input dependence", lambda: probes.input_dependence(judged, x))
+    signals = timed("layers", lambda: probes.layer_signals(judged, x)) or ()
     layers = describe.layer_infos(model)
     x64 = sample.x.astype(np.float64) if sample.x.dtype.kind in "fiub" else sample.x
     learn = timed("learnability", lambda: learnability(x64, y, task))
-    overfit, lr_range = _training_probes(run, compiled_loss, x, y, task, timed, train_probes)
+    overfit, lr_range = _training_probes(run, judged, compiled_loss, x, y, task, timed, train_probes)
     model_stats = _model_stats(run, layers)
     data = _data_stats(run, sample, x64, y, hy)
     lc = _loss_call(run, loss, out_t, y_t)
@@ -168,7 +184,7 @@ def _heldout_probe(
     model: Any, held: Sample, loss: KerasLoss | None, task: Task, timed: ProbeTimer
 ) -> tuple[OutputProbe | None, np.ndarray]:
     """The output probe on the held-out sample, and its targets as the loss sees them."""
-    hout = probes.outputs(model, _model_input(held.x))
+    hout = probes.outputs(model, _feed(held))
     hy = loss_target(loss, hout, held.y)
     probe = timed(
         "heldout outputs",
@@ -201,30 +217,31 @@ def _data_stats(
 
 def _training_probes(
     run: KerasRun,
+    judged: Any,
     compiled_loss: Any,
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     task: Task,
     timed: ProbeTimer,
     train: bool,
 ) -> tuple[OverfitProbe | None, LRRangeProbe | None]:
-    """The probes that train clones of the model (one batch overfitted, the LR range test): when ``train``,
-    the model is compiled and can be cloned (``clone_model`` rebuilds Sequential and functional models
-    only)."""
-    model = run.model
+    """The probes that train clones of the ``judged`` model (one batch overfitted, the LR range test): when
+    ``train``, the model has a loss (compiled, or the one a custom loop called) and can be cloned
+    (``clone_model`` rebuilds Sequential and functional models only)."""
+    model, values = run.model, run.initial_values
     overfit = lr_range = None
-    cloneable = type(model).__name__ in ("Sequential", "Functional")
+    cloneable = type(judged).__name__ in ("Sequential", "Functional")
     if train and compiled_loss is not None and cloneable:
         overfit = timed(
             "overfit one batch",
-            lambda: probes.overfit_one_batch(model, run.initial_values, compiled_loss, x, y, task),
+            lambda: probes.overfit_one_batch(judged, values, compiled_loss, x, y, task, model),
         )
         opt = getattr(model, "optimizer", None) or run.compile_optimizer
         info = describe.optimizer_info(opt)
         lr_range = timed(
             "lr range test",
             lambda: probes.lr_range_test(
-                model, run.initial_values, compiled_loss, x, y, opt, info.lr if info else None
+                judged, values, compiled_loss, x, y, opt, info.lr if info else None, model
             ),
         )
     return overfit, lr_range
@@ -282,8 +299,9 @@ def evidence_and_report_for_run(
 def live_collapse_state(model: Any, sample: Sample) -> CollapseState:
     """How collapsed the model's output on ``sample`` is right now (inference mode, no random draw)."""
     with preserved_rng():
-        out = probes.outputs(model, _model_input(sample.x))
-        loss = describe.read_loss(getattr(model, "loss", None))
+        head = describe.judged_output(model)
+        out = probes.outputs(probes.judged_view(model, head), _feed(sample))
+        loss = describe.read_loss(getattr(model, "loss", None), head)
         y = loss_target(loss, out, sample.y)
         out_t, y_t = torch.from_numpy(out.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(y))
         task: Task = infer_task(loss.function if loss else None, out_t, y_t)

@@ -15,7 +15,7 @@ from deadpan.capture import instrument
 from deadpan.capture.live import Alert, StopOn
 from deadpan.findings import Report
 from deadpan.keras import data as kdata
-from deadpan.keras.run import KerasRun
+from deadpan.keras.run import KerasRun, head_log
 from deadpan.keras.session import KerasSession
 
 
@@ -91,7 +91,8 @@ class DeadpanCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         session = self.session
-        session.after_step((logs or {}).get("loss"), None, batch)
+        head = session.run.head if session.run is not None else None
+        session.after_step(head_log(logs, "loss", head), None, batch)
         if session.stopped_at is not None:
             self.model.stop_training = True
         if session.stop_requested == "max-steps":

@@ -22,7 +22,11 @@ DATASET_BATCHES = 16
 
 
 class Unsupported(Exception):
-    """Data deadpan cannot read yet (several inputs, strings, ragged tensors): reported, never raised."""
+    """Data deadpan cannot read yet (strings, ragged tensors, nested inputs): reported, never raised."""
+
+
+#: Several inputs as a model takes them: a list (or tuple) of arrays in input order, or a dict by input name.
+Parts = list[np.ndarray] | dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -35,13 +39,90 @@ class Sample:
     #: Rows in the arrays the sample was drawn from (the whole training set, for arrays given to ``fit``);
     #: None for datasets and generators, whose length deadpan does not read.
     total: int | None = None
+    #: A model with several inputs is fed these (same rows); ``x`` is then their per-row concatenation, the
+    #: one feature matrix the data checks and the learnability probe read. None for a single input.
+    parts: Parts | None = None
+
+
+def model_feed(sample: Sample) -> Any:
+    """What the model is called on for ``sample``: its several inputs, or ``x``."""
+    return sample.parts if sample.parts is not None else sample.x
+
+
+def feed_rows(feed: Any, rows: Any) -> Any:
+    """The rows ``rows`` (a slice or an index array) of a model feed: one array or several inputs."""
+    return map_parts(lambda a: a[rows], feed)
+
+
+def map_parts(fn: Any, feed: Any) -> Any:
+    """``fn`` applied to each input array of a feed (a list, tuple or dict of them), or to the one array."""
+    if isinstance(feed, dict):
+        return {k: fn(v) for k, v in feed.items()}
+    if isinstance(feed, list | tuple):
+        return [fn(v) for v in feed]
+    return fn(feed)
+
+
+def feed_len(feed: Any) -> int:
+    """Rows in a model feed."""
+    if isinstance(feed, dict):
+        return len(next(iter(feed.values())))
+    if isinstance(feed, list | tuple):
+        return len(feed[0])
+    return len(feed)
+
+
+def _several(a: Any) -> bool:
+    """Several arrays (a multi-input model's inputs, a multi-output model's targets), not one array."""
+    return isinstance(a, dict | tuple) or (isinstance(a, list) and not _is_row_list(a))
+
+
+def _flat(parts: list[np.ndarray]) -> np.ndarray:
+    """Several inputs as one feature matrix: each flattened per row, side by side."""
+    return np.concatenate([p.reshape(len(p), -1) for p in parts], axis=1)
+
+
+def _inputs(x: Any) -> tuple[list[np.ndarray], list[str] | None]:
+    """The input arrays (views, no copy: ``fit``'s arrays may be the whole training set), and the input
+    names when they were given as a dict. One input is a list of one array."""
+    if not _several(x):
+        return [_array(x, "inputs")], None
+    names = [str(k) for k in x] if isinstance(x, dict) else None
+    arrays = [_array(v, "inputs") for v in (x.values() if isinstance(x, dict) else x)]
+    if not arrays or len({len(a) for a in arrays}) != 1:
+        raise Unsupported("several inputs with different numbers of rows")
+    return arrays, names
+
+
+def _sample_of(
+    arrays: list[np.ndarray], names: list[str] | None, several: bool, y: np.ndarray, w: Any, total: int
+) -> Sample:
+    """A :class:`Sample` of already sampled rows: one input, or several (``names`` for a dict of them)."""
+    if not several:
+        return Sample(arrays[0], y, w, total=total)
+    parts: Parts = dict(zip(names, arrays, strict=True)) if names is not None else arrays
+    return Sample(_flat(arrays), y, w, total=total, parts=parts)
+
+
+def pick_target(y: Any, head: str | None, index: int = 0) -> Any:
+    """The targets of the one output deadpan judges: ``y[head]`` from a dict of targets by output name, the
+    ``index``-th of a list of them, or ``y`` itself for a model with one output."""
+    if isinstance(y, dict):
+        if head is not None and head in y:
+            return y[head]
+        if len(y) == 1:
+            return next(iter(y.values()))
+        raise Unsupported("targets given by names that are not the model's output names")
+    if isinstance(y, tuple) or (isinstance(y, list) and not _is_row_list(y)):
+        return y[index] if len(y) > index else None
+    return y
 
 
 def _array(a: Any, what: str) -> np.ndarray:
     from deadpan.keras.backend import to_numpy
 
     if isinstance(a, dict | list | tuple) and not _is_row_list(a):
-        raise Unsupported(f"{what} with several arrays (a model with several inputs or outputs)")
+        raise Unsupported(f"{what} nested in several levels of lists or dicts")
     if type(a).__name__ in ("RaggedTensor", "SparseTensor"):
         raise Unsupported(f"{type(a).__name__} {what}")
     arr = np.asarray(a) if isinstance(a, list | np.ndarray) or hasattr(a, "__array__") else to_numpy(a)
@@ -63,20 +144,28 @@ def _rows(n: int, x_row_bytes: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
 
 
-def from_arrays(x: Any, y: Any, sample_weight: Any = None, rows: slice | None = None) -> Sample | None:
+def from_arrays(
+    x: Any, y: Any, sample_weight: Any = None, rows: slice | None = None, head: str | None = None
+) -> Sample | None:
+    """Evenly spaced rows of arrays as ``fit`` takes them: one input or several (a list or a dict), and the
+    targets of the output ``head`` (see :func:`pick_target`) when the model has several."""
+    y = pick_target(y, head)
     if x is None or y is None:
         return None
-    xa, ya = _array(x, "inputs"), _array(y, "targets")
+    arrays, names = _inputs(x)
+    ya = _array(y, "targets")
     if rows is not None:
-        xa, ya = xa[rows], ya[rows]
-    if len(xa) != len(ya) or not len(xa):
+        arrays, ya = [a[rows] for a in arrays], ya[rows]
+    n = len(arrays[0])
+    if n != len(ya) or not n:
         return None
-    idx = _rows(len(xa), int(xa[:1].nbytes) or 1)
+    idx = _rows(n, sum(int(a[:1].nbytes) for a in arrays) or 1)
     w = None
     if sample_weight is not None:
-        wa = np.asarray(_array(sample_weight, "sample weights"))
+        wa = np.asarray(_array(pick_target(sample_weight, head), "sample weights"))
         w = wa[rows][idx] if rows is not None else wa[idx]
-    return Sample(np.array(xa[idx]), np.array(ya[idx]), w, total=len(xa))
+    kept = [np.array(a[idx]) for a in arrays]
+    return _sample_of(kept, names, _several(x), np.array(ya[idx]), w, n)
 
 
 def _split(item: Any) -> tuple[Any, Any, Any]:

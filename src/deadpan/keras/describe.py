@@ -101,14 +101,38 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def read_loss(loss: Any) -> KerasLoss | None:
-    """Translate ``model.loss`` (a string, a Keras loss object or function, or a user callable)."""
+def judged_output(model: Any) -> str | None:
+    """The output deadpan judges when the model has several: the first of Keras' ``output_names`` (the
+    order of ``model.outputs``; a dict of outputs is sorted by name). None for a model with one output.
+
+    The checks read one output, its targets and its loss; which head a collapse hides in is not known
+    beforehand, so the choice is Keras' own order, not a guess at the "main" head, and the report says
+    which outputs went unjudged."""
+    names = list(getattr(model, "output_names", None) or [])
+    return str(names[0]) if len(names) > 1 else None
+
+
+def head_loss(loss: Any, head: str | None) -> Any:
+    """The loss of output ``head`` from a compiled loss given per output (a dict by name or a list in
+    output order); a single loss as it is."""
+    if isinstance(loss, dict):
+        if head is not None and head in loss:
+            return loss[head]
+        return next(iter(loss.values())) if len(loss) == 1 else None
+    if isinstance(loss, list | tuple):
+        return loss[0] if loss else None
+    return loss
+
+
+def read_loss(loss: Any, head: str | None = None) -> KerasLoss | None:
+    """Translate ``model.loss`` (a string, a Keras loss object or function, or a user callable); a loss per
+    output is read for the output ``head`` (see :func:`judged_output`)."""
     if loss is None:
         return None
     if isinstance(loss, dict | list | tuple):
-        if len(loss) != 1:
+        loss = head_loss(loss, head)
+        if loss is None:
             return KerasLoss("several losses", "unknown", False, known=False)
-        loss = next(iter(loss.values())) if isinstance(loss, dict) else loss[0]
     config: dict[str, Any] = {}
     if isinstance(loss, str):
         raw = loss

@@ -13,6 +13,7 @@ import torch
 
 from deadpan.evidence import InputDependence, LayerSignal, LRRangeProbe, OverfitProbe, Task
 from deadpan.keras import backend
+from deadpan.keras.data import feed_len, feed_rows, map_parts
 from deadpan.keras.describe import ACTIVATION_LAYERS, _family, flat_layers
 from deadpan.probes.layers import signal
 from deadpan.probes.task import predictions, score
@@ -29,28 +30,52 @@ from deadpan.probes.training import (
 CHUNK = 256
 
 
-def outputs(model: Any, x: np.ndarray) -> np.ndarray:
-    """The model's (first) output over ``x`` in inference mode, in chunks."""
-    return np.concatenate([backend.call(model, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)])
+def judged_view(model: Any, head: str | None) -> Any:
+    """The model as deadpan judges it: itself, or for a functional model with several outputs a model of the
+    same layers (shared, not copied) ending at the output ``head`` (see
+    :func:`~deadpan.keras.describe.judged_output`), so every probe sees one output."""
+    if head is None or not getattr(model, "outputs", None):
+        return model
+    import keras
+
+    index = list(model.output_names).index(head)
+    return keras.Model(model.inputs, model.outputs[index])
 
 
-def input_dependence(model: Any, x: np.ndarray) -> InputDependence | None:
+def outputs(model: Any, x: Any) -> np.ndarray:
+    """The model's (first) output over ``x`` (one array or several inputs) in inference mode, in chunks."""
+    n = feed_len(x)
+    return np.concatenate(
+        [backend.call(model, feed_rows(x, slice(i, i + CHUNK))) for i in range(0, n, CHUNK)]
+    )
+
+
+def _flipped(a: np.ndarray) -> np.ndarray:
+    """Each row's features in reverse order (the row's shape kept)."""
+    return a.reshape(len(a), -1)[:, ::-1].reshape(a.shape).copy()
+
+
+def input_dependence(model: Any, x: Any) -> InputDependence | None:
     """Output change when the input is zeroed and when each sample's features are reversed, relative to the
-    output's own across-sample spread (as the PyTorch probe)."""
-    if x.dtype.kind != "f":
+    output's own across-sample spread (as the PyTorch probe). Several inputs are zeroed (reversed)
+    together."""
+    kinds: list[str] = []
+    map_parts(lambda a: kinds.append(a.dtype.kind), x)
+    if any(kind != "f" for kind in kinds):
         return None
-    x = x[:CHUNK]
-    real = outputs(model, x).reshape(len(x), -1).astype(np.float64)
+    x = feed_rows(x, slice(0, CHUNK))
+    n = feed_len(x)
+    real = outputs(model, x).reshape(n, -1).astype(np.float64)
     scale = float(real.std(0).mean()) + float(np.abs(real).mean()) * 1e-3 + 1e-12
-    zeroed = outputs(model, np.zeros_like(x)).reshape(len(x), -1)
-    flipped = outputs(model, x.reshape(len(x), -1)[:, ::-1].reshape(x.shape).copy()).reshape(len(x), -1)
+    zeroed = outputs(model, map_parts(np.zeros_like, x)).reshape(n, -1)
+    flipped = outputs(model, map_parts(_flipped, x)).reshape(n, -1)
     return InputDependence(
         zeroed_change=float(np.abs(real - zeroed).mean()) / scale,
         permuted_change=float(np.abs(real - flipped).mean()) / scale,
     )
 
 
-def layer_signals(model: Any, x: np.ndarray) -> tuple[LayerSignal, ...]:
+def layer_signals(model: Any, x: Any) -> tuple[LayerSignal, ...]:
     """Each layer's output on ``x`` (channels last, as Keras lays them out).
 
     A Sequential model is run layer by layer; a functional model through a model with every layer's output;
@@ -58,7 +83,7 @@ def layer_signals(model: Any, x: np.ndarray) -> tuple[LayerSignal, ...]:
     """
     import keras
 
-    x = x[:CHUNK]
+    x = feed_rows(x, slice(0, CHUNK))
     layers = flat_layers(model)
     tensors: list[tuple[Any, Any]] = []
     with backend.no_grad():
@@ -91,11 +116,17 @@ def layer_signals(model: Any, x: np.ndarray) -> tuple[LayerSignal, ...]:
     return tuple(found)
 
 
-def clone(model: Any, values: list[np.ndarray] | None) -> Any:
-    """A copy of the model's architecture with ``values`` (or the model's current weights) loaded."""
+def clone(model: Any, values: list[np.ndarray] | None, source: Any = None) -> Any:
+    """A copy of the model's architecture with ``values`` (or the model's current weights) loaded.
+
+    ``values`` are ``source.get_weights()`` (default: ``model``'s); ``model`` may be a
+    :func:`judged_view` of ``source``, whose weights are a subset of it, picked by identity."""
     import keras
 
     copy = keras.models.clone_model(model)
+    if values is not None and source is not None and source is not model:
+        index = {id(v): i for i, v in enumerate(source.weights)}
+        values = [values[index[id(v)]] for v in model.weights]
     copy.set_weights(values if values is not None else model.get_weights())
     return copy
 
@@ -109,16 +140,22 @@ def _loss_of(result: Any) -> float:
 
 
 def overfit_one_batch(
-    model: Any, values: list[np.ndarray] | None, loss: Any, x: np.ndarray, y: np.ndarray, task: Task
+    model: Any,
+    values: list[np.ndarray] | None,
+    loss: Any,
+    x: Any,
+    y: np.ndarray,
+    task: Task,
+    source: Any = None,
 ) -> OverfitProbe | None:
     """Train a copy on 16 rows with Adam for 30 steps (the same recipe as the PyTorch probe)."""
     import keras
 
     if not model.trainable_weights:
         return None
-    copy = clone(model, values)
+    copy = clone(model, values, source)
     copy.compile(optimizer=keras.optimizers.Adam(OVERFIT_LR), loss=loss)
-    xs, ys = x[:OVERFIT_ROWS], y[:OVERFIT_ROWS]
+    xs, ys = feed_rows(x, slice(0, OVERFIT_ROWS)), y[:OVERFIT_ROWS]
 
     def measure() -> tuple[float, float]:
         value = _loss_of(copy.test_on_batch(xs, ys))
@@ -152,21 +189,22 @@ def lr_range_test(
     model: Any,
     values: list[np.ndarray] | None,
     loss: Any,
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     template: Any,
     user_lr: float | None,
+    source: Any = None,
 ) -> LRRangeProbe | None:
-    if not model.trainable_weights or not len(x):
+    if not model.trainable_weights or not feed_len(x):
         return None
-    copy = clone(model, values)
+    copy = clone(model, values, source)
     optimizer = _optimizer_like(template, LR_START)
     copy.compile(optimizer=optimizer, loss=loss)
-    n = max(1, len(x) // LR_ROWS)
+    n = max(1, feed_len(x) // LR_ROWS)
 
     def step(i: int, lr: float) -> float:
         optimizer.learning_rate = lr
-        j = (i % n) * LR_ROWS
-        return _loss_of(copy.train_on_batch(x[j : j + LR_ROWS], y[j : j + LR_ROWS]))
+        rows = slice((i % n) * LR_ROWS, (i % n + 1) * LR_ROWS)
+        return _loss_of(copy.train_on_batch(feed_rows(x, rows), y[rows]))
 
     return lr_sweep(step, user_lr)

@@ -18,7 +18,7 @@ import numpy as np
 from deadpan.capture.samples import SAMPLE_BYTES, SAMPLE_ROWS, Series, sampled
 from deadpan.capture.step_stats import SNAPSHOT_MAX_PARAMS
 from deadpan.keras.backend import to_numpy, weights_numpy
-from deadpan.keras.data import Sample
+from deadpan.keras.data import Parts, Sample
 
 
 @dataclass
@@ -47,6 +47,8 @@ class KerasRun:
     compile_loss: Any = None
     compile_optimizer: Any = None
     notes: list[str] = field(default_factory=list)
+    #: The output judged when the model has several (its loss is read from ``logs``); None for one output.
+    head: str | None = None
     #: The live collapse checks of the callback recording this run (a LiveMonitor), or None.
     live: Any = None
     internal_errors: list[str] = field(default_factory=list)
@@ -134,7 +136,7 @@ class KerasRun:
 
     def end_epoch(self, logs: dict[str, Any] | None) -> None:
         self.epochs += 1
-        val = _scalar((logs or {}).get("val_loss"))
+        val = _scalar(head_log(logs, "val_loss", self.head))
         if val is not None:
             self.heldout_loss.add(self.steps, val)
 
@@ -145,6 +147,18 @@ class KerasRun:
 
     def offer_heldout(self, sample: Sample | None) -> None:
         self.heldout = _merge(self.heldout, sample)
+
+
+def head_log(logs: dict[str, Any] | None, key: str, head: str | None) -> Any:
+    """``logs[key]`` ("loss", "val_loss") for the judged output ``head``: Keras logs a model with several
+    outputs' total loss as ``loss`` and each output's own as ``<head>_loss``; the checks compare the loss
+    with the judged output's (its expected initial loss), so the output's own is read when logged."""
+    logs = logs or {}
+    if head is not None:
+        own = key.replace("loss", f"{head}_loss")
+        if own in logs:
+            return logs[own]
+    return logs.get(key)
 
 
 def _scalar(value: Any) -> float | None:
@@ -165,10 +179,28 @@ def _merge(old: Sample | None, new: Sample | None) -> Sample | None:
         return new
     if old.x.shape[1:] != new.x.shape[1:] or old.y.shape[1:] != new.y.shape[1:]:
         return old
+    if (old.parts is None) != (new.parts is None):
+        return old
     room = SAMPLE_ROWS - len(old.x)
     if room <= 0 or old.x.nbytes > SAMPLE_BYTES:
         return old
     w = None
     if old.weights is not None and new.weights is not None:
         w = np.concatenate([old.weights, new.weights[:room]])
-    return Sample(np.concatenate([old.x, new.x[:room]]), np.concatenate([old.y, new.y[:room]]), w)
+    parts = _merge_parts(old.parts, new.parts, room)
+    if old.parts is not None and parts is None:
+        return old
+    return Sample(
+        np.concatenate([old.x, new.x[:room]]), np.concatenate([old.y, new.y[:room]]), w, parts=parts
+    )
+
+
+def _merge_parts(old: Parts | None, new: Parts | None, room: int) -> Parts | None:
+    """Several inputs topped up as :func:`_merge` tops up their feature matrix (same rows)."""
+    if old is None or new is None:
+        return None
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {k: np.concatenate([v, new[k][:room]]) for k, v in old.items()}
+    if isinstance(old, list) and isinstance(new, list):
+        return [np.concatenate([a, b[:room]]) for a, b in zip(old, new, strict=True)]
+    return None

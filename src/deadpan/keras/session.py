@@ -20,6 +20,7 @@ import numpy as np
 from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
 from deadpan.findings import Report
 from deadpan.keras import data as kdata
+from deadpan.keras.describe import judged_output
 from deadpan.keras.run import KerasRun
 from deadpan.pipeline import with_live
 
@@ -129,12 +130,13 @@ class KerasSession:
             run.class_weight = {k: float(v) for k, v in cw.items()}
         if f.get("sample_weight") is not None:
             run.sample_weighted = True
+        run.head = judged_output(run.model)
         try:
             if run.data_kind == "arrays":
-                run.offer_train(kdata.from_arrays(x, f.get("y"), f.get("sample_weight")))
+                run.offer_train(kdata.from_arrays(x, f.get("y"), f.get("sample_weight"), head=run.head))
                 val = f.get("validation_data")
                 if isinstance(val, tuple | list) and len(val) >= 2:
-                    run.offer_heldout(kdata.from_arrays(val[0], val[1]))
+                    run.offer_heldout(kdata.from_arrays(val[0], val[1], head=run.head))
         except kdata.Unsupported as exc:
             run.notes.append(f"not supported yet: {exc}")
 
@@ -180,7 +182,8 @@ class KerasSession:
         if sample is None or len(sample.y) < 2:
             return None
         idx = np.unique(np.linspace(0, len(sample.y) - 1, min(LIVE_ROWS, len(sample.y))).astype(int))
-        self._live_sample = kdata.Sample(sample.x[idx], sample.y[idx])
+        parts = kdata.feed_rows(sample.parts, idx) if sample.parts is not None else None
+        self._live_sample = kdata.Sample(sample.x[idx], sample.y[idx], parts=parts)
         return self._live_sample
 
     def _live_check(self) -> None:

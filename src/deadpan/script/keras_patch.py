@@ -11,6 +11,7 @@ apart. The PyTorch instrumentation is suspended inside ``fit`` (Keras on the tor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.abc
 import importlib.machinery
@@ -24,7 +25,10 @@ from typing import Any
 from deadpan.capture import instrument
 from deadpan.capture.live import StopOn
 from deadpan.capture.samples import sampled
+from deadpan.keras import backend
 from deadpan.keras import data as kdata
+from deadpan.keras.describe import judged_output
+from deadpan.keras.loop import LoopWatch
 from deadpan.keras.run import KerasRun
 
 
@@ -35,6 +39,7 @@ class KerasRuns:
         self.runs: list[KerasRun] = []
         self.max_steps = max_steps
         self.stop_on = stop_on
+        self.loop = LoopWatch()
 
     def run_for(self, model: Any) -> KerasRun:
         for run in self.runs:
@@ -133,7 +138,7 @@ def _train_on_batch_wrapper(original: Any) -> Any:
                 step = run.steps
                 run.end_step(None, value, running_mean=False)
                 if sampled(step):
-                    run.offer_train(kdata.from_arrays(x, y))
+                    run.offer_train(kdata.from_arrays(x, y, head=judged_output(self)))
                 if session.max_steps is not None and session.total_steps() >= session.max_steps:
                     raise instrument.StopTraining(f"--max-steps {session.max_steps} reached")
             except instrument.StopTraining:
@@ -148,15 +153,195 @@ def _train_on_batch_wrapper(original: Any) -> Any:
     return train_on_batch
 
 
+def _watching() -> KerasRuns | None:
+    """The session, when a custom loop's calls are to be watched (not inside fit or deadpan's own probes)."""
+    session = _session
+    if session is None or getattr(instrument._local, "busy", False):
+        return None
+    return session
+
+
+def _model_call_wrapper(original: Any) -> Any:
+    @functools.wraps(original)
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = original(self, *args, **kwargs)
+        session = _watching()
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.loop.saw_call(self, args[0] if args else kwargs.get("inputs"), out)
+        return out
+
+    return __call__
+
+
+def _loss_call_wrapper(original: Any) -> Any:
+    @functools.wraps(original)
+    def __call__(self: Any, y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Any:
+        value = original(self, y_true, y_pred, *args, **kwargs)
+        session = _watching()
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.loop.saw_loss(self, y_true, y_pred, value)
+        return value
+
+    return __call__
+
+
+def _apply_wrapper(original: Any) -> Any:
+    """``optimizer.apply`` called by a custom loop (``fit`` calls it too, but inside the suspended block)."""
+
+    @functools.wraps(original)
+    def apply(self: Any, grads: Any, trainable_variables: Any = None, *args: Any, **kwargs: Any) -> Any:
+        session = _watching()
+        run = None
+        if session is not None and backend.tracing():
+            _loop_traced(session, self, trainable_variables)
+            session = None
+        if session is not None:
+            run = _loop_step_begins(session, self, trainable_variables)
+        with instrument.suspended():
+            result = original(self, grads, trainable_variables, *args, **kwargs)
+        if session is not None and run is not None:
+            _loop_step_ends(session, run)
+        return result
+
+    return apply
+
+
+def _loop_traced(session: KerasRuns, optimizer: Any, variables: Any) -> None:
+    """``apply`` inside the trace of a ``tf.function``: that function is the loop's training step (each
+    later call one step, see :func:`_tf_function_wrapper`); the initial weights are read now."""
+    loop = session.loop
+    try:
+        variables = list(variables if variables is not None else optimizer._trainable_variables)
+        model = loop.model_of(variables)
+        if model is None or loop.function is None:
+            return
+        loop.traced_step(loop.function, model)
+        run = session.run_for(model)
+        loss = loop.last_loss
+        run.compile_optimizer = optimizer
+        run.compile_loss = loss.fn if loss is not None else run.compile_loss
+        run.data_kind = run.data_kind or "custom loop (tf.function)"
+        with backend.eager():
+            run.begin_training()
+    except Exception:
+        pass
+
+
+def _tf_function_wrapper(original: Any) -> Any:
+    """``tf.function`` calls: a function whose trace applied an optimizer is a custom loop's step."""
+
+    @functools.wraps(original)
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        session = _watching()
+        if session is None:
+            return original(self, *args, **kwargs)
+        loop = session.loop
+        outer, loop.function = loop.function, self
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            loop.function = outer
+        _traced_step_ended(session, self, args, kwargs, result)
+        return result
+
+    return __call__
+
+
+def _traced_step_ended(session: KerasRuns, function: Any, args: Any, kwargs: Any, result: Any) -> None:
+    """One call of a traced training step: a step, its loss the scalar the function returned (if it did)."""
+    step = session.loop.traced.get(function)
+    if step is None:
+        return
+    run = session.run_for(step.model)
+    try:
+        n = run.steps
+        value = result if _is_scalar(result) else None
+        run.end_step(None, value, running_mean=False)
+        if sampled(n):
+            run.offer_train(session.loop.traced_sample(step, args, kwargs, judged_output(run.model)))
+    except kdata.Unsupported as exc:
+        if f"not supported yet: {exc}" not in run.notes:
+            run.notes.append(f"not supported yet: {exc}")
+    except Exception as exc:
+        run.error("tf.function step", exc)
+    if session.max_steps is not None and session.total_steps() >= session.max_steps:
+        raise instrument.StopTraining(f"--max-steps {session.max_steps} reached")
+
+
+def _is_scalar(value: Any) -> bool:
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(shape) == 0
+
+
+def _loop_step_begins(session: KerasRuns, optimizer: Any, variables: Any) -> KerasRun | None:
+    """The run of the model a custom loop's ``apply`` updates, its step begun (weights read when sampled);
+    None when no model called in this run holds the variables."""
+    run = None
+    try:
+        variables = list(variables if variables is not None else optimizer._trainable_variables)
+        model = session.loop.model_of(variables)
+        if model is None:
+            return None
+        run = session.run_for(model)
+        loss = session.loop.last_loss
+        run.compile_optimizer = optimizer
+        run.compile_loss = loss.fn if loss is not None else run.compile_loss
+        run.data_kind = run.data_kind or "custom loop"
+        run.begin_training()
+        run.begin_step()
+    except Exception as exc:
+        if run is not None:
+            run.error("optimizer.apply", exc)
+        return None
+    return run
+
+
+def _loop_step_ends(session: KerasRuns, run: KerasRun) -> None:
+    """A custom loop's step ended: its loss recorded, its batch sampled (on the sampled steps)."""
+    loop = session.loop
+    try:
+        step = run.steps
+        loss = loop.last_loss
+        run.end_step(None, loss.value if loss is not None else None, running_mean=False)
+        if sampled(step):
+            run.offer_train(loop.sample(judged_output(run.model)))
+    except kdata.Unsupported as exc:
+        if f"not supported yet: {exc}" not in run.notes:
+            run.notes.append(f"not supported yet: {exc}")
+    except Exception as exc:
+        run.error("optimizer.apply", exc)
+    finally:
+        loop.last_call = loop.last_loss = None  # no batch (nor its autograd graph) kept past its step
+    if session.max_steps is not None and session.total_steps() >= session.max_steps:
+        raise instrument.StopTraining(f"--max-steps {session.max_steps} reached")
+
+
 def _patch(keras: ModuleType) -> None:
     if _undo:
         return
-    model_cls = keras.Model
-    for attr, make in (("fit", _fit_wrapper), ("train_on_batch", _train_on_batch_wrapper)):
-        had = attr in model_cls.__dict__
-        original = getattr(model_cls, attr)
-        setattr(model_cls, attr, make(original))
-        _undo.append((model_cls, attr, original if had else None))
+    for cls, attr, make in (
+        (keras.Model, "fit", _fit_wrapper),
+        (keras.Model, "train_on_batch", _train_on_batch_wrapper),
+        (keras.Model, "__call__", _model_call_wrapper),
+        (keras.losses.Loss, "__call__", _loss_call_wrapper),
+        (keras.optimizers.Optimizer, "apply", _apply_wrapper),
+        *_tf_function_patch(keras),
+    ):
+        had = attr in cls.__dict__
+        original = getattr(cls, attr)
+        setattr(cls, attr, make(original))
+        _undo.append((cls, attr, original if had else None))
+
+
+def _tf_function_patch(keras: ModuleType) -> list[tuple[Any, str, Any]]:
+    """On the TensorFlow backend, the class of ``tf.function`` objects (a custom loop's step is one)."""
+    if keras.backend.backend() != "tensorflow":
+        return []
+    import tensorflow as tf
+
+    return [(type(tf.function(lambda: None)), "__call__", _tf_function_wrapper)]
 
 
 def _unpatch() -> None:
