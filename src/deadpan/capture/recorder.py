@@ -35,6 +35,16 @@ from deadpan.capture.samples import DENSE_STEPS, Series, sampled
 from deadpan.capture.step_stats import StepStatistics
 from deadpan.probes.tensors import nbytes
 
+#: A ``torch.compile``d module holds the user's module under this name (its state-dict keys carry it).
+_COMPILED_PREFIX = "_orig_mod."
+
+
+def _eager(model: nn.Module) -> nn.Module:
+    """The module a ``torch.compile``d one wraps (the model itself otherwise): the probes run copies of it
+    eagerly, since a compiled copy recompiles (seconds, cold) and breaks its graph at every probe hook."""
+    inner = getattr(model, "_orig_mod", None)
+    return inner if isinstance(inner, nn.Module) else model
+
 
 class Recorder(LossEvents, StepStatistics):
     """Collects evidence from one training run. Use through :func:`deadpan.watch` or ``deadpan run``."""
@@ -323,12 +333,12 @@ class Recorder(LossEvents, StepStatistics):
             for h in self._hook:
                 h.remove()
         try:
-            m = copy.deepcopy(self.model)
+            m = copy.deepcopy(_eager(self.model))
         finally:
             if hooked:
                 self._hook = self._register_hooks(self.model)
         if initial and self.initial_state is not None:
-            m.load_state_dict(self.initial_state)
+            m.load_state_dict({k.removeprefix(_COMPILED_PREFIX): v for k, v in self.initial_state.items()})
         return m
 
     def evidence_bytes(self) -> dict[str, int]:
