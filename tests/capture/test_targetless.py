@@ -21,12 +21,12 @@ class Ignores(nn.Module):
         return self.point.expand(len(x), 4) + 0 * x[:, :4]
 
 
-def _triplets(model: nn.Module) -> None:
+def _triplets(model: nn.Module, weight_decay: float = 0.0) -> None:
     torch.manual_seed(0)
     centres = torch.randn(4, 8) * 3
     y = torch.arange(512) % 4
     x = centres[y] + torch.randn(512, 8)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=weight_decay)
     for _ in range(4):
         for i in range(0, 512, 64):
             anchor = torch.arange(i, i + 64)
@@ -51,3 +51,10 @@ def test_embeddings_all_at_one_point_are_collapsed() -> None:
     report = run_callable(lambda: _triplets(Ignores())).report
     assert report.verdict == "collapsed", str(report)
     assert "one point" in report.summary
+
+
+def test_the_weight_and_layer_checks_read_an_embedding_model() -> None:
+    net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    report = run_callable(lambda: _triplets(net, weight_decay=1.0)).report
+    skipped = {s.code for s in report.skipped}
+    assert not skipped & {"DP530", "DP601", "DP602", "DP220"}, skipped  # weight decay, init, dead units

@@ -219,7 +219,7 @@ def _build(pi: ProbeInputs) -> Evidence:
     y = stack_targets(pi.train, None if x is None else len(x))
     learn = timed("learnability", lambda: learnability(x, y, task)) if x is not None else None
     overfit, lr_range, initial_loss = _training_probes(pi, train, adapt, loss_fn, task, timed)
-    model_stats = _model_stats(pi, model, layers)
+    stats = model_stats(pi, model, layers)
     data = _data_stats(pi, x, y)
     probes = Probes(
         train_output=train_probe,
@@ -236,7 +236,7 @@ def _build(pi: ProbeInputs) -> Evidence:
         source=pi.source,
         task=task,
         data=data,
-        model=model_stats,
+        model=stats,
         loss=loss_call(pi.loss) if pi.loss is not None else None,
         training=training,
         probes=probes,
@@ -344,7 +344,7 @@ def _unoptimized(pi: ProbeInputs) -> tuple[int, tuple[str, ...]]:
     return pi.unoptimized or (0, ())
 
 
-def _model_stats(pi: ProbeInputs, model: nn.Module, layers: tuple[LayerInfo, ...]) -> ModelStats:
+def model_stats(pi: ProbeInputs, model: nn.Module, layers: tuple[LayerInfo, ...]) -> ModelStats:
     """The model's size, layers and weight statistics, at the start (the recorder's snapshot, else the
     initial copy) and now."""
     rec = pi.recorder

@@ -16,11 +16,15 @@ The inputs are kept by the recorder
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from deadpan.capture.build import ProbeInputs
+from deadpan.capture.build import ProbeInputs, model_stats
 from deadpan.evidence import Evidence, OutputProbe, Probes, Task, TrainingStats
+from deadpan.probes.layers import probe_layers
 from deadpan.probes.outputs import main_output, sample_diversity
 from deadpan.probes.tensors import preserved_rng
 
@@ -38,14 +42,28 @@ def targetless_evidence(
     embedding = pi.loss is not None and pi.recorder.other_model_losses == 0
     probe = _embedding_spread(out, pi) if embedding else sample_diversity(out, pi.reference)
     width = int(out.shape[-1]) if out.dim() > 1 else 1
+    layered = _layers(model, args, kwargs, errors)
+    layers, signals = layered if layered is not None else ((), ())
     return Evidence(
         source=pi.source,
         task=Task("embedding" if embedding else "generative", None, width),
+        model=model_stats(pi, model, layers),
         training=training,
-        probes=Probes(train_output=probe),
+        probes=Probes(train_output=probe, layers=signals),
         missing=tuple(missing),
         internal_errors=tuple(errors),
     )
+
+
+def _layers(model: nn.Module, args: Any, kwargs: Any, errors: list[str]) -> Any:
+    """The layer-by-layer probe on the kept inputs (the checks on weights, dead units, saturation read it);
+    a failure is an internal error, not the end of the diagnosis."""
+    try:
+        with preserved_rng():
+            return probe_layers(model, args, kwargs)
+    except Exception as exc:
+        errors.append(f"probe layers: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _embedding_spread(emb: torch.Tensor, pi: ProbeInputs) -> OutputProbe:
