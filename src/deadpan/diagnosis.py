@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from deadpan.evidence import Evidence, OutputProbe
+from deadpan.evidence import Evidence, OutputProbe, Task
 from deadpan.findings import Cause, Collapse, Finding, Report, Severity, Skipped
 
 # --- symptom thresholds -------------------------------------------------------------------------------
@@ -259,6 +259,17 @@ def summary_of(verdict: str, symptom: str, causes: Sequence[Cause]) -> str:
     )
 
 
+def score_name(task: Task) -> str:
+    """The score a report quotes for ``task`` (chance 0 or 1/C, perfect 1)."""
+    if task.kind == "regression":
+        return "R²"
+    if task.kind in ("generative", "embedding"):
+        return "output spread"
+    if task.kind == "multiclass" and task.positions > 1:
+        return "cross-entropy skill"
+    return "balanced accuracy"
+
+
 def _metrics(ev: Evidence) -> dict[str, object]:
     """Headline numbers every report carries: steps, scores, the task."""
     train = ev.probes.train_output
@@ -272,7 +283,7 @@ def _metrics(ev: Evidence) -> dict[str, object]:
         metrics["heldout_score"] = ev.probes.heldout_output.score
     if ev.task is not None:
         metrics["task"] = ev.task.kind
-        metrics["score_metric"] = ev.task.score_name
+        metrics["score_metric"] = score_name(ev.task)
     return metrics
 
 

@@ -36,17 +36,6 @@ class Task:
     #: The loss's ``ignore_index`` (padding and masked positions), left out of every score; None without.
     ignore_index: int | None = None
 
-    @property
-    def score_name(self) -> str:
-        """The score a report quotes for this task (chance 0 or 1/C, perfect 1)."""
-        if self.kind == "regression":
-            return "R²"
-        if self.kind in ("generative", "embedding"):
-            return "output spread"
-        if self.kind == "multiclass" and self.positions > 1:
-            return "cross-entropy skill"
-        return "balanced accuracy"
-
 
 @dataclass
 class StreamCounts:

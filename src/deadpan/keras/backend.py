@@ -118,3 +118,19 @@ def tensor_arguments(args: Any, kwargs: Any) -> list[Any]:
 
     leaves = tf.nest.flatten((args, kwargs))
     return [a for a in leaves if isinstance(a, tf.Tensor | tf.Variable | np.ndarray)]
+
+
+def tf_function_classes(keras: Any) -> list[type]:
+    """On the TensorFlow backend, the class of ``tf.function`` objects (a custom loop's step is one); none
+    on the others."""
+    if keras.backend.backend() != "tensorflow":
+        return []
+    import tensorflow as tf
+
+    return [type(tf.function(lambda: None))]
+
+
+def is_scalar(value: Any) -> bool:
+    """A zero-dimensional tensor or array (a loss value)."""
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(shape) == 0

@@ -30,7 +30,7 @@ from deadpan.findings import Collapse, Report, Skipped
 from deadpan.fixes.options import VerifyOptions, verified
 from deadpan.pipeline import with_live
 from deadpan.script.frameworks import FrameworkRun
-from deadpan.script.models import OtherModels, model_name, per_model_report, real_samples
+from deadpan.script.models import OtherModels, reports_per_model
 from deadpan.script.workers import Launch, in_worker, publish
 
 if TYPE_CHECKING:
@@ -309,16 +309,7 @@ def _plain_result(
     """The result of a plain PyTorch loop, diagnosed from what ``rec`` recorded (and, for a script that
     trained several models, what ``others`` recorded: one report per model, led by the worst); ``notes``:
     what went wrong following the training into worker processes."""
-    trained = others.trained()
-    every = [rec, *trained]
-    pi, ev, report = plain_report(rec, real_samples(rec, every))
-    if trained:
-        results = [(pi, ev, report), *(plain_report(r, real_samples(r, every)) for r in trained)]
-        names = [model_name(r, i) for i, r in enumerate(every)]
-        lead, report = per_model_report([(n, res[2]) for n, res in zip(names, results, strict=True)])
-        pi, ev = results[lead][0], results[lead][1]
-        for r in trained:
-            r.loader_source = None
+    pi, ev, report = reports_per_model(rec, others)
     report = _with_notes(report, notes)
     if verify is not None:
         report = verified(report, ev, pi, verify)

@@ -257,7 +257,7 @@ def _traced_step_ended(session: KerasRuns, function: Any, args: Any, kwargs: Any
     run = session.run_for(step.model)
     try:
         n = run.steps
-        value = result if _is_scalar(result) else None
+        value = result if backend.is_scalar(result) else None
         run.end_step(None, value, running_mean=False)
         if sampled(n):
             run.offer_train(session.loop.traced_sample(step, args, kwargs, judged_output(run.model)))
@@ -268,11 +268,6 @@ def _traced_step_ended(session: KerasRuns, function: Any, args: Any, kwargs: Any
         run.error("tf.function step", exc)
     if session.max_steps is not None and session.total_steps() >= session.max_steps:
         raise instrument.StopTraining(f"--max-steps {session.max_steps} reached")
-
-
-def _is_scalar(value: Any) -> bool:
-    shape = getattr(value, "shape", None)
-    return shape is not None and len(shape) == 0
 
 
 def _loop_step_begins(session: KerasRuns, optimizer: Any, variables: Any) -> KerasRun | None:
@@ -327,21 +322,12 @@ def _patch(keras: ModuleType) -> None:
         (keras.Model, "__call__", _model_call_wrapper),
         (keras.losses.Loss, "__call__", _loss_call_wrapper),
         (keras.optimizers.Optimizer, "apply", _apply_wrapper),
-        *_tf_function_patch(keras),
+        *((cls, "__call__", _tf_function_wrapper) for cls in backend.tf_function_classes(keras)),
     ):
         had = attr in cls.__dict__
         original = getattr(cls, attr)
         setattr(cls, attr, make(original))
         _undo.append((cls, attr, original if had else None))
-
-
-def _tf_function_patch(keras: ModuleType) -> list[tuple[Any, str, Any]]:
-    """On the TensorFlow backend, the class of ``tf.function`` objects (a custom loop's step is one)."""
-    if keras.backend.backend() != "tensorflow":
-        return []
-    import tensorflow as tf
-
-    return [(type(tf.function(lambda: None)), "__call__", _tf_function_wrapper)]
 
 
 def _unpatch() -> None:

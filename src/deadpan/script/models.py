@@ -16,9 +16,12 @@ from typing import Any
 
 import torch
 
+from deadpan.capture.build import ProbeInputs
 from deadpan.capture.discovery import owning_module
 from deadpan.capture.live import LiveMonitor
 from deadpan.capture.recorder import Recorder
+from deadpan.capture.report import plain_report
+from deadpan.evidence import Evidence
 from deadpan.findings import Report
 from deadpan.probes.tensors import first_tensor
 
@@ -103,3 +106,20 @@ def per_model_report(reports: list[tuple[str, Report]]) -> tuple[int, Report]:
     named = [replace(r, metrics={**r.metrics, "model": name}) for name, r in reports]
     lead = min(range(len(named)), key=lambda i: _WORST_FIRST.index(named[i].verdict))
     return lead, replace(named[lead], models=tuple(named))
+
+
+def reports_per_model(rec: Recorder, others: OtherModels) -> tuple[ProbeInputs, Evidence | None, Report]:
+    """The diagnosis of a plain PyTorch loop: of the model ``rec`` recorded, and, for a script that trained
+    several, of each (one report per model, led by the worst); the probe inputs and evidence are the lead
+    model's."""
+    trained = others.trained()
+    every = [rec, *trained]
+    pi, ev, report = plain_report(rec, real_samples(rec, every))
+    if not trained:
+        return pi, ev, report
+    results = [(pi, ev, report), *(plain_report(r, real_samples(r, every)) for r in trained)]
+    names = [model_name(r, i) for i, r in enumerate(every)]
+    lead, report = per_model_report([(n, res[2]) for n, res in zip(names, results, strict=True)])
+    for r in trained:
+        r.loader_source = None  # no reference to the user's dataset past the report
+    return results[lead][0], results[lead][1], report
