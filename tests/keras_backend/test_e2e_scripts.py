@@ -62,14 +62,13 @@ EXPECTED: dict[str, str | None] = {
 #: through the in-process Keras tests too. ``DEADPAN_KERAS_ALL=1``: every script on every backend it can run
 #: on (15/15 on TensorFlow and 12/12 on torch on 2026-12-02).
 #: The scripts ``make test`` runs: one per way Keras is fed (arrays, a ``PyDataset``, a generator,
-#: ``train_on_batch``, ``tf.data`` healthy and broken). The others are the ``corpus`` (``make e2e``).
+#: ``train_on_batch``, ``tf.data``). The others are the ``corpus`` (``make e2e``).
 GATE = {
     "zeros_kernel_init",
     "healthy_wine_pydataset",
     "generator_labels_one_class",
     "l2_penalty_train_on_batch",
     "healthy_circles_tfdata",
-    "tfdata_shuffled_apart",
 }
 
 #: Scripts deadpan is known to diagnose wrongly: ``name`` (every backend) or ``name@backend`` -> reason. Each
