@@ -67,6 +67,9 @@ def test_root_cause_ranks_first_even_when_less_confident() -> None:
     assert [c.category for c in causes] == ["data.inputs", "model.dead_units"]
     causes = rank_causes([f("optim.lr_too_low", 0.9, "DP402"), f("loss.mismatch", 0.7, "DP301")])
     assert causes[0].category == "loss.mismatch"
+    # a loss thrown up by a learning rate too high, coming back down, is not a training cut short
+    causes = rank_causes([f("train.too_short", 0.75, "DP510"), f("optim.lr_too_high", 0.7, "DP401")])
+    assert causes[0].category == "optim.lr_too_high"
 
 
 def test_independent_causes_rank_by_confidence() -> None:

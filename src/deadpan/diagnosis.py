@@ -110,7 +110,8 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
         "init.scale",
     ),
     "init.scale": ("model.dead_units", "model.saturation", "optim.lr_too_high", "train.too_short"),
-    "optim.lr_too_high": ("model.dead_units", "model.saturation", "data.imbalance"),
+    # A loss thrown up by steps too large and coming back down looks unfinished at the end of the run.
+    "optim.lr_too_high": ("model.dead_units", "model.saturation", "data.imbalance", "train.too_short"),
     "optim.lr_too_low": ("train.too_short", "data.imbalance"),
     "train.over_regularized": ("optim.lr_too_low", "model.dead_units", "train.too_short", "data.imbalance"),
     "data.no_signal": (
