@@ -159,6 +159,11 @@ def nearest_parameter(t: torch.Tensor, among: set[int]) -> int | None:
     return None
 
 
+def reaches(loss: torch.Tensor, among: set[int]) -> bool:
+    """Whether a ``backward`` from ``loss`` reaches one of the parameters ``among`` (stops at the first)."""
+    return nearest_parameter(loss, among) is not None
+
+
 def parameters_reached(loss: torch.Tensor) -> set[int]:
     """The ids of the leaf tensors (parameters) that a ``backward`` from ``loss`` reaches, read from its
     autograd graph (``grad_fn`` chain to ``AccumulateGrad`` nodes); empty for a tensor without a graph."""

@@ -23,7 +23,7 @@ from deadpan.capture.discovery import (
     SOURCE_SEARCHES,
     batch_source_rows,
     nearest_parameter,
-    parameters_reached,
+    reaches,
     target_in_batch,
 )
 from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
@@ -354,8 +354,7 @@ class LossEvents:
         others = self._other_models_parameters()
         if not others or self.model is None:
             return False
-        reached = parameters_reached(loss)
-        return not others.isdisjoint(reached) and self._model_parameter_ids.isdisjoint(reached)
+        return not reaches(loss, self._model_parameter_ids) and reaches(loss, others)
 
     def _hand_written_loss(self, loss: torch.Tensor, target: torch.Tensor) -> None:
         out = first_tensor(self._last_output)
