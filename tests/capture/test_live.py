@@ -175,7 +175,7 @@ def test_an_initial_plateau_is_held_back_while_its_loss_stays_put() -> None:
     plateau = LiveMonitor(every=5)
     for step in range(0, 60, 5):  # one answer from the start, the loss still at ln 10
         plateau.observe(step, flat, y, "cross_entropy", loss_value=2.303 + 0.01 * (step % 2))
-    assert plateau.alert is None and plateau.summary()["held_as_initial_plateau"] > 0
+    assert plateau.alert is None and plateau.summary()["held_as_plateau"] > 0
     plateau.observe(60, flat, y, "cross_entropy", loss_value=2.9)  # it moved and is still one answer
     assert plateau.take() is not None
 
@@ -234,3 +234,16 @@ def test_a_live_alert_never_names_an_end_of_run_cause() -> None:
     high = SimpleNamespace(category="optim.lr_too_high", summary="")
     assert top_cause(SimpleNamespace(causes=(too_short,))) == ""
     assert top_cause(SimpleNamespace(causes=(too_short, high))) == "optim.lr_too_high"
+
+
+def test_a_streak_whose_loss_still_falls_is_held_until_it_flattens() -> None:
+    y = torch.arange(64) % 10
+    flat = torch.zeros(64, 10)
+    live = LiveMonitor(every=5)
+    live.observe(0, torch.eye(10)[y] * 5, y, "cross_entropy", loss_value=3.0)  # it answered otherwise once
+    for step, loss in zip(range(5, 45, 5), (2.0, 1.9, 1.7, 1.5, 1.3, 1.1, 0.9, 0.7), strict=True):
+        live.observe(step, flat, y, "cross_entropy", loss_value=loss)  # one answer, the loss falling
+    assert live.alert is None and live.summary()["held_as_plateau"] > 0
+    for step in (45, 50, 55, 60):
+        live.observe(step, flat, y, "cross_entropy", loss_value=0.7)  # the loss stopped falling
+    assert live.take() is not None

@@ -70,6 +70,12 @@ PLATEAU_TOLERANCE = 0.05
 #: leave in time. Where the length is not known (a hand-written loop), held back while the loss stays put.
 PLATEAU_SHARE = 0.25
 
+#: A collapsed streak whose outputs' spread grows to this multiple of what it was when the streak began is a
+#: model leaving a plateau (see :meth:`LiveMonitor._still_learning`).
+SPREAD_GROWTH = 2.0
+#: Checks on each side of the loss-trend comparison (the latest ones against those before).
+TREND_CHECKS = 2
+
 StopOn = Literal["collapsed"] | None
 
 
@@ -150,8 +156,11 @@ class LiveMonitor:
         self._first_loss: float | None = None
         self._never_healthy = True
         self.plateau_limit: int | None = None
-        #: Alerts held back as an initial plateau.
+        #: Alerts held back as a plateau (the initial one, or a streak whose loss still falls).
         self.held = 0
+        #: The loss and output spread at the check that began the current collapsed streak.
+        self._streak_first: tuple[float | None, float] = (None, float("nan"))
+        self._streak_losses: list[float] = []
 
     def mark(self, step: int) -> None:
         """A check at ``step`` is on its way (run once the step is done)."""
@@ -233,6 +242,29 @@ class LiveMonitor:
             return False
         return abs(loss_value - self._first_loss) <= PLATEAU_TOLERANCE * abs(self._first_loss)
 
+    def _still_learning(self, loss_value: float | None, state: CollapseState) -> bool:
+        """In the collapsed streak, the loss of the latest :data:`TREND_CHECKS` checks is more than
+        :data:`PLATEAU_TOLERANCE` below that of the ones before, or the outputs' spread grew to
+        :data:`SPREAD_GROWTH` times what it was when the streak began: a model on its way out of a plateau
+        (an autoencoder past its mean image), not a collapse. Held back until the loss stops falling and the
+        spread stops growing. A loss still above the run's first (falling back after it exploded) does not
+        count."""
+        _, first_spread = self._streak_first
+        recent = self._streak_losses[-2 * TREND_CHECKS :]
+        latest = sum(recent[TREND_CHECKS:]) / TREND_CHECKS
+        # Below where the run began: a loss falling back from an explosion is not learning.
+        learning = self._first_loss is None or latest <= self._first_loss
+        falling = (
+            len(recent) == 2 * TREND_CHECKS
+            and learning
+            and latest < (1 - PLATEAU_TOLERANCE) * sum(recent[:TREND_CHECKS]) / TREND_CHECKS
+        )
+        spread = state.output_spread_ratio
+        growing = (
+            math.isfinite(spread) and math.isfinite(first_spread) and spread > SPREAD_GROWTH * first_spread
+        )
+        return falling or growing
+
     def judge(self, step: int, state: CollapseState, rows: int, loss_value: float | None = None) -> None:
         """Count one check of ``rows`` rows (Keras judges its fixed sample itself and calls this directly)."""
         self._last_check = step
@@ -247,6 +279,10 @@ class LiveMonitor:
             return
         if self._streak == 0:
             self._streak_start = step
+            self._streak_first = (loss_value, state.output_spread_ratio)
+            self._streak_losses = []
+        if loss_value is not None and math.isfinite(loss_value):
+            self._streak_losses.append(loss_value)
         self._streak += 1
         self._streak_rows += rows
         assert self._streak_start is not None
@@ -256,7 +292,7 @@ class LiveMonitor:
             and self._streak_rows >= self.min_rows
             and step - self._streak_start >= MIN_SPAN
         ):
-            if plateau:
+            if plateau or self._still_learning(loss_value, state):
                 self.held += 1
                 return
             self._alerted = True
@@ -285,7 +321,7 @@ class LiveMonitor:
             "seconds": round(self.seconds, 4),
         }
         if self.held:
-            out["held_as_initial_plateau"] = self.held
+            out["held_as_plateau"] = self.held
         if self.alert is not None:
             out.update(self.alert.as_dict())
             out["recovered_at"] = self.recovered_at
