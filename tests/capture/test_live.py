@@ -228,7 +228,7 @@ def test_checks_are_spaced_out_by_what_they_cost_the_steps_holding_them() -> Non
 def test_a_live_alert_never_names_an_end_of_run_cause() -> None:
     from types import SimpleNamespace
 
-    from deadpan.capture.live import top_cause
+    from deadpan.capture.alerts import top_cause
 
     too_short = SimpleNamespace(category="train.too_short", summary="the loss was still falling")
     high = SimpleNamespace(category="optim.lr_too_high", summary="")

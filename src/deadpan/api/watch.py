@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from deadpan.capture import instrument
+from deadpan.capture.alerts import warn
 from deadpan.capture.distributed import announce, exchange, world
-from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, warn
+from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on
 from deadpan.capture.recorder import Recorder
 from deadpan.capture.report import recorder_inputs, report_from, take_alert
 from deadpan.findings import Report

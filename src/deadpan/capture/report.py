@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from deadpan.capture.alerts import top_cause
 from deadpan.capture.build import ProbeInputs, build_evidence
-from deadpan.capture.live import Alert, top_cause
+from deadpan.capture.live import Alert
 from deadpan.capture.recorder import Recorder
 from deadpan.evidence import Evidence
 from deadpan.findings import Report

@@ -146,7 +146,7 @@ class TorchSession:
         if self.notify is not None:
             self.notify(alert)
         else:
-            from deadpan.capture.live import warn
+            from deadpan.capture.alerts import warn
 
             warn(alert)
         # Stopping one rank would leave the others waiting in their next all-reduce.

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on, top_cause, warn
+from deadpan.capture.alerts import top_cause, warn
+from deadpan.capture.live import Alert, LiveMonitor, StopOn, check_stop_on
 from deadpan.findings import Report
 from deadpan.keras import data as kdata
 from deadpan.keras.describe import judged_output

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deadpan.capture import instrument
+from deadpan.capture.alerts import warn
 from deadpan.capture.build import ProbeInputs
 from deadpan.capture.distributed import announce, exchange, world
-from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on, warn
+from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on
 from deadpan.capture.recorder import Recorder
 from deadpan.capture.report import plain_report, take_alert
 from deadpan.capture.session import TorchSession
