@@ -183,7 +183,7 @@ def run_callable(
     others = OtherModels(rec, max_steps, rec.on_alert)
     keras_session = keras_patch.start(max_steps, stop_on)
     # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
-    frameworks = FrameworkRun(stop_on, max_steps, on_begin=lambda: _stop_all(rec, others))
+    frameworks = FrameworkRun(stop_on, max_steps, on_begin=others.stop_all)
     frameworks.start()
     launch = Launch(script, max_steps, stop_on)
     launch.start()
@@ -193,7 +193,7 @@ def run_callable(
     try:
         status, ended = _train(train, script, collapsed)
     finally:
-        _stop_all(rec, others)
+        others.stop_all()
         keras_patch.stop()
         frameworks.stop()
         launch.stop()
@@ -292,11 +292,6 @@ def _keras_result(
         report = verified(report, kev, main, verify)
     report = _with_other_models(report, main, session.others())
     return RunResult(report, status, ended, main, kev)
-
-
-def _stop_all(rec: Recorder, others: OtherModels) -> None:
-    rec.stop()
-    others.stop()
 
 
 def _plain_result(

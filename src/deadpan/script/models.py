@@ -59,7 +59,9 @@ class OtherModels:
         rec.start()
         self.recorders.append(rec)
 
-    def stop(self) -> None:
+    def stop_all(self) -> None:
+        """Stop the first model's recorder and every other model's."""
+        self.main.stop()
         for rec in self.recorders:
             rec.stop()
 
