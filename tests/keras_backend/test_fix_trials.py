@@ -144,6 +144,8 @@ def test_diagnose_verify_continues_from_the_keras_model_as_given() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), holder["weights"], strict=True))
 
 
+# `deadpan run --verify` end to end (about 30 s) runs in `make e2e`; the trials run in-process above.
+@pytest.mark.corpus
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the command is run on the default backend"
 )
