@@ -174,12 +174,18 @@ def _summary(rows: list[Row]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="run the scripts whose name contains this")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="run the scripts whose path (healthy/NAME.py, faulty/NAME.py) contains this",
+    )
     ap.add_argument("--no-stop-on", action="store_true", help="skip the --stop-on collapsed runs")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    scripts = sorted(p for d in ("healthy", "faulty") for p in (HERE / d).glob("*.py") if args.only in p.name)
+    scripts = sorted(
+        p for d in ("healthy", "faulty") for p in (HERE / d).glob("*.py") if args.only in f"{d}/{p.name}"
+    )
     rows: list[Row] = []
     with ThreadPoolExecutor(args.workers) as pool:
         for row in pool.map(lambda s: judge(s, not args.no_stop_on), scripts):

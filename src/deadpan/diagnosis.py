@@ -175,7 +175,7 @@ def degradation(ev: Evidence, cause_found: bool = False) -> str | None:
             "perfect 1.00)"
         )
     learn = ev.probes.learnability
-    if learn is not None:
+    if learn is not None and not learn.per_position:
         best = max(learn.linear_score, learn.nonlinear_score)
         if learn.signal_gap() < max(NO_SIGNAL_MARGIN, learn.noise_gap()):
             return (

@@ -247,3 +247,18 @@ def test_a_streak_whose_loss_still_falls_is_held_until_it_flattens() -> None:
     for step in (45, 50, 55, 60):
         live.observe(step, flat, y, "cross_entropy", loss_value=0.7)  # the loss stopped falling
     assert live.take() is not None
+
+
+def test_a_slow_fall_split_unevenly_between_checks_is_still_held() -> None:
+    # An autoencoder past its mean image, checked at uneven steps: no two-check window falls 5%, but each
+    # check is a new low, and the last is 7% under the streak's first.
+    y = torch.arange(64) % 10
+    flat = torch.zeros(64, 10)
+    live = LiveMonitor(every=5)
+    live.observe(0, torch.eye(10)[y] * 5, y, "cross_entropy", loss_value=0.18)
+    for step, loss in ((24, 0.07914), (30, 0.07919), (37, 0.07773), (46, 0.07377)):
+        live.observe(step, flat, y, "cross_entropy", loss_value=loss)
+    assert live.alert is None and live.summary()["held_as_plateau"] > 0
+    for step in (55, 65):
+        live.observe(step, flat, y, "cross_entropy", loss_value=0.07377)  # flat: no new low
+    assert live.take() is not None

@@ -67,6 +67,46 @@ def test_a_model_with_targets_from_other_sequences_does_no_better_than_the_unigr
     report = run_callable(lambda: _train("flat", shuffle_targets=True)).report
     assert report.verdict in ("collapsed", "degraded"), str(report)
     assert report.metrics["train_score"] < 0.2
+    # The per-position learnability probe: the input tokens say nothing about another sequence's targets
+    # (this corpus's 66 distinct sequences are also named, as few distinct samples).
+    assert "data.no_signal" in [c.category for c in report.causes[:2]], str(report)
+
+
+class DropoutLM(TinyLM):
+    """Dropout makes the live check run the batch again in inference mode (the pending check)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(F.dropout(torch.tanh(self.embed(x)), 0.1, self.training))
+
+
+def _train_padded_with_decay() -> None:
+    """Hugging Face's form: labels padded with -100 (cross_entropy's default ignore_index, not passed), a
+    learning rate decayed linearly to zero by the last step."""
+    torch.manual_seed(0)
+    x, y = _corpus(512, False)
+    y[y == PAD] = -100
+    model = DropoutLM()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    steps = 4 * len(x) // 32
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps)
+    for _ in range(4):
+        for i in range(0, len(x), 32):
+            loss = F.cross_entropy(model(x[i : i + 32]).view(-1, V), y[i : i + 32].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+
+
+def test_default_padding_and_a_decayed_learning_rate_are_read_as_the_run_used_them() -> None:
+    result = run_callable(_train_padded_with_decay)
+    report = result.report
+    assert report.verdict == "healthy", str(report)
+    assert not report.internal_errors, report.internal_errors
+    assert result.evidence is not None and result.evidence.task is not None
+    assert result.evidence.task.ignore_index == -100
+    opt = result.evidence.training.optimizer if result.evidence.training is not None else None
+    assert opt is not None and 2e-3 < opt.lr <= 1e-2  # a rate the sampled steps ran at, not the last (0)
 
 
 def test_the_adapter_gives_flattened_logits_back_in_cross_entropy_layout() -> None:

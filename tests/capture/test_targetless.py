@@ -58,3 +58,33 @@ def test_the_weight_and_layer_checks_read_an_embedding_model() -> None:
     report = run_callable(lambda: _triplets(net, weight_decay=1.0)).report
     skipped = {s.code for s in report.skipped}
     assert not skipped & {"DP530", "DP601", "DP602", "DP220"}, skipped  # weight decay, init, dead units
+
+
+def _pairs(same_label_only: bool) -> None:
+    """A siamese net on cosine_embedding_loss: pairs of one class labelled +1, of two classes -1 (or, with
+    the bug, every pair +1)."""
+    torch.manual_seed(0)
+    centres = torch.randn(4, 8) * 3
+    y = torch.arange(512) % 4
+    x = centres[y] + torch.randn(512, 8)
+    net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(4):
+        for i in range(0, 512, 64):
+            a = torch.arange(i, i + 64)
+            b = (a + torch.randint(1, 8, (64,))) % 512
+            label = torch.where(y[a] == y[b], 1.0, -1.0)
+            if same_label_only:
+                label = torch.ones(64)
+            loss = F.cosine_embedding_loss(net(x[a]), net(x[b]), label)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def test_a_pair_loss_whose_labels_are_all_one_value_names_the_labels() -> None:
+    healthy = run_callable(lambda: _pairs(False)).report
+    assert healthy.verdict == "healthy", str(healthy)
+    report = run_callable(lambda: _pairs(True)).report
+    assert report.verdict == "collapsed", str(report)
+    assert report.causes[0].category == "data.labels" and "DP103" in report.causes[0].findings

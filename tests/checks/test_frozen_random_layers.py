@@ -56,3 +56,42 @@ def test_keras_fix_speaks_keras() -> None:
     assert found is not None
     assert "layer.trainable = True" in found.fix and "model.compile" in found.fix
     assert "torch" not in found.fix
+
+
+def _loaded(ev: Evidence, names: tuple[str, ...], loads: int) -> Evidence:
+    assert ev.model is not None
+    return replace(ev, model=replace(ev.model, loaded_names=names, state_loads=loads))
+
+
+def test_layers_loaded_from_a_checkpoint_in_the_run_are_pretrained_not_random() -> None:
+    assert FrozenRandomLayers().judge(_loaded(frozen(), ("0.weight", "0.bias"), 1)) is None
+
+
+def test_a_checkpoint_loaded_elsewhere_makes_the_unloaded_frozen_layers_random() -> None:
+    found = FrozenRandomLayers().judge(_loaded(frozen(), (), 1))
+    assert found is not None and found.strength > 0.8
+    assert "loaded in this run" in found.message and "not into these layers" in found.message
+
+
+def test_load_state_dict_is_recorded_for_the_trained_model() -> None:
+    import torch
+    from torch import nn
+
+    from deadpan.script.autolog import run_callable
+
+    def train() -> None:
+        torch.manual_seed(0)
+        pretrained = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        model[0].load_state_dict(pretrained[0].state_dict())
+        model[0].requires_grad_(False)
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+        x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+        for _ in range(10):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+    ev = run_callable(train).evidence
+    assert ev is not None and ev.model is not None
+    assert set(ev.model.loaded_names or ()) == {"0.weight", "0.bias"} and ev.model.state_loads == 1

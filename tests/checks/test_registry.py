@@ -49,3 +49,17 @@ def test_get_check_by_code_or_name() -> None:
     assert get_check("DP301") is get_check("softmax-into-cross-entropy") is not None
     assert get_check("dp301") is not None
     assert get_check("nope") is None
+
+
+def test_disabled_checks_are_skipped_and_say_so() -> None:
+    from factory import healthy
+
+    from deadpan.checks import disabled, run_checks
+
+    with disabled(["DP401", "no-learnable-signal"]):
+        _, skipped, _ = run_checks(healthy())
+    assert {s.code for s in skipped if s.reason == "disabled (--disable)"} == {"DP401", "DP102"}
+    _, skipped, _ = run_checks(healthy())
+    assert not [s for s in skipped if s.reason == "disabled (--disable)"]
+    with pytest.raises(ValueError, match="DP999"), disabled(["DP999"]):
+        pass

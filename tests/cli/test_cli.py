@@ -74,6 +74,14 @@ def test_missing_script_exits_2(tmp_path: Path) -> None:
     assert "no such script" in res.stderr
 
 
+def test_an_unknown_check_to_disable_exits_2_before_the_script_runs(tmp_path: Path) -> None:
+    script = tmp_path / "plain.py"
+    script.write_text("print('ran')\n")
+    res = _deadpan("run", "--disable", "DP999", str(script))
+    assert res.returncode == 2 and res.stdout == ""
+    assert "--disable: no check 'DP999'" in res.stderr
+
+
 def test_no_training_is_inconclusive_exit_2(tmp_path: Path) -> None:
     script = tmp_path / "plain.py"
     script.write_text("print('no training here')\n")

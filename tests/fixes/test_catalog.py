@@ -26,6 +26,7 @@ from deadpan.fixes.catalog.relu_activations import ReluActivations
 from deadpan.fixes.catalog.resample_classes import ResampleClasses
 from deadpan.fixes.catalog.scale_lr import ScaleLr
 from deadpan.fixes.catalog.standardize_inputs import StandardizeInputs
+from deadpan.fixes.catalog.train_every_parameter import TrainEveryParameter
 from deadpan.fixes.runner import train_trial
 
 from .kit import batches, blobs, mlp, setup
@@ -81,6 +82,20 @@ def test_correct_loop_restores_zero_grad_and_the_left_out_parameters() -> None:
     assert gain(broken, fixed) > 0.2
     with pytest.raises(NotApplicable):
         CorrectLoop().apply(setup(), EV, ())
+
+
+def test_train_every_parameter_unfreezes_random_frozen_layers() -> None:
+    model = mlp()
+    with torch.no_grad():
+        model[0].weight.zero_()  # a first layer that passes nothing on, frozen: the head sees a constant
+    model[0].requires_grad_(False)
+    broken = setup(model=model)
+    fixed = TrainEveryParameter().apply(broken, EV, ())
+    assert all(p.requires_grad for p in fixed.model.parameters())
+    assert not broken.model[0].weight.requires_grad  # the control is left alone
+    assert gain(broken, fixed) > 0.5
+    with pytest.raises(NotApplicable):
+        TrainEveryParameter().apply(setup(), EV, ())
 
 
 def test_resample_classes_balances_the_batches() -> None:

@@ -38,15 +38,16 @@ from deadpan.capture.stats import (
     weights_of,
 )
 from deadpan.capture.stream import StreamStats
+from deadpan.capture.training_stats import lr_ran_at, training_stats
 from deadpan.evidence import (
     DataStats,
     Evidence,
     InputDependence,
     LayerInfo,
     LayerSignal,
+    LearnabilityProbe,
     LRRangeProbe,
     ModelStats,
-    OptimizerInfo,
     OutputProbe,
     OverfitProbe,
     Probes,
@@ -62,6 +63,7 @@ from deadpan.probes.outputs import (
     output_probe,
     run_model,
 )
+from deadpan.probes.positions import position_learnability
 from deadpan.probes.tensors import preserved_rng
 from deadpan.probes.training import lr_range_test, overfit_one_batch
 
@@ -117,45 +119,18 @@ def _to(obj: Any, device: torch.device) -> Any:
     return obj
 
 
-def _optimizer_info(opt: torch.optim.Optimizer | None) -> OptimizerInfo | None:
-    if opt is None:
+def _ran_at(pi: ProbeInputs) -> float | None:
+    """The learning rate the user's steps ran at: the median of those sampled, else the optimizer's own."""
+    if pi.optimizer is None:
         return None
-    g = opt.param_groups[0]
-    momentum = g.get("momentum", 0.0)
-    betas = g.get("betas")
-    if not momentum and isinstance(betas, tuple):
-        momentum = betas[0]
-    name = type(opt).__name__
-    return OptimizerInfo(
-        name=name,
-        lr=float(g.get("lr", 0.0)),
-        weight_decay=float(g.get("weight_decay", 0.0) or 0.0),
-        momentum=float(momentum or 0.0),
-        decoupled_weight_decay=name == "AdamW" or bool(g.get("decoupled_weight_decay", False)),
-    )
+    return lr_ran_at(pi.optimizer, pi.recorder.lr_seen.values if pi.recorder is not None else [])
 
 
-def training_stats(rec: Recorder, opt: torch.optim.Optimizer | None) -> TrainingStats:
-    layer_grad = {k: float(np.median(v)) for k, v in rec.layer_grad.items() if v}
-    nonfinite = rec.loss_series.first_nonfinite
-    checked = max(rec.steps_grad_checked, 1)
-    return TrainingStats(
-        steps=rec.step,
-        backward_calls=rec.backward_calls,
-        zero_grad_calls=rec.zero_grad_calls,
-        steps_without_zero_grad=rec.steps_without_zero_grad,
-        backward_on_detached=rec.backward_on_detached,
-        steps_without_grad=round(rec.steps_without_grad * rec.step / checked),
-        steps_in_eval_mode=rec.steps_in_eval_mode,
-        loss_steps=tuple(rec.loss_series.steps),
-        loss=tuple(rec.loss_series.values),
-        first_nonfinite_loss_step=nonfinite,
-        heldout_loss=tuple(rec.heldout_loss.values),
-        optimizer=_optimizer_info(opt),
-        update_ratio=tuple(rec.update_ratio.values),
-        grad_norm=tuple(rec.grad_norm.values),
-        layer_grad_norm=layer_grad,
-    )
+def _learnability(x: np.ndarray, y: np.ndarray, task: Task) -> LearnabilityProbe | None:
+    """Simple models on the inputs: per row, or per position for classes per position (next tokens)."""
+    if task.positions > 1:
+        return position_learnability(x, y, task)
+    return learnability(x, y, task)
 
 
 def build_evidence(pi: ProbeInputs) -> Evidence:
@@ -217,7 +192,7 @@ def _build(pi: ProbeInputs) -> Evidence:
     heldout_probe, dependence, layers, signals = _model_probes(model, train, heldout, adapt, task, timed)
     x = stack_inputs(pi.train)
     y = stack_targets(pi.train, None if x is None else len(x))
-    learn = timed("learnability", lambda: learnability(x, y, task)) if x is not None else None
+    learn = timed("learnability", lambda: _learnability(x, y, task)) if x is not None else None
     overfit, lr_range, initial_loss = _training_probes(pi, train, adapt, loss_fn, task, timed)
     stats = model_stats(pi, model, layers)
     data = _data_stats(pi, x, y)
@@ -316,7 +291,7 @@ def _training_probes(
         overfit = timed(
             "overfit one batch", lambda: overfit_one_batch(_copy(base), train[0], adapt, loss_fn, task)
         )
-        user_lr = float(pi.optimizer.param_groups[0].get("lr", 0.0)) if pi.optimizer is not None else None
+        user_lr = _ran_at(pi)
         lr_range = timed(
             "lr range test",
             lambda: lr_range_test(_copy(base), train, adapt, loss_fn, pi.optimizer, user_lr),
@@ -365,7 +340,16 @@ def model_stats(pi: ProbeInputs, model: nn.Module, layers: tuple[LayerInfo, ...]
         has_mode_dependent_layers=any(
             "Dropout" in type(m).__name__ or "BatchNorm" in type(m).__name__ for m in model.modules()
         ),
+        loaded_names=_loaded(rec),
+        state_loads=rec.state_loads if rec is not None else 0,
     )
+
+
+def _loaded(rec: Recorder | None) -> tuple[str, ...] | None:
+    """The names of the watched model's parameters a ``load_state_dict`` filled during the run."""
+    if rec is None or rec.model is None:
+        return None
+    return tuple(n for n, p in rec.model.named_parameters() if id(p) in rec.loaded_params)
 
 
 def _data_stats(pi: ProbeInputs, x: np.ndarray | None, y: np.ndarray) -> DataStats:

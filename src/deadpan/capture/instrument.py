@@ -54,6 +54,7 @@ class Listener(Protocol):
     def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None: ...
     def on_loader_iter(self, loader: DataLoader[Any]) -> None: ...
     def on_loader_batch(self, batch: Any) -> None: ...
+    def on_state_loaded(self, module: torch.nn.Module, keys: list[str]) -> None: ...
     def internal_error(self, where: str, exc: BaseException) -> None: ...
 
 
@@ -163,6 +164,19 @@ def _wrap_optimizer_init(original: Any) -> Any:
     return __init__
 
 
+def _wrap_load_state_dict(original: Any) -> Any:
+    """A module's ``load_state_dict``: the real call, then the event with the keys it was given (weights
+    loaded from a checkpoint, not drawn at random)."""
+
+    @functools.wraps(original)
+    def load_state_dict(self: torch.nn.Module, state_dict: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, state_dict, *args, **kwargs)
+        _safely("on_state_loaded", self, list(state_dict.keys()) if hasattr(state_dict, "keys") else [])
+        return result
+
+    return load_state_dict
+
+
 def _wrap_loader_iter(original: Any) -> Any:
     """A DataLoader's ``__iter__`` (an epoch begins): the event, then the real call."""
 
@@ -211,6 +225,7 @@ def _install() -> None:
     _patch(torch.optim.Optimizer, "zero_grad", _wrap_zero_grad)
     _patch(torch.nn.Module, "zero_grad", _wrap_zero_grad)
     _patch(torch.optim.Optimizer, "__init__", _wrap_optimizer_init)
+    _patch(torch.nn.Module, "load_state_dict", _wrap_load_state_dict)
     _patch(DataLoader, "__iter__", _wrap_loader_iter)
     from torch.utils.data.dataloader import _BaseDataLoaderIter
 

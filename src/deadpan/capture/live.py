@@ -239,7 +239,8 @@ class LiveMonitor:
 
     def _still_learning(self, loss_value: float | None, state: CollapseState) -> bool:
         """In the collapsed streak, the loss of the latest :data:`TREND_CHECKS` checks is more than
-        :data:`PLATEAU_TOLERANCE` below that of the ones before, or the outputs' spread grew to
+        :data:`PLATEAU_TOLERANCE` below that of the ones before, or the latest is a new low of the streak
+        more than the tolerance below its first, or the outputs' spread grew to
         :data:`SPREAD_GROWTH` times what it was when the streak began: a model on its way out of a plateau
         (an autoencoder past its mean image), not a collapse. Held back until the loss stops falling and the
         spread stops growing. A loss still above the run's first (falling back after it exploded) does not
@@ -254,11 +255,21 @@ class LiveMonitor:
             and learning
             and latest < (1 - PLATEAU_TOLERANCE) * sum(recent[:TREND_CHECKS]) / TREND_CHECKS
         )
+        # Or still making new lows, past the tolerance below where the streak began: checks paced unevenly
+        # can put a slow fall inside the tolerance of two windows while it keeps going down.
+        first_loss = self._streak_losses[0] if self._streak_losses else None
+        lows = (
+            first_loss is not None
+            and learning
+            and len(self._streak_losses) > 1
+            and self._streak_losses[-1] < min(self._streak_losses[:-1])
+            and self._streak_losses[-1] < (1 - PLATEAU_TOLERANCE) * first_loss
+        )
         spread = state.output_spread_ratio
         growing = (
             math.isfinite(spread) and math.isfinite(first_spread) and spread > SPREAD_GROWTH * first_spread
         )
-        return falling or growing
+        return falling or lows or growing
 
     def judge(self, step: int, state: CollapseState, rows: int, loss_value: float | None = None) -> None:
         """Count one check of ``rows`` rows (Keras judges its fixed sample itself and calls this directly)."""

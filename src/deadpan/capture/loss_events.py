@@ -87,6 +87,9 @@ class LossEvents:
         #: include another trained model's outputs (see :meth:`_judging_another_model`).
         self.unpaired_inputs: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self.generator_label: float | None = None
+        #: A pair loss's labels (``cosine_embedding_loss``'s +1 similar / -1 dissimilar), sampled: the targets
+        #: of a model whose outputs are compared with each other.
+        self.pair_labels: list[torch.Tensor] = []
         self.judges_other_model = False
         #: No optimizer: the loop updates the weights itself (``p -= lr * p.grad``); a step is counted at the
         #: first training forward after a ``backward`` (see ``Recorder._discover_from_backward``).
@@ -119,12 +122,19 @@ class LossEvents:
         if fn in EMBEDDING_LOSSES and self.loss is not None and self.loss.function == fn:
             self.loss.calls += 1
             self._keep_unpaired_inputs(None)
+            self._keep_pair_labels(args[2] if len(args) > 2 else kwargs.get("target"))
             return  # embeddings compared with each other: no target of their own (capture.targetless)
         if self.loss is None or self.loss.function != fn:
             return  # a second loss term (distillation's cross-entropy next to its KL): one pair per step
         self.loss.calls += 1
         self._observe_training_pair(target)
         self._live_check(inp, target, fn, result)
+
+    def _keep_pair_labels(self, labels: Any) -> None:
+        """A pair loss's labels on the sampled steps, up to ``SAMPLE_ROWS`` of them."""
+        kept = sum(len(t) for t in self.pair_labels)
+        if self._sample_now and isinstance(labels, torch.Tensor) and labels.dim() == 1 and kept < SAMPLE_ROWS:
+            self.pair_labels.append(labels.detach()[:ROWS_PER_BATCH].to("cpu", copy=True))
 
     def _keep_unpaired_inputs(self, target: torch.Tensor | None) -> None:
         """This model's outputs have no targets of their own: it trained through another model's output (a
@@ -248,6 +258,8 @@ class LossEvents:
         if out is None:
             self.live.spent(spent)
         else:
+            # A per-position loss's flat target, as [rows, positions]: the adapted output's layout.
+            target = self._unfolded(target, batch_size_of(args) or batch_size_of(kwargs))
             self.live.observe(self.step - 1, out, target, fn, spent, value)
 
     def _observe_training_pair(self, target: torch.Tensor) -> None:

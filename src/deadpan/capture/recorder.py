@@ -92,6 +92,10 @@ class Recorder(LossEvents, StepStatistics):
         self._manual_backwards = 0
         self._init_loss_events()
         self._init_step_statistics()
+        #: ``load_state_dict`` calls seen, and the parameters they filled (by identity: loading copies into
+        #: the existing tensors).
+        self.state_loads = 0
+        self.loaded_params: set[int] = set()
         if model is not None:
             self._attach(model)
 
@@ -123,6 +127,13 @@ class Recorder(LossEvents, StepStatistics):
                 s.flush()
             except Exception as exc:
                 self.internal_error("flush", exc)
+
+    def on_state_loaded(self, module: nn.Module, keys: list[str]) -> None:
+        """Weights loaded into ``module`` (``load_state_dict``): its parameters named in ``keys`` hold a
+        checkpoint's values, not a random initialisation's."""
+        named = set(keys)
+        self.state_loads += 1
+        self.loaded_params.update(id(p) for n, p in module.named_parameters() if n in named)
 
     def internal_error(self, where: str, exc: BaseException) -> None:
         if len(self.internal_errors) < 50:

@@ -43,7 +43,12 @@ class StepStatistics:
         self.steps_in_eval_mode = 0
         self.grad_norm = Series()
         self.update_ratio = Series()
+        #: The first optimizer's learning rate at the sampled steps (a schedule moves it; a decay to zero
+        #: leaves the last value far from the one the training ran at).
+        self.lr_seen = Series()
         self.layer_grad: dict[str, list[float]] = {}
+        #: Sampled steps at which each parameter had no gradient (the backward did not reach it).
+        self.ungraded: dict[str, int] = {}
         self.initial_state: dict[str, torch.Tensor] | None = None
         self.initial_weights: list[tuple[str, str, torch.Tensor]] = []
         self.step_seconds: list[float] = []
@@ -81,6 +86,7 @@ class StepStatistics:
             self.steps_in_eval_mode += 1
         if self._sample_now:
             self._record_gradients()
+            self._record_lr(optimizer)
 
     def _record_gradients(self) -> None:
         """A sampled step, before the optimizer moves the weights: the gradient norms (total and per layer),
@@ -95,10 +101,24 @@ class StepStatistics:
             total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
             self.grad_norm.add_tensor(self.step, total)
             named = [n for n, p in params if p.grad is not None]
+            values = torch.stack(norms).float().tolist()
             if len(self.layer_grad) < 512:
-                for name, nv in zip(named, torch.stack(norms).float().tolist(), strict=True):
+                for name, nv in zip(named, values, strict=True):
                     self.layer_grad.setdefault(name, []).append(float(nv))
+            self._count_ungraded(params)
         self._pre_params = [p.detach().clone() for _, p in params]
+
+    def _record_lr(self, optimizer: torch.optim.Optimizer) -> None:
+        lr = optimizer.param_groups[0].get("lr") if optimizer.param_groups else None
+        if isinstance(lr, int | float):  # a tensor learning rate is read at the end only (no host sync)
+            self.lr_seen.add(self.step, float(lr))
+
+    def _count_ungraded(self, params: list[tuple[str, nn.Parameter]]) -> None:
+        """Count this step for every parameter the backward did not reach: no gradient at all. (A gradient
+        of zeros did reach it: dead units or saturation stopped the signal, which other checks read.)"""
+        for name, p in params:
+            if p.grad is None:
+                self.ungraded[name] = self.ungraded.get(name, 0) + 1
 
     def _record_update_ratio(self) -> None:
         """After a sampled step: the median over parameters of how far the step moved each, relative to its

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from deadpan.capture.build import ProbeInputs, model_stats
-from deadpan.evidence import Evidence, OutputProbe, Probes, Task, TrainingStats
+from deadpan.evidence import DataStats, Evidence, OutputProbe, Probes, Task, TrainingStats
 from deadpan.probes.layers import probe_layers
 from deadpan.probes.outputs import main_output, sample_diversity
 from deadpan.probes.tensors import preserved_rng
@@ -47,12 +48,23 @@ def targetless_evidence(
     return Evidence(
         source=pi.source,
         task=Task("embedding" if embedding else "generative", None, width),
+        data=_pair_labels(pi),
         model=model_stats(pi, model, layers),
         training=training,
         probes=Probes(train_output=probe, layers=signals),
         missing=tuple(missing),
         internal_errors=tuple(errors),
     )
+
+
+def _pair_labels(pi: ProbeInputs) -> DataStats | None:
+    """A pair loss's labels as the data's targets (+1 similar, -1 dissimilar): all one label teaches the
+    model to pull every pair together (or push every pair apart), and the data checks say so (DP103)."""
+    assert pi.recorder is not None
+    if not pi.recorder.pair_labels:
+        return None
+    y = torch.cat(pi.recorder.pair_labels).float().numpy()
+    return DataStats(x=np.zeros((0,)), y=y, samples_seen=pi.recorder.samples_seen)
 
 
 def _layers(model: nn.Module, args: Any, kwargs: Any, errors: list[str]) -> Any:

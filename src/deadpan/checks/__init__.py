@@ -6,16 +6,20 @@ Importing this package imports every module below it, which registers the checks
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from deadpan.checks.base import REGISTRY, Check, missing_evidence, register
 from deadpan.evidence import Evidence
 from deadpan.findings import Finding, Skipped
 
-__all__ = ["Check", "all_checks", "get_check", "register", "run_checks"]
+__all__ = ["Check", "all_checks", "disabled", "get_check", "register", "run_checks"]
+
+#: Codes of the checks switched off (``--disable``), for this process.
+_disabled: frozenset[str] = frozenset()
 
 
 def _import_all() -> None:
@@ -40,6 +44,24 @@ def get_check(code_or_name: str) -> type[Check] | None:
     return None
 
 
+@contextlib.contextmanager
+def disabled(codes: Iterable[str]) -> Iterator[None]:
+    """Switch the checks with these codes or names off while the block runs (``deadpan run --disable``):
+    the diagnosis then has to find their faults by other evidence. Raises ValueError on an unknown code."""
+    global _disabled
+    found = []
+    for code in codes:
+        cls = get_check(code)
+        if cls is None:
+            raise ValueError(f"no check {code!r} (deadpan checks lists them)")
+        found.append(cls.code)
+    before, _disabled = _disabled, _disabled | frozenset(found)
+    try:
+        yield
+    finally:
+        _disabled = before
+
+
 def run_checks(
     ev: Evidence, checks: Iterable[type[Check]] | None = None
 ) -> tuple[list[Finding], list[Skipped], list[str]]:
@@ -48,6 +70,9 @@ def run_checks(
     skipped: list[Skipped] = []
     errors: list[str] = []
     for cls in checks if checks is not None else all_checks():
+        if cls.code in _disabled:
+            skipped.append(Skipped(cls.code, cls.name, "disabled (--disable)"))
+            continue
         missing = [p for p in cls.requires if missing_evidence(ev, p)]
         if missing:
             skipped.append(Skipped(cls.code, cls.name, "needs " + ", ".join(missing)))

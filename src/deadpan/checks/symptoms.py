@@ -98,7 +98,7 @@ def trails_simple_models(ev: Evidence) -> bool:
     """The network's training score trails the learnability probe's best simple model by
     :data:`TRAILS_SIMPLE_MODELS` or more (both normalised, chance 0 and perfect 1)."""
     learn, train = ev.probes.learnability, ev.probes.train_output
-    if learn is None or train is None or not np.isfinite(train.score):
+    if learn is None or learn.per_position or train is None or not np.isfinite(train.score):
         return False
     best = learn.normalized(max(learn.linear_score, learn.nonlinear_score))
     return best - train.normalized_score >= TRAILS_SIMPLE_MODELS

@@ -21,6 +21,7 @@ from deadpan.cli.bench import bench_app
 
 if TYPE_CHECKING:
     from deadpan.findings import Report
+    from deadpan.fixes.options import VerifyOptions
     from deadpan.scenarios.registry import Scenario
 
 app = typer.Typer(
@@ -112,6 +113,33 @@ def run(
             "or 'local' to start one here). Needs pip install 'deadpan\\[ray]'.",
         ),
     ] = None,
+    search: Annotated[
+        bool,
+        typer.Option(
+            "--search/--no-search",
+            help="When the output is broken and no check is sure why, train copies that each change one "
+            "stage (learning rate, loop, initialisation, inputs, regularisation, activations, length) and "
+            "name the stage whose change restores learning.",
+        ),
+    ] = True,
+    disable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disable",
+            metavar="CODE",
+            help="Switch a check off (its code or name, e.g. DP401; repeat for several): the diagnosis then "
+            "has to find its fault by other evidence.",
+        ),
+    ] = None,
+    search_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--search-budget",
+            metavar="SECONDS",
+            min=1.0,
+            help="Seconds the search may take (default: your training's own time, within 15-60 s).",
+        ),
+    ] = None,
 ) -> None:
     """Run an unmodified training script with deadpan attached, then diagnose it.
 
@@ -128,30 +156,18 @@ def run(
     if resolve_script(script) is None:
         typer.echo(f"deadpan: no such script: {script}", err=True)
         raise typer.Exit(2)
-    from deadpan.fixes.options import VerifyOptions
+    from deadpan.checks import disabled
 
-    if (workers is not None or ray is not None) and not verify:
-        typer.echo("deadpan: --workers and --ray apply to --verify's fix trials; add --verify.", err=True)
-        raise typer.Exit(2)
-    if stop_on not in (None, "collapsed"):
-        typer.echo(f"deadpan: --stop-on takes 'collapsed', not {stop_on!r}", err=True)
-        raise typer.Exit(2)
-    options = None
-    if verify:
-        from deadpan.fixes.runner import RunnerUnavailable
-
-        try:
-            options = VerifyOptions(workers=workers, ray=ray, progress=not quiet).connect()
-        except RunnerUnavailable as exc:
-            typer.echo(f"deadpan: {exc}", err=True)
-            raise typer.Exit(2) from None
-    result = run_script(
-        script,
-        list(script_args or []),
-        max_steps=max_steps,
-        verify=options,
-        stop_on="collapsed" if stop_on else None,
-    )
+    _check_run_options(workers, ray, verify, disable, stop_on)
+    options = _trial_options(workers, ray, not quiet, verify, search, search_budget)
+    with disabled(disable or []):
+        result = run_script(
+            script,
+            list(script_args or []),
+            max_steps=max_steps,
+            verify=options,
+            stop_on="collapsed" if stop_on else None,
+        )
     report = result.report
     if result.rank != 0 or in_worker():
         # A worker of a distributed run: rank 0 reports for every rank (or leaves it to the parent deadpan).
@@ -175,6 +191,50 @@ def run(
         _write("the report", print_report, report)
     trained = isinstance(steps := report.metrics.get("steps"), int) and steps > 0
     raise typer.Exit(_exit_code(report.verdict, result.status, fail_on, trained))
+
+
+def _check_run_options(
+    workers: int | None, ray: str | None, verify: bool, disable: list[str] | None, stop_on: str | None
+) -> None:
+    """Exit 2 with a one-line message on options that do not fit together, before the script runs."""
+    from deadpan.checks import get_check
+
+    if (workers is not None or ray is not None) and not verify:
+        typer.echo("deadpan: --workers and --ray apply to --verify's fix trials; add --verify.", err=True)
+        raise typer.Exit(2)
+    unknown = [code for code in disable or [] if get_check(code) is None]
+    if unknown:
+        typer.echo(f"deadpan: --disable: no check {unknown[0]!r} (`deadpan checks` lists them).", err=True)
+        raise typer.Exit(2)
+    if stop_on not in (None, "collapsed"):
+        typer.echo(f"deadpan: --stop-on takes 'collapsed', not {stop_on!r}", err=True)
+        raise typer.Exit(2)
+
+
+def _trial_options(
+    workers: int | None,
+    ray: str | None,
+    progress: bool,
+    verify: bool,
+    search: bool,
+    search_budget: float | None,
+) -> VerifyOptions:
+    """How the trials on copies run; with ``--verify`` its runner is made now, so that an unreachable Ray
+    cluster stops the command before the training (exit 2)."""
+    from deadpan.fixes.options import VerifyOptions
+
+    options = VerifyOptions(
+        workers=workers, ray=ray, progress=progress, verify=verify, search=search, search_budget=search_budget
+    )
+    if not verify:
+        return options
+    from deadpan.fixes.runner import RunnerUnavailable
+
+    try:
+        return options.connect()
+    except RunnerUnavailable as exc:
+        typer.echo(f"deadpan: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _write(what: str, write: Callable[..., object], *args: Any, **kwargs: Any) -> None:

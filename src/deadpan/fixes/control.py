@@ -49,12 +49,16 @@ def budget(ev: Evidence) -> int:
     return int(min(MAX_STEPS, max(MIN_STEPS, ev.training.steps)))
 
 
-def optimizer_spec(opt: torch.optim.Optimizer | None, left_out: tuple[str, ...]) -> OptimizerSpec:
+def optimizer_spec(
+    opt: torch.optim.Optimizer | None, left_out: tuple[str, ...], ran_at: float | None = None
+) -> OptimizerSpec:
+    """The user's optimizer as a recipe; its learning rate ``ran_at`` (the rate its steps ran at, read by the
+    capture) when known: a schedule that decayed to zero leaves a last rate that would train nothing."""
     if opt is None:
         return OptimizerSpec(torch.optim.Adam, {}, DEFAULT_LR, left_out)
     group = opt.param_groups[0]
     hyper = {k: v for k, v in group.items() if k in opt.defaults and k not in ("params", "lr")}
-    lr = group.get("lr", DEFAULT_LR)
+    lr = group.get("lr", DEFAULT_LR) if ran_at is None else ran_at
     lr = float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)
     return OptimizerSpec(type(opt), hyper, lr, left_out)
 
@@ -122,7 +126,7 @@ def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], 
         heldout=tuple(heldout),
         loss_fn=loss_fn,
         adapt=adapt,
-        optimizer=optimizer_spec(pi.optimizer, tuple(left_out)),
+        optimizer=optimizer_spec(pi.optimizer, tuple(left_out), _ran_at(ev)),
         loop=loop,
         steps=budget(ev),
         task=task,
@@ -131,6 +135,11 @@ def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], 
         data=data,
     )
     return setup
+
+
+def _ran_at(ev: Evidence) -> float | None:
+    opt = ev.training.optimizer if ev.training is not None else None
+    return opt.lr if opt is not None and opt.lr > 0 else None
 
 
 def _fresh_from_loader(pi: ProbeInputs, like: Batch, seed: int) -> tuple[list[Batch], list[Batch]] | None:

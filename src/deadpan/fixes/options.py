@@ -1,4 +1,5 @@
-"""How ``--verify`` runs: the options the CLI, :func:`deadpan.diagnose` and the run path share."""
+"""How the trials on copies run — ``--verify``'s fix trials and the intervention search
+(:mod:`deadpan.fixes.search`): the options the CLI, :func:`deadpan.diagnose` and the run path share."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ class VerifyOptions:
     #: A runner made beforehand (:meth:`connect`), so that an unreachable cluster stops the command before
     #: the user's training runs rather than after it.
     runner: Runner | None = None
+    #: Train the top causes' fixes (``--verify``).
+    verify: bool = True
+    #: Search interventions when a broken run has no sure cause (``--search/--no-search``).
+    search: bool = False
+    #: Seconds the search may take; None: the user's training time within 15..60 s.
+    search_budget: float | None = None
 
     def connect(self) -> VerifyOptions:
         """These options with their runner made now; raises
@@ -36,6 +43,37 @@ class VerifyOptions:
         from deadpan.fixes.runner import make_runner
 
         return replace(self, runner=make_runner(self.workers, self.ray))
+
+
+def proven(report: Report, ev: Evidence | None, pi: ProbeInputs | Any, options: VerifyOptions) -> Report:
+    """``report`` after the intervention search (when asked for and needed), then the fix trials (when
+    asked for)."""
+    if options.search and ev is not None:
+        report = searched(report, ev, pi, options)
+    if options.verify:
+        report = verified(report, ev, pi, options)
+    return report
+
+
+def searched(report: Report, ev: Evidence, pi: ProbeInputs | Any, options: VerifyOptions) -> Report:
+    """``report`` with the intervention search run when the verdict is broken and no cause is sure; a
+    failure inside the search is recorded, never raised."""
+    from deadpan.fixes.search import needs_search, search, search_budget
+    from deadpan.fixes.verify import user_step_seconds
+
+    if not needs_search(report):
+        return report
+    steps = ev.training.steps if ev.training is not None else None
+    budget = options.search_budget or search_budget(user_step_seconds(pi), steps)
+    try:
+        return search(report, ev, pi, budget, options.runner)
+    except Exception as exc:  # a bug in the search must not cost the user the diagnosis
+        import dataclasses
+        import traceback
+
+        metrics = {**report.metrics, "search": {"not_searched": f"the search failed ({type(exc).__name__})"}}
+        errors = (*report.internal_errors, traceback.format_exc(limit=3))
+        return dataclasses.replace(report, metrics=metrics, internal_errors=errors)
 
 
 def verified(report: Report, ev: Evidence | None, pi: ProbeInputs | Any, options: VerifyOptions) -> Report:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deadpan.capture.build import ProbeInputs
-from deadpan.diagnosis import summary_of
+from deadpan.diagnosis import score_name, summary_of
 from deadpan.evidence import Evidence
 from deadpan.findings import Cause, Finding, Report
 from deadpan.fixes.base import Fix, NotApplicable, Setup, TrialSetup
@@ -65,19 +65,18 @@ class Verification:
             return float("-inf")
         return self.after.normalized - self.before.normalized
 
-    def headline(self, regression: bool) -> str:
+    def headline(self, metric: str) -> str:
         """ "distinct predictions 1 -> 10, balanced accuracy 0.10 -> 0.91 in 200 steps"."""
         if self.before is None or self.after is None:
             return f"not verifiable: {self.reason}" if self.status == "not_verifiable" else f"{self.reason}"
-        metric = "R^2" if regression else "balanced accuracy"
         parts = []
-        if not regression:
+        if metric in CLASS_SCORES:
             b, a = self.before.distinct_predictions, self.after.distinct_predictions
             parts.append(f"distinct predictions {b} -> {a}")
         parts.append(f"{metric} {self.before.score:.2f} -> {self.after.score:.2f}")
         return f"{self.title}: {', '.join(parts)} in {self.after.steps} steps"
 
-    def to_dict(self, regression: bool) -> dict[str, Any]:
+    def to_dict(self, metric: str) -> dict[str, Any]:
         return {
             "fix": self.fix,
             "title": self.title,
@@ -88,8 +87,17 @@ class Verification:
             "before": self.before.to_dict() if self.before else None,
             "after": self.after.to_dict() if self.after else None,
             "reason": self.reason,
-            "headline": self.headline(regression),
+            "headline": self.headline(metric),
         }
+
+
+#: Scores of a classifier, whose trials also count the distinct predictions.
+CLASS_SCORES = ("balanced accuracy", "cross-entropy skill")
+
+
+def metric_of(ev: Evidence) -> str:
+    """The name of the score the trials of this run are judged by (:func:`~deadpan.diagnosis.score_name`)."""
+    return score_name(ev.task) if ev.task is not None else "balanced accuracy"
 
 
 def judge(before: TrialMetrics, after: TrialMetrics) -> str:
@@ -143,6 +151,8 @@ def plan(report: Report, ev: Evidence, pi: Source, fixes: Sequence[Fix] | None =
         return Plan(None, f"deadpan could not rebuild the training ({type(exc).__name__}: {exc})", [])
     trials: list[PlannedTrial] = []
     for i, cause in enumerate(report.causes[:MAX_CAUSES]):
+        if _already_verified(cause):
+            continue  # the intervention search proved it (deadpan.fixes.search)
         findings = tuple(by_code[c] for c in cause.findings if c in by_code)
         for fix in fixes if fixes is not None else all_fixes():
             if not fix.answers(cause.category, findings):
@@ -186,7 +196,7 @@ def verify(
     t0 = time.perf_counter()
     runner = runner or InProcess()
     p = plan(report, ev, pi, fixes)
-    regression = ev.task is not None and ev.task.kind == "regression"
+    metric = metric_of(ev)
     results: dict[int, list[Verification]] = {}
     control_metrics: TrialMetrics | None = None
     outcomes: dict[str, TrialOutcome] = {}
@@ -232,11 +242,11 @@ def verify(
         )
         results.setdefault(t.cause, []).append(v)
     if p.control is not None and control_metrics is not None:
-        combined = _combined(p, results, ev, runner, time_limit, control_metrics, regression)
+        combined = _combined(p, results, ev, runner, time_limit, control_metrics, metric)
         if combined is not None:
             meta["combined"] = combined
     meta["seconds"] = round(time.perf_counter() - t0, 2)
-    return rerank(report, results, regression, meta)
+    return rerank(report, results, metric, meta)
 
 
 def _combined(
@@ -246,7 +256,7 @@ def _combined(
     runner: Runner,
     time_limit: float,
     control: TrialMetrics,
-    regression: bool,
+    metric: str,
 ) -> dict[str, Any] | None:
     """When the fixes of two or more causes each improved on the control, one more trial with all of them
     applied together (the best fix of each cause, in rank order): a user fixes every verified cause, and two
@@ -278,17 +288,21 @@ def _combined(
     v = Verification(
         "+".join(names), title, "", judge(control, outcome.metrics), setup.steps, control, outcome.metrics
     )
-    out = v.to_dict(regression)
+    out = v.to_dict(metric)
     out["fixes"] = names
     return out
 
 
+def user_step_seconds(pi: Source) -> list[float]:
+    """The user's training step times, as deadpan timed them (a PyTorch recorder's, or a Keras run's)."""
+    if isinstance(pi, ProbeInputs):
+        return list(pi.recorder.step_seconds) if pi.recorder is not None else []
+    return list(getattr(pi, "step_seconds", []))
+
+
 def _step_seconds(pi: Source) -> float | None:
     """The user's median training step time, when deadpan timed their steps."""
-    if isinstance(pi, ProbeInputs):
-        times = pi.recorder.step_seconds if pi.recorder is not None else []
-    else:
-        times = getattr(pi, "step_seconds", [])
+    times = user_step_seconds(pi)
     return float(statistics.median(times)) if times else None
 
 
@@ -313,24 +327,33 @@ def _verification(
     return made(judge(control, outcome.metrics), budget=t.setup.steps, before=control, after=outcome.metrics)
 
 
+def _already_verified(cause: Cause) -> bool:
+    return cause.verified is not None and bool(cause.verified.get("improved"))
+
+
 def _best(vs: list[Verification]) -> Verification:
     order = {"improved": 0, "no_improvement": 1, "failed": 2, "not_verifiable": 3}
     return min(vs, key=lambda v: (order[v.status], -v.gain))
 
 
 def rerank(
-    report: Report, results: dict[int, list[Verification]], regression: bool, meta: dict[str, Any]
+    report: Report,
+    results: dict[int, list[Verification]],
+    metric: str,
+    meta: dict[str, Any],
+    key: str = "verification",
 ) -> Report:
-    """Attach each cause's best verification and order the causes: improved, untried, not helped."""
+    """Attach each cause's best verification and order the causes: improved, untried, not helped; ``meta``
+    goes to ``report.metrics[key]``."""
     causes: list[tuple[int, float, int, Cause]] = []
     for i, cause in enumerate(report.causes):
         vs = results.get(i)
         if not vs:
-            causes.append((1, 0.0, i, cause))
+            causes.append((0 if _already_verified(cause) else 1, 0.0, i, cause))
             continue
         best = _best(vs)
-        entry = best.to_dict(regression)
-        entry["trials"] = [v.to_dict(regression) for v in vs]
+        entry = best.to_dict(metric)
+        entry["trials"] = [v.to_dict(metric) for v in vs]
         updated = dataclasses.replace(cause, verified=entry)
         if best.improved:
             causes.append((0, 0.0, i, updated))
@@ -340,6 +363,6 @@ def rerank(
             causes.append((1, 0.0, i, updated))
     ranked = tuple(c for *_, c in sorted(causes, key=lambda t: (t[0], t[1], t[2])))
     metrics = dict(report.metrics)
-    metrics["verification"] = meta
+    metrics[key] = meta
     summary = summary_of(report.verdict, report.symptom, ranked) if report.symptom else report.summary
     return dataclasses.replace(report, causes=ranked, summary=summary, metrics=metrics)

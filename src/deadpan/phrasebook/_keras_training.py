@@ -87,6 +87,14 @@ def _optimize_all(c: Change) -> str:
     ) + (f" (missing: {names_shown(c)})" if c.params.get("names") else "")
 
 
+def _reconnect(c: Change) -> str:
+    return (
+        f"make the output depend on {names_shown(c)}: connect their layer's output to the model's output "
+        "instead of dropping it (a value computed and not passed on, or cut by `ops.stop_gradient`, "
+        "`argmax` or rounding, passes no gradient back), or remove the layer"
+    )
+
+
 def _set_lr(c: Change) -> str:
     lr = f"{c.proposed:.2g}" if c.proposed else "the suggested rate"
     return f"set the optimizer's `learning_rate={lr}`"
@@ -132,6 +140,7 @@ PHRASES: dict[str, Phrase] = {
         "model.trainable_variables))` right after computing them, or let `model.fit` run the step"
     ),
     "optimize_all_params": _optimize_all,
+    "reconnect_parameters": _reconnect,
     "fresh_batch_every_step": (
         "pass the whole arrays to `model.fit(x, y, batch_size=..., shuffle=True)` instead of calling "
         "`train_on_batch` on the same slice at every step"

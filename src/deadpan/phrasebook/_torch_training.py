@@ -101,6 +101,14 @@ def _optimize_all(c: Change) -> str:
     ) + (f" (missing: {names_shown(c)})" if c.params.get("names") else "")
 
 
+def _reconnect(c: Change) -> str:
+    return (
+        f"make the output depend on {names_shown(c)}: use their result in `forward` instead of dropping it "
+        "(a value computed and not passed on, or cut by `.detach()`, `.data`, `torch.no_grad()`, `.item()`, "
+        "`argmax` or rounding, passes no gradient back), or remove them from the model"
+    )
+
+
 def _set_lr(c: Change) -> str:
     lr = f"{c.proposed:.2g}" if c.proposed else "the suggested rate"
     return f"set the optimizer's learning rate to {lr} (`torch.optim.Adam(model.parameters(), lr={lr})`)"
@@ -150,6 +158,7 @@ PHRASES: dict[str, Phrase] = {
         "`optimizer.zero_grad()` before the next `loss.backward()`)"
     ),
     "optimize_all_params": _optimize_all,
+    "reconnect_parameters": _reconnect,
     "fresh_batch_every_step": _fresh_batches,
     "train_mode": (
         "call `model.train()` at the start of every training epoch (after any validation pass) and "

@@ -17,6 +17,10 @@ BINARY_LOSSES = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "so
 MULTILABEL_LOSSES = ("multilabel_soft_margin_loss",)
 
 
+#: ``ignore_index`` of PyTorch's class losses when none is passed: targets of this value count nowhere.
+TORCH_IGNORE_INDEX = -100
+
+
 def infer_task(
     function: str | None, output: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None
 ) -> Task:
@@ -34,6 +38,8 @@ def infer_task(
         axis = class_axis(output, target)
         width = int(output.shape[axis]) if axis is not None else width
         n = max(width, int(target.max().item()) + 1 if target.numel() else width)
+        if ignore_index is None and integer_target and bool((target == TORCH_IGNORE_INDEX).any()):
+            ignore_index = TORCH_IGNORE_INDEX  # the loss's default: Hugging Face's padded labels use it
         return Task("multiclass", max(n, 2), width, positions=positions, ignore_index=ignore_index)
     if function in BINARY_LOSSES or function in MULTILABEL_LOSSES:
         if width > 1 and target.dim() >= 2 and target.shape[-1] == width:

@@ -105,6 +105,7 @@ def lines(report: Report) -> list[tuple[str, str]]:
         out.append(("dim", col))
     out += _cause_lines(report)
     out += _trial_summary_lines(report)
+    out += _search_lines(report)
     probes = _probe_line(report)
     if probes and report.verdict != "healthy":
         out.append(("", ""))
@@ -186,6 +187,26 @@ def _trial_summary_lines(report: Report) -> list[tuple[str, str]]:
         style = TRIAL_STYLE.get(str(combined.get("status")), "")
         out.append((style, f"all verified fixes together, {word}: {combined['headline']}"))
     return out
+
+
+def _search_lines(report: Report) -> list[tuple[str, str]]:
+    """What the intervention search tried, and what restored learning (or why it did not run)."""
+    search = report.metrics.get("search")
+    if not isinstance(search, dict):
+        return []
+    if search.get("not_searched"):
+        return [("", ""), ("dim", f"search: not run: {search['not_searched']}")]
+    tried = search.get("tried") or []
+    won = [t["fix"] for t in tried if t.get("status") == "improved"]
+    result = f"restored by {', '.join(won)}" if won else "no intervention restored learning"
+    return [
+        ("", ""),
+        (
+            "dim",
+            f"search: {len(tried)} intervention(s) trained on copies in {search.get('seconds')} s "
+            f"(budget {search.get('budget_seconds')} s): {result}",
+        ),
+    ]
 
 
 def _other_models_lines(report: Report) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ from deadpan.capture.report import plain_report, take_alert
 from deadpan.capture.session import TorchSession
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report, Skipped
-from deadpan.fixes.options import VerifyOptions, verified
+from deadpan.fixes.options import VerifyOptions, proven
 from deadpan.pipeline import with_live
 from deadpan.script.frameworks import FrameworkRun
 from deadpan.script.models import OtherModels, reports_per_model
@@ -128,7 +128,7 @@ def run_script(
     stop_on: StopOn = None,
 ) -> RunResult:
     """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]``, then diagnose (and, with
-    ``verify``, run the fix trials)."""
+    ``verify``, run the trials on copies it asks for: the intervention search, the fix trials)."""
     path = resolve_script(script)
     if path is None:
         raise FileNotFoundError(f"no such script: {script}")
@@ -154,7 +154,7 @@ def _framework_result(
     if session.stop_requested is not None and ended == "finished":
         ended = session.stop_requested
     if verify is not None and session.inputs is not None:
-        report = verified(report, session.evidence, session.inputs, verify)
+        report = proven(report, session.evidence, session.inputs, verify)
     return RunResult(report, status, ended, session.inputs, session.evidence)
 
 
@@ -210,7 +210,7 @@ def run_callable(
     group.stop()
     if group.result is not None:
         pi, ev, report, rank = group.result
-        if verify is not None:
+        if verify is not None and verify.verify:
             report = _not_verified(report, "fix trials do not run under distributed training yet")
         _publish(report, rank)
         rec.loader_source = None
@@ -218,7 +218,7 @@ def run_callable(
     observed_training = rec.step > 0 or rec.backward_calls > 0
     if from_workers is not None and not observed_training:
         report = _with_notes(from_workers, launch.notes)
-        if verify is not None:
+        if verify is not None and verify.verify:
             report = _not_verified(report, "fix trials do not run for training in worker processes yet")
         return RunResult(report, status, ended)
     if worker and not observed_training:  # a spawned child that trained nothing (a data-loading worker)
@@ -289,7 +289,7 @@ def _keras_result(
     if main.live is not None and main.live.alert is not None and stop_on == "collapsed":
         ended = "collapsed"
     if verify is not None:
-        report = verified(report, kev, main, verify)
+        report = proven(report, kev, main, verify)
     report = _with_other_models(report, main, session.others())
     return RunResult(report, status, ended, main, kev)
 
@@ -308,7 +308,7 @@ def _plain_result(
     pi, ev, report = reports_per_model(rec, others)
     report = _with_notes(report, notes)
     if verify is not None:
-        report = verified(report, ev, pi, verify)
+        report = proven(report, ev, pi, verify)
     rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report
     if in_worker():
         _publish(report, None)

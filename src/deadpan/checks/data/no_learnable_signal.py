@@ -135,8 +135,9 @@ class NoLearnableSignal(Check):
         )
 
     def _low_ceiling(self, ev: Evidence, lp: LearnabilityProbe, best: float) -> Finding | None:
-        """Signal, but weak: the simple models stay far from perfect and the network does poorly too."""
-        if not _weak_and_failing(ev, lp, best):
+        """Signal, but weak: the simple models stay far from perfect and the network does poorly too (not for
+        next tokens: an n-gram table's skill on real text is low whatever the labels' quality)."""
+        if lp.per_position or not _weak_and_failing(ev, lp, best):
             return None
         ceiling = lp.normalized(best)
         noisy = "noisy labels (mislabelled examples)" if lp.metric != "r2" else "noisy targets"

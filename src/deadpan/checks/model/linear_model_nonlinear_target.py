@@ -83,6 +83,8 @@ class LinearModelNonlinearTarget(Check):
         if before_last or recurrent_or_lookup:
             return None
         lp = ev.probes.learnability
+        if lp.per_position:
+            return None  # its two models are not a linear and a non-linear one
         linear, nonlinear = lp.normalized(lp.linear_score), lp.normalized(lp.nonlinear_score)
         net = ev.probes.train_output.normalized_score
         if nonlinear - linear <= NONLINEAR_MARGIN or net >= nonlinear - SHORTFALL:

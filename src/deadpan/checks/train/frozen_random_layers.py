@@ -20,6 +20,9 @@ MAX_NAMES = 5
 STRENGTH = 0.5
 #: Added when every frozen layer's weights look freshly initialised.
 STRENGTH_INIT_LIKE = 0.15
+#: Added when the run loaded a checkpoint (``load_state_dict``) but into none of the frozen layers: the
+#: load event itself says they are random, whatever their statistics look like.
+STRENGTH_UNLOADED = 0.2
 
 
 @register
@@ -29,8 +32,9 @@ class FrozenRandomLayers(Check):
     What it detects:
         Layers that cannot train (Keras ``layer.trainable = False``, PyTorch ``requires_grad=False``) holding
         at least half of the model's parameters, while the model misbehaves or trails simple models on the
-        same inputs. Stronger when the frozen layers'
-        weight std is within 3x of a standard initialiser's: random features, not pretrained ones.
+        same inputs. Stronger when the frozen layers' weight std is within 3x of a standard initialiser's
+        (random features, not pretrained ones), and when the run loaded a checkpoint (``load_state_dict``)
+        but not into them; silent when every frozen layer was loaded from one in the run.
 
     Why it makes the output constant:
         Only the unfrozen layers (often just the output layer) learn, on top of fixed random features. Random
@@ -57,6 +61,9 @@ class FrozenRandomLayers(Check):
             return None
         if not misbehaving(ev):
             return None
+        loaded = _loaded_layers(ev, [layer.name for layer in frozen])
+        if loaded is not None and len(loaded) == len(frozen):
+            return None  # every frozen layer was filled from a checkpoint in this run: pretrained, not random
         initial = {w.name: w for w in model.initial_weights}
         ratios = [
             initial[layer.name].std / initial[layer.name].expected_std
@@ -74,6 +81,12 @@ class FrozenRandomLayers(Check):
             if init_like
             else ""
         )
+        unloaded = loaded is not None and model.state_loads > 0
+        if unloaded:
+            looks += (
+                f" A checkpoint was loaded in this run ({model.state_loads} `load_state_dict` call(s)), but "
+                "not into these layers: they keep the weights they were built with."
+            )
         change = Change(
             "unfreeze_layers",
             what="trainable",
@@ -95,6 +108,18 @@ class FrozenRandomLayers(Check):
                 "init_like": init_like,
                 **symptom_evidence(ev),
             },
-            strength=STRENGTH + (STRENGTH_INIT_LIKE if init_like else 0.0),
+            strength=STRENGTH
+            + (STRENGTH_INIT_LIKE if init_like else 0.0)
+            + (STRENGTH_UNLOADED if unloaded else 0.0),
             severity=Severity.WARNING,
         )
+
+
+def _loaded_layers(ev: Evidence, names: list[str]) -> list[str] | None:
+    """Those of the layers ``names`` whose parameters a ``load_state_dict`` filled in this run; None where
+    deadpan did not watch loading."""
+    assert ev.model is not None
+    loaded = ev.model.loaded_names
+    if loaded is None:
+        return None
+    return [n for n in names if any(p.startswith(f"{n}.") for p in loaded)]

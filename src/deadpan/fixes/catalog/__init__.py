@@ -19,6 +19,7 @@ from deadpan.fixes.catalog import (  # noqa: F401
     resample_classes,
     scale_lr,
     standardize_inputs,
+    train_every_parameter,
 )
 
 

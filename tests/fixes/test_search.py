@@ -1,0 +1,76 @@
+"""The intervention search: a broken run that no check explains gets its stage from the trials that restore
+it, within its budget; healthy runs and sure diagnoses start no search."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from deadpan.diagnosis import rank_causes
+from deadpan.findings import Cause, Report
+from deadpan.fixes.options import VerifyOptions, proven
+from deadpan.fixes.search import MAX_BUDGET, MIN_BUDGET, code_of, needs_search, search, search_budget
+from deadpan.scenarios.registry import get
+from deadpan.script.autolog import RunResult, run_callable
+
+
+@pytest.fixture(scope="module")
+def lr_too_high() -> RunResult:
+    return run_callable(get("lr-too-high").train)
+
+
+def _without(report: Report, prefix: str) -> Report:
+    """The report as if no check of the categories starting with ``prefix`` existed."""
+    kept = tuple(f for f in report.findings if not f.category.startswith(prefix))
+    return dataclasses.replace(report, findings=kept, causes=tuple(rank_causes(kept)))
+
+
+def test_the_search_names_a_learning_rate_no_check_named(lr_too_high: RunResult) -> None:
+    blind = _without(lr_too_high.report, "optim.")
+    assert blind.verdict == "collapsed" and all(not c.category.startswith("optim.") for c in blind.causes)
+    assert lr_too_high.evidence is not None
+    report = search(blind, lr_too_high.evidence, lr_too_high.inputs, budget=60.0)
+    top = report.causes[0]
+    assert top.category == "optim.lr_too_high", report.causes
+    assert top.verified is not None and top.verified["improved"] is True
+    assert top.verified["after"]["score"] > top.verified["before"]["score"] + 0.3
+    assert code_of("optim.lr_too_high") in top.findings
+    tried = report.metrics["search"]["tried"]
+    assert tried and tried[-1]["status"] == "improved"  # it stops at the clear win
+    assert "verified: " in report.summary and "learning rate" in report.summary
+
+
+def test_the_search_keeps_to_its_budget(lr_too_high: RunResult) -> None:
+    blind = _without(lr_too_high.report, "optim.")
+    assert lr_too_high.evidence is not None
+    report = search(blind, lr_too_high.evidence, lr_too_high.inputs, budget=0.001)
+    meta = report.metrics["search"]
+    assert meta["tried"] == []
+    assert any(s["reason"] == "over the budget" for s in meta["not_tried"])
+    assert [c.category for c in report.causes] == [c.category for c in blind.causes]
+
+
+def test_healthy_runs_and_sure_causes_start_no_search() -> None:
+    healthy = run_callable(get("healthy-digits").train)
+    assert not needs_search(healthy.report)
+    assert "search" not in proven(healthy.report, healthy.evidence, healthy.inputs, _options()).metrics
+    sure = dataclasses.replace(healthy.report, verdict="collapsed", causes=(_cause(0.9),))
+    unsure = dataclasses.replace(sure, causes=(_cause(0.4),))
+    assert not needs_search(sure) and needs_search(unsure)
+    assert needs_search(dataclasses.replace(sure, causes=()))
+
+
+def test_the_budget_is_the_users_training_time_within_bounds() -> None:
+    assert search_budget([0.01] * 5, 100) == MIN_BUDGET
+    assert search_budget([1.0] * 5, 1000) == MAX_BUDGET
+    assert search_budget([0.1] * 5, 300) == pytest.approx(30.0)
+    assert search_budget([], None) == MAX_BUDGET
+
+
+def _options() -> VerifyOptions:
+    return VerifyOptions(workers=1, progress=False, verify=False, search=True)
+
+
+def _cause(confidence: float) -> Cause:
+    return Cause("data.inputs", confidence, "", (), "")
