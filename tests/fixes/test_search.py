@@ -74,3 +74,18 @@ def _options() -> VerifyOptions:
 
 def _cause(confidence: float) -> Cause:
     return Cause("data.inputs", confidence, "", (), "")
+
+
+def test_when_no_intervention_restores_learning_the_stage_left_is_named() -> None:
+    # A linear model on concentric circles with the capacity checks off: no change of the optimizer,
+    # initialisation, loop, inputs or regularisation helps, and simple models do find signal in the inputs.
+    from deadpan.checks import all_checks, disabled
+
+    with disabled([c.code for c in all_checks() if c.category == "model.capacity"]):
+        result = run_callable(get("linear-model-circles").train)
+    assert result.evidence is not None and result.report.verdict in ("collapsed", "degraded")
+    assert not result.report.causes
+    report = search(result.report, result.evidence, result.inputs, budget=60.0)
+    assert [c.category for c in report.causes] == ["model.capacity"]
+    assert report.causes[0].confidence < 0.5  # by elimination: below any check's or trial's evidence
+    assert all(t["status"] != "improved" for t in report.metrics["search"]["tried"])

@@ -15,7 +15,7 @@ import torch
 from deadpan.capture.build import ProbeInputs
 from deadpan.capture.losses import make_adapter, make_loss_fn, task_of
 from deadpan.capture.samples import SAMPLE_ROWS
-from deadpan.evidence import Evidence
+from deadpan.evidence import DataStats, Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Batch, LoopSpec, NotApplicable, OptimizerSpec, TrialSetup
 from deadpan.fixes.batches import drawn_batches
@@ -37,6 +37,40 @@ LOOP_BUGS = {
     "same-batch-every-step": "fresh_batches",
     "trained-in-eval-mode": "train_mode",
 }
+
+
+#: A loop behaviour seen on at least this share of the steps is reproduced by the control.
+MOST_STEPS = 0.5
+
+
+def observed_loop_bugs(ev: Evidence) -> set[str]:
+    """The loop flags the capture saw broken on most steps, whatever the checks concluded (a check can be
+    switched off, or sure of something else): the control reproduces the training as it ran."""
+    tr, data = ev.training, ev.data
+    if tr is None:
+        return set()
+    most = MOST_STEPS * max(tr.steps, 1)
+    bugs = set()
+    if tr.steps >= 2 and tr.steps_without_zero_grad >= most:
+        bugs.add("zero_grad")
+    if tr.backward_on_detached > 0 and tr.backward_on_detached >= MOST_STEPS * max(tr.backward_calls, 1):
+        bugs.add("backward")
+    if tr.steps == 0 and tr.backward_calls > 0:
+        bugs.add("step")
+    mode_dependent = ev.model is not None and ev.model.has_mode_dependent_layers
+    if tr.steps >= 2 and tr.steps_in_eval_mode >= most and mode_dependent:
+        bugs.add("train_mode")
+    if data is not None and _one_batch_of_many(data):
+        bugs.add("fresh_batches")
+    return bugs
+
+
+def _one_batch_of_many(data: DataStats) -> bool:
+    """Every fingerprinted step trained on one batch, drawn from a data set larger than a batch."""
+    larger = (
+        data.dataset_size is not None and bool(data.batch_size) and data.dataset_size > (data.batch_size or 0)
+    )
+    return data.distinct_batches == 1 and data.batches_fingerprinted >= 3 and larger
 
 
 #: Budget when deadpan saw no training (``diagnose()``).
@@ -103,7 +137,8 @@ def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], 
     if not pi.train:
         raise NotApplicable("no training batches were captured")
     names = {f.name for f in findings}
-    loop = LoopSpec(**{flag: False for name, flag in LOOP_BUGS.items() if name in names})
+    bugs = {flag for name, flag in LOOP_BUGS.items() if name in names} | observed_loop_bugs(ev)
+    loop = LoopSpec(**{flag: False for flag in bugs})
     train, heldout = split_heldout(list(pi.train), list(pi.heldout))
     data = "the captured batches"
     if not loop.fresh_batches:

@@ -61,7 +61,7 @@ def searched(report: Report, ev: Evidence, pi: ProbeInputs | Any, options: Verif
     from deadpan.fixes.search import needs_search, search, search_budget
     from deadpan.fixes.verify import user_step_seconds
 
-    if not needs_search(report):
+    if not needs_search(report, ev):
         return report
     steps = ev.training.steps if ev.training is not None else None
     budget = options.search_budget or search_budget(user_step_seconds(pi), steps)
