@@ -132,14 +132,32 @@ def _applies(ev: Evidence, iv: Intervention) -> bool:
     if iv.fix == "match-target-shape":
         return loss is not None and loss.broadcast_shape is not None
     if iv.fix == "output-head":
-        return ev.model is not None and _ends_in_activation(ev)
+        return _head_mismatch(ev)
     return _lr_direction(ev, iv)
 
 
-def _ends_in_activation(ev: Evidence) -> bool:
-    assert ev.model is not None
-    layers = [layer for layer in ev.model.layers if layer.n_params > 0 or layer.activation]
-    return bool(layers) and layers[-1].n_params == 0
+#: The output activations that fit each task (a sigmoid per label, a softmax over classes); any other
+#: squashing at the end of the model can keep it from expressing its targets.
+CANONICAL_HEADS = {
+    "binary": ("sigmoid",),
+    "multilabel": ("sigmoid",),
+    "multiclass": ("softmax", "log_softmax"),
+}
+
+
+def _head_mismatch(ev: Evidence) -> bool:
+    """The model ends in an activation that does not fit its task (a ReLU or sigmoid on a regression, a
+    softmax over one unit)."""
+    if ev.model is None or ev.task is None:
+        return False
+    final = None
+    for layer in reversed(ev.model.layers):
+        if layer.activation:
+            final = layer.activation.lower()
+            break
+        if layer.n_params > 0:
+            break
+    return final is not None and final not in CANONICAL_HEADS.get(ev.task.kind, ())
 
 
 def _lr_direction(ev: Evidence, iv: Intervention) -> bool:
