@@ -4,16 +4,17 @@ changes of every stage of the pipeline on copies and keep the ones that restore 
 The checks are a catalogue of named faults; a fault nobody named shows its symptom (one answer for every
 input) and nothing else. The search asks the training itself: from the same start, for the same budget, it
 trains the control (the run as the user ran it, :mod:`deadpan.fixes.control`) and copies that each change one
-stage — the learning rate down or up (the range test's rate, or tenfold), the loop and the optimizer's
-parameters, a fresh initialisation, standardised inputs, no regularisation, ReLU hidden units, more steps.
-An intervention that lifts the held-out score by :data:`~deadpan.fixes.verify.MIN_GAIN` without collapsing
-names its stage as a cause, marked verified, with the before/after scores as its evidence; interventions
-that change nothing lower the causes of their stage (:func:`~deadpan.fixes.verify.rerank`).
+stage — the loop, the loss input, the output head, the learning rate down or up (the range test's rate, or
+tenfold), a fresh initialisation, standardised inputs, resampled classes, no regularisation, ReLU hidden
+units, more steps. A copy that restores learning (:func:`_short_of_restored`) names its stage as a cause,
+marked verified, with the before/after scores as its evidence; interventions that change nothing lower the
+causes of their stage (:func:`~deadpan.fixes.verify.rerank`).
 
-Every intervention is a fix of the catalogue applied as if its cause had been found, so the search and
-``--verify`` run the same code. The search has a wall-time budget (:func:`search_budget`): interventions are
-tried in order of the evidence (the causes the checks half-found first, the direction the range test points
-next), and it stops at the first clear win or when the next trial would not fit.
+Every intervention is a fix of the catalogue, so the search and ``--verify`` run the same code. The search
+has a wall-time budget (:func:`search_budget`). It tries the loop, loss and output first where the evidence
+shows their target (a learning rate or more steps can compensate for them), then the fixes of the causes the
+checks half-found, then the rest; it stops at a clear win, when a cause the checks named is proven by its own
+fix, or when the next trial would not fit.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from deadpan.evidence import Evidence
-from deadpan.findings import CATEGORIES, Finding, Report, Severity
+from deadpan.findings import Finding, Report, Severity
 from deadpan.fixes.base import REGISTRY, Fix, NotApplicable, Setup
-from deadpan.fixes.catalog import all_fixes
 from deadpan.fixes.control import observed_loop_bugs
+from deadpan.fixes.interventions import Intervention, code_of, ordered, stage_of
 from deadpan.fixes.runner import InProcess, Runner, TrialJob
 from deadpan.fixes.trial import TrialMetrics
-from deadpan.fixes.verify import MAX_CAUSES, Source, Verification, control_for, judge, metric_of, rerank
+from deadpan.fixes.verify import Source, Verification, control_for, judge, metric_of, rerank
 
 #: A top cause at this confidence or above is sure enough: no search.
 SURE = 0.7
@@ -40,57 +41,6 @@ CLEAR_GAIN = 0.5
 #: The budget: the user's own training time, within these bounds (seconds). The floor lets a script that
 #: trained for two seconds still get the control and a few interventions.
 MIN_BUDGET, MAX_BUDGET = 15.0, 60.0
-#: Code of the finding a winning intervention makes: DP9 and its category's index in the vocabulary
-#: (DP900 data.imbalance ... DP917 train.over_regularized), one finding per category, as one check has one.
-CODE_PREFIX = "DP9"
-
-
-def code_of(category: str) -> str:
-    return f"{CODE_PREFIX}{CATEGORIES.index(category):02d}"
-
-
-@dataclass(frozen=True)
-class Intervention:
-    """A catalogue fix applied for a cause of ``category``: with the findings the checks made for it, or, for
-    a stage no check named, as if one had been found."""
-
-    category: str
-    fix: str
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def applied_for(self) -> tuple[Finding, ...]:
-        """The findings the fix is applied for (a learning-rate change reads its direction from them)."""
-        stand_in = Finding(code_of(self.category), "intervention", self.category, Severity.WARNING, "", "")
-        return self.findings or (stand_in,)
-
-    def apply(self, control: Setup, ev: Evidence) -> Setup:
-        return REGISTRY[self.fix].apply_to(control, ev, self.applied_for)
-
-
-#: Every intervention, in the order tried when the evidence prefers none: cheap and decisive ones first,
-#: longer training last (it costs the most and restores slow learners of every kind).
-INTERVENTIONS: tuple[Intervention, ...] = (
-    Intervention("train.loop", "correct-loop"),
-    Intervention("train.loop", "train-every-parameter"),
-    Intervention("optim.lr_too_high", "lr-from-range-test"),
-    Intervention("optim.lr_too_low", "lr-from-range-test"),
-    Intervention("optim.lr_too_high", "scale-lr"),
-    Intervention("init.scale", "reinitialize"),
-    Intervention("data.inputs", "standardize-inputs"),
-    Intervention("loss.mismatch", "logits-into-loss"),
-    Intervention("loss.mismatch", "match-target-shape"),
-    Intervention("model.output", "output-head"),
-    Intervention("data.imbalance", "resample-classes"),
-    Intervention("train.over_regularized", "lighter-regularization"),
-    Intervention("model.saturation", "relu-activations"),
-    Intervention("optim.lr_too_low", "scale-lr"),
-    Intervention("train.too_short", "more-steps"),
-)
-
-
-#: Stages whose interventions are tried first: what the loop, the loss and the output layer compute.
-STRUCTURAL = ("train.loop", "loss.mismatch", "model.output")
 #: Categories that are often the effect of another cause (dead ReLUs after a learning rate too high,
 #: saturated units after a bad scale, weights that barely move under a double softmax's tiny gradients): a
 #: top cause of these is searched however sure its check is, so that a root it follows from can be found and
@@ -121,86 +71,6 @@ def search_budget(step_seconds: list[float], steps: int | None) -> float:
         return MAX_BUDGET
     spent = statistics.median(step_seconds) * steps
     return min(MAX_BUDGET, max(MIN_BUDGET, spent))
-
-
-def _applies(ev: Evidence, iv: Intervention) -> bool:
-    """Interventions whose change only makes sense where the evidence shows its target: probabilities into a
-    loss that takes logits, a target that broadcasts against the output, a final activation to remove."""
-    loss = ev.loss
-    if iv.fix == "logits-into-loss":
-        return loss is not None and loss.input_rows_are_probabilities
-    if iv.fix == "match-target-shape":
-        return loss is not None and loss.broadcast_shape is not None
-    if iv.fix == "output-head":
-        return _head_mismatch(ev)
-    return _lr_direction(ev, iv)
-
-
-#: The output activations that fit each task (a sigmoid per label, a softmax over classes); any other
-#: squashing at the end of the model can keep it from expressing its targets.
-CANONICAL_HEADS = {
-    "binary": ("sigmoid",),
-    "multilabel": ("sigmoid",),
-    "multiclass": ("softmax", "log_softmax"),
-}
-
-
-def _head_mismatch(ev: Evidence) -> bool:
-    """The model ends in an activation that does not fit its task (a ReLU or sigmoid on a regression, a
-    softmax over one unit)."""
-    if ev.model is None or ev.task is None:
-        return False
-    final = None
-    for layer in reversed(ev.model.layers):
-        if layer.activation:
-            final = layer.activation.lower()
-            break
-        if layer.n_params > 0:
-            break
-    return final is not None and final not in CANONICAL_HEADS.get(ev.task.kind, ())
-
-
-def _lr_direction(ev: Evidence, iv: Intervention) -> bool:
-    """The range test's rate moves the learning rate in this intervention's direction."""
-    rr = ev.probes.lr_range
-    if iv.fix != "lr-from-range-test" or rr is None or rr.suggested_lr is None or rr.user_lr is None:
-        return iv.fix != "lr-from-range-test"
-    lower = rr.suggested_lr < rr.user_lr
-    return lower == (iv.category == "optim.lr_too_high")
-
-
-def ordered(report: Report, ev: Evidence) -> list[Intervention]:
-    """The interventions to try: first every catalogue fix that answers one of the causes the checks found
-    (in their rank, with their findings, as ``--verify`` applies them), then the rest of
-    :data:`INTERVENTIONS`; a range-test rate only in the direction the test points."""
-    by_code = {f.code: f for f in report.findings}
-    first: list[Intervention] = []
-    for cause in report.causes[:MAX_CAUSES]:
-        found = tuple(by_code[c] for c in cause.findings if c in by_code)
-        first += [
-            Intervention(cause.category, f.name, found)
-            for f in all_fixes()
-            if f.answers(cause.category, found)
-        ]
-    seen = {(iv.category, iv.fix) for iv in first}
-    rest = [
-        iv
-        for iv in INTERVENTIONS
-        if iv.fix in REGISTRY and _applies(ev, iv) and (iv.category, iv.fix) not in seen
-    ]
-    # The loop, the loss and the output head first, where the evidence shows their target: a learning rate
-    # or more steps can compensate for them (a larger rate against a double softmax's tiny gradients) and
-    # would otherwise be proven first.
-    unique: dict[tuple[str, str], Intervention] = {}
-    for iv in first + rest:
-        unique.setdefault(_trains_the_same(iv), iv)  # the first: the checks' cause, with its findings
-    return sorted(unique.values(), key=lambda iv: iv.category not in STRUCTURAL)
-
-
-def _trains_the_same(iv: Intervention) -> tuple[str, str]:
-    """Interventions that build the same trial (a fix is the same change whichever cause it is applied for,
-    except a tenfold learning-rate step, whose direction is the cause's): one trial for them all."""
-    return iv.fix, iv.category if iv.fix == "scale-lr" else ""
 
 
 @dataclass
@@ -306,27 +176,6 @@ def _described(trials: _Trials, seconds: float) -> dict[str, Any]:
         "tried": [{"category": iv.category, "fix": v.fix, "status": v.status} for iv, v in trials.tried],
         "not_tried": trials.skipped,
     }
-
-
-#: A layer whose units are at least this share dead (ReLU) or saturated (sigmoid/tanh) on the probe batch.
-MOSTLY = 0.5
-
-
-def stage_of(iv: Intervention, ev: Evidence) -> str:
-    """The category a winning intervention names. A fresh initialisation restores a model whose start was
-    wrong in several ways: the evidence says which — weight rows all equal at the start (symmetry), most
-    units of a layer dead or saturated (the units), else the scale."""
-    if iv.fix != "reinitialize":
-        return iv.category
-    initial = ev.model.initial_weights if ev.model is not None else ()
-    if any(w.fan_out > 1 and w.distinct_rows <= 1.0 / w.fan_out for w in initial):
-        return "init.symmetry"
-    layers = ev.probes.layers
-    if any(layer.dead_fraction >= MOSTLY for layer in layers):
-        return "model.dead_units"
-    if any(layer.saturated_fraction >= MOSTLY for layer in layers):
-        return "model.saturation"
-    return iv.category
 
 
 def _finding(iv: Intervention, v: Verification, strength: float, metric: str) -> Finding:
