@@ -155,8 +155,9 @@ class ModelStats:
     final_weights: tuple[WeightStats, ...] = ()
     #: Model has dropout or batch-norm style layers whose behaviour depends on train/eval mode.
     has_mode_dependent_layers: bool = False
-    #: Parameters filled from a checkpoint during the run (``load_state_dict``), and how many loads deadpan
-    #: saw in all; None where it did not watch loading (a model given to ``diagnose``).
+    #: Parameters filled from a checkpoint during the run (``load_state_dict``; Keras: ``<layer>.weights`` of
+    #: layers ``load_weights`` or ``load_model`` filled), and how many loads deadpan saw in all; None where it
+    #: did not watch loading (a model given to ``diagnose``, a Keras callback).
     loaded_names: tuple[str, ...] | None = None
     state_loads: int = 0
 

@@ -265,6 +265,8 @@ def _model_stats(run: KerasRun, layers: tuple[LayerInfo, ...]) -> ModelStats:
         initial_weights=weight_stats(initial, layers),
         final_weights=weight_stats(describe.kernels(model), layers),
         has_mode_dependent_layers=describe.has_dropout_or_norm(model),
+        loaded_names=describe.loaded_layers(model, run.loads.variables) if run.loads is not None else None,
+        state_loads=run.loads.count if run.loads is not None else 0,
     )
 
 

@@ -187,6 +187,16 @@ def flat_layers(model: Any) -> list[Any]:
     return out
 
 
+def loaded_layers(model: Any, variables: set[int]) -> tuple[str, ...]:
+    """``<layer>.weights`` for each of the model's layers whose variables a checkpoint load filled (by
+    identity), in the parameter-name form the checks read (a layer's names start with ``<layer>.``)."""
+    return tuple(
+        f"{layer.name}.weights"
+        for layer in flat_layers(model)
+        if any(id(v) in variables for v in getattr(layer, "weights", []))
+    )
+
+
 def _count(layer: Any, trainable_only: bool = False) -> int:
     variables = layer.trainable_weights if trainable_only else layer.weights
     return int(sum(int(np.prod(v.shape)) for v in variables))

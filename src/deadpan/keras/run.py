@@ -22,6 +22,19 @@ from deadpan.keras.data import Parts, Sample
 
 
 @dataclass
+class CheckpointLoads:
+    """Weights loaded from a checkpoint while ``deadpan run`` watched (``load_weights``,
+    ``keras.models.load_model``): the variables they filled, by identity, and how many loads there were."""
+
+    variables: set[int] = field(default_factory=set)
+    count: int = 0
+
+    def record(self, model: Any) -> None:
+        self.count += 1
+        self.variables.update(id(v) for v in getattr(model, "weights", []))
+
+
+@dataclass
 class KerasRun:
     """Evidence gathered for one model across all its ``fit`` / ``train_on_batch`` calls."""
 
@@ -53,6 +66,8 @@ class KerasRun:
     live: Any = None
     internal_errors: list[str] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
+    #: The checkpoint loads of the ``deadpan run`` session (shared by its runs); None where nobody watched.
+    loads: CheckpointLoads | None = None
     #: Running-mean bookkeeping: Keras' ``logs["loss"]`` is the mean since the epoch began.
     _prev_batch: int = -1
     _prev_mean: float = 0.0

@@ -29,7 +29,8 @@ from deadpan.keras import backend
 from deadpan.keras import data as kdata
 from deadpan.keras.describe import judged_output
 from deadpan.keras.loop import LoopWatch
-from deadpan.keras.run import KerasRun
+from deadpan.keras.run import CheckpointLoads, KerasRun
+from deadpan.script import keras_loads
 
 
 class KerasRuns:
@@ -40,12 +41,13 @@ class KerasRuns:
         self.max_steps = max_steps
         self.stop_on = stop_on
         self.loop = LoopWatch()
+        self.loads = CheckpointLoads()
 
     def run_for(self, model: Any) -> KerasRun:
         for run in self.runs:
             if run.model is model:
                 return run
-        run = KerasRun(model)
+        run = KerasRun(model, loads=self.loads)
         self.runs.append(run)
         return run
 
@@ -323,6 +325,7 @@ def _patch(keras: ModuleType) -> None:
         (keras.losses.Loss, "__call__", _loss_call_wrapper),
         (keras.optimizers.Optimizer, "apply", _apply_wrapper),
         *((cls, "__call__", _tf_function_wrapper) for cls in backend.tf_function_classes(keras)),
+        *keras_loads.patches(keras, lambda model: _session.loads.record(model) if _session else None),
     ):
         had = attr in cls.__dict__
         original = getattr(cls, attr)
