@@ -33,6 +33,13 @@ def _train(tmp: Path, load_into_trained: bool) -> None:
     model.fit(x, y, epochs=2, batch_size=64, verbose=0)
 
 
+#: The load functions are Keras API, the same on every backend: checked on the torch backend (the faster).
+one_backend = pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="backend-independent: checked on the torch backend"
+)
+
+
+@one_backend
 @pytest.mark.parametrize("loaded", [True, False])
 def test_load_weights_is_recorded_for_the_trained_model(tmp_path: Path, loaded: bool) -> None:
     ev = run_callable(lambda: _train(tmp_path, loaded)).evidence
