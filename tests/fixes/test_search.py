@@ -51,11 +51,11 @@ def test_the_search_keeps_to_its_budget(lr_too_high: RunResult) -> None:
     assert [c.category for c in report.causes] == [c.category for c in blind.causes]
 
 
-def test_healthy_runs_and_sure_causes_start_no_search() -> None:
-    healthy = run_callable(get("healthy-digits").train)
-    assert not needs_search(healthy.report)
-    assert "search" not in proven(healthy.report, healthy.evidence, healthy.inputs, _options()).metrics
-    sure = dataclasses.replace(healthy.report, verdict="collapsed", causes=(_cause(0.9),))
+def test_healthy_runs_and_sure_causes_start_no_search(lr_too_high: RunResult) -> None:
+    healthy = dataclasses.replace(lr_too_high.report, verdict="healthy", causes=())
+    assert not needs_search(healthy)
+    assert "search" not in proven(healthy, lr_too_high.evidence, lr_too_high.inputs, _options()).metrics
+    sure = dataclasses.replace(healthy, verdict="collapsed", causes=(_cause(0.9),))
     unsure = dataclasses.replace(sure, causes=(_cause(0.4),))
     assert not needs_search(sure) and needs_search(unsure)
     assert needs_search(dataclasses.replace(sure, causes=()))
