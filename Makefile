@@ -39,7 +39,8 @@ browser:
 XDIST := -n auto --dist loadfile
 THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 # make test runs one end-to-end script per capture path; make e2e runs the rest of the script corpora (the
-# `corpus` marker: the PyTorch and Keras bug-report scripts, the seed article's examples).
+# `corpus` marker: the PyTorch and Keras bug-report scripts, the seed article's examples) and the slowest
+# integration runs (a local Ray cluster, workers spawned by a script).
 KERAS_SUITE := tests/keras_backend $(XDIST) -p no:cacheprovider --override-ini="addopts=-q"
 pytest: $(STAMP) browser
 	$(THREADS) $(BIN)/python -m pytest $(XDIST) -m "not corpus"
@@ -47,7 +48,7 @@ pytest: $(STAMP) browser
 	$(THREADS) KERAS_BACKEND=torch $(BIN)/python -m pytest $(KERAS_SUITE) -m "not corpus"
 
 e2e: $(STAMP)
-	$(THREADS) $(BIN)/python -m pytest tests/script $(XDIST) -m corpus
+	$(THREADS) $(BIN)/python -m pytest $(XDIST) -m corpus
 	$(THREADS) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(KERAS_SUITE) -m corpus
 	$(THREADS) KERAS_BACKEND=torch $(BIN)/python -m pytest $(KERAS_SUITE) -m corpus
 

@@ -81,6 +81,7 @@ def test_an_unreachable_ray_address_is_a_clear_error() -> None:
 
 
 @ray_installed
+@pytest.mark.corpus  # a local Ray cluster takes ~30 s to start: make e2e (make test keeps its error paths)
 def test_local_ray_matches_this_process() -> None:
     import ray
 

@@ -74,6 +74,7 @@ def test_torchrun_under_deadpan_run_names_the_rank_whose_shard_collapsed(tmp_pat
     _assert_rank_1_collapse(json.loads(out.read_text()))
 
 
+@pytest.mark.corpus  # 14 s of spawned workers: make e2e (make test keeps torchrun and watch under DDP)
 def test_a_script_that_spawns_its_workers_keeps_its_group_and_is_healthy(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     p = _run(_deadpan("--json", str(out), str(SCRIPT), "--spawn", "--keep-group"), tmp_path)
