@@ -89,3 +89,19 @@ def test_when_no_intervention_restores_learning_the_stage_left_is_named() -> Non
     assert [c.category for c in report.causes] == ["model.capacity"]
     assert report.causes[0].confidence < 0.5  # by elimination: below any check's or trial's evidence
     assert all(t["status"] != "improved" for t in report.metrics["search"]["tried"])
+
+
+def test_the_range_tests_rate_names_the_direction_it_moved(lr_too_high: RunResult) -> None:
+    # Tried for a cause "too high", a range-test rate above the user's names a rate too low, and back.
+    from deadpan.fixes.interventions import Intervention, stage_of
+
+    ev = lr_too_high.evidence
+    assert ev is not None and ev.probes.lr_range is not None
+    iv = Intervention("optim.lr_too_high", "lr-from-range-test")
+
+    def with_rates(suggested: float, user: float) -> object:
+        rr = dataclasses.replace(ev.probes.lr_range, suggested_lr=suggested, user_lr=user)
+        return dataclasses.replace(ev, probes=dataclasses.replace(ev.probes, lr_range=rr))
+
+    assert stage_of(iv, with_rates(1.0, 1e-6)) == "optim.lr_too_low"
+    assert stage_of(iv, with_rates(1e-3, 1.0)) == "optim.lr_too_high"

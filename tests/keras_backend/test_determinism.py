@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 SCRIPT = Path(__file__).parent / "scripts" / "deterministic_fit.py"
 #: The children use this session's backend; one BLAS/OpenMP thread keeps them quick on a small machine.
@@ -24,6 +25,11 @@ ENV = {
     "TF_NUM_INTRAOP_THREADS": "1",
     "TF_NUM_INTEROP_THREADS": "1",
 }
+
+
+#: ``make test`` checks this on the TensorFlow backend, whose capture does the most (``tf.function`` traces
+#: patched, variables read in the init scope); on the torch backend it is part of ``make e2e``.
+pytestmark = [pytest.mark.corpus] if keras.backend.backend() != "tensorflow" else []
 
 
 def _start(cmd: list[str]) -> subprocess.Popen[str]:

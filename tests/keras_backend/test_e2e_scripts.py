@@ -61,10 +61,10 @@ EXPECTED: dict[str, str | None] = {
 #: the TensorFlow backend those that do (``tf.data``, ``tf.keras``); the TensorFlow backend's own tensors pass
 #: through the in-process Keras tests too. ``DEADPAN_KERAS_ALL=1``: every script on every backend it can run
 #: on (15/15 on TensorFlow and 12/12 on torch on 2026-12-02).
-#: The scripts ``make test`` runs: one per way Keras is fed (arrays, a ``PyDataset``, a generator,
-#: ``train_on_batch``, ``tf.data``). The others are the ``corpus`` (``make e2e``).
+#: The scripts ``make test`` runs: one per way Keras is fed besides arrays (a ``PyDataset``, a generator,
+#: ``train_on_batch``, ``tf.data``; ``fit`` on arrays under ``deadpan run`` is ``test_run_options.py``'s).
+#: The others are the ``corpus`` (``make e2e``).
 GATE = {
-    "zeros_kernel_init",
     "healthy_wine_pydataset",
     "generator_labels_one_class",
     "l2_penalty_train_on_batch",

@@ -16,7 +16,8 @@ SMOKE = ["zero-init", "single-label", "step-missing", "loss-detached", "dead-rel
 
 @pytest.fixture(scope="module")
 def results() -> tuple[list[bench.MutantResult], list[bench.HealthyResult]]:
-    sel = bench.select(quick=True, tasks=["digits-mlp", "fraud-binary"], operator_names=SMOKE)
+    # One task keeps ``make test`` short: the full zoo (``deadpan bench``) runs every task.
+    sel = bench.select(quick=True, tasks=["digits-mlp"], operator_names=SMOKE)
     sel = bench.Selection(sel.tasks, bench.operators.mutants(sel.tasks), 3, 2)
     sel.mutants[:] = [m for m in sel.mutants if m.operator in SMOKE]
     return bench.run(sel, workers=2)
@@ -24,7 +25,7 @@ def results() -> tuple[list[bench.MutantResult], list[bench.HealthyResult]]:
 
 def test_smoke_mutants_are_killed_and_diagnosed(results: tuple) -> None:
     mutants, healthy = results
-    assert len(mutants) == 2 * len(SMOKE)
+    assert len(mutants) == len(SMOKE)
     for m in mutants:
         assert m.crashed is None, m.crashed
         assert m.kill is not None and m.kill.killed, (m.id, m.scores)

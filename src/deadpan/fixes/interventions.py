@@ -156,7 +156,11 @@ MOSTLY = 0.5
 def stage_of(iv: Intervention, ev: Evidence) -> str:
     """The category a winning intervention names. A fresh initialisation restores a model whose start was
     wrong in several ways: the evidence says which — weight rows all equal at the start (symmetry), most
-    units of a layer dead or saturated (the units), else the scale."""
+    units of a layer dead or saturated (the units), else the scale. The range test's learning rate names the
+    direction it moved the rate in, whichever cause it was tried for."""
+    rr = ev.probes.lr_range
+    if iv.fix == "lr-from-range-test" and rr is not None and rr.suggested_lr and rr.user_lr:
+        return "optim.lr_too_low" if rr.suggested_lr > rr.user_lr else "optim.lr_too_high"
     if iv.fix != "reinitialize":
         return iv.category
     initial = ev.model.initial_weights if ev.model is not None else ()

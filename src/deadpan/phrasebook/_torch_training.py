@@ -111,7 +111,8 @@ def _reconnect(c: Change) -> str:
 
 def _set_lr(c: Change) -> str:
     lr = f"{c.proposed:.2g}" if c.proposed else "the suggested rate"
-    return f"set the optimizer's learning rate to {lr} (`torch.optim.Adam(model.parameters(), lr={lr})`)"
+    call = optimizer_call(c.params.get("optimizer", "Adam"), lr=lr)
+    return f"set the optimizer's learning rate to {lr} (`{call}`)"
 
 
 def _scale_lr(c: Change) -> str:

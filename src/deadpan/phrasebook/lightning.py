@@ -78,7 +78,7 @@ def _set_lr(c: Change) -> str:
     lr = f"{c.proposed:.2g}" if c.proposed else "the suggested rate"
     return (
         f"set the learning rate to {lr} in `configure_optimizers`: "
-        f"`return torch.optim.Adam(self.parameters(), lr={lr})`"
+        f"`return {optimizer_call(c.params.get('optimizer', 'Adam'), lr=lr)}`"
     )
 
 

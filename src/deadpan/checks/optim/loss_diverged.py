@@ -50,6 +50,9 @@ DIVERGE_FACTOR = 3.0
 #: Update-to-weight norm ratio per step: about 1e-3 is healthy (Karpathy, CS231n), 1e-1 rewrites the
 #: weights every few steps.
 HIGH_UPDATE_RATIO = 1e-1
+#: The range test suggests at least this many times the user's rate: large relative updates then come from
+#: weights near zero (a zero initialisation growing), not from a rate too high.
+RANGE_SAYS_RAISE = 10.0
 #: The user's learning rate is at least this many times the LR range test's suggestion. fast.ai's suggestion
 #: is a tenth of the learning rate at the loss minimum, so this is 3x past the minimum, where the range
 #: test's loss already climbs (the mirror of DP402's factor for a learning rate too low).
@@ -214,8 +217,11 @@ def _range_test(lr: float | None, rr: LRRangeProbe | None, found: _Signals) -> N
         found.evidence["suggested_lr"] = rr.suggested_lr
 
 
-def _updates(tr: TrainingStats, found: _Signals) -> None:
-    """Steps that change the weights by more than a tenth of their norm."""
+def _updates(tr: TrainingStats, lr: float | None, rr: LRRangeProbe | None, found: _Signals) -> None:
+    """Steps that change the weights by more than a tenth of their norm, unless the range test says the rate
+    is far too low: weights that start at (or near) zero grow by a large share of their norm at any rate."""
+    if lr is not None and rr is not None and (rr.suggested_lr or 0.0) >= RANGE_SAYS_RAISE * lr:
+        return
     ratios = np.asarray(tr.update_ratio, dtype=float)
     ratios = ratios[np.isfinite(ratios)]
     if not len(ratios):
@@ -292,7 +298,7 @@ class LossDiverged(Check):
         _curve(*loss_curve(tr), found)
         lr = user_lr(ev)
         _range_test(lr, ev.probes.lr_range, found)
-        _updates(tr, found)
+        _updates(tr, lr, ev.probes.lr_range, found)
         signals = found.strengths
         if not signals or not (tr.first_nonfinite_loss_step is not None or misbehaving(ev)):
             return None

@@ -48,7 +48,12 @@ class LrFromRangeTest(Fix):
     def advice(self, ev: Evidence, findings: tuple[Finding, ...]) -> str:
         probe = ev.probes.lr_range
         lr = probe.suggested_lr if probe is not None else None
+        opt = ev.training.optimizer if ev.training is not None else None
         change = Change(
-            "set_learning_rate", what="learning_rate", current=probe.user_lr if probe else None, proposed=lr
+            "set_learning_rate",
+            what="learning_rate",
+            current=probe.user_lr if probe else None,
+            proposed=lr,
+            params={"optimizer": opt.name if opt is not None and opt.name else "Adam"},
         )
         return render(change, framework_of(ev))
