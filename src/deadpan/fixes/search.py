@@ -227,21 +227,27 @@ STRENGTH_REMAINS = 0.35
 def _what_remains(ev: Evidence, trials: _Trials) -> Finding | None:
     """When no check named a cause and no intervention restored learning: by elimination, the stage left.
     Simple models finding signal in the inputs leave the model's architecture (``model.capacity``); finding
-    none leaves the data (``data.no_signal``). None without the learnability probe or enough trials."""
+    none, or having no rows they can be scored on at all (one target value, too few distinct rows), leave the
+    data (``data.no_signal``). None with too few trials, or for a sequence model (no per-row probe)."""
     learn = ev.probes.learnability
-    if learn is None or len(trials.tried) < MIN_TRIED:
+    if len(trials.tried) < MIN_TRIED or (learn is None and (ev.data is None or ev.task.positions > 1)):
         return None
     tried = ", ".join(v.title for _, v in trials.tried)
-    signal = learn.signal_gap() >= learn.noise_gap()
+    signal = learn is not None and learn.signal_gap() >= learn.noise_gap()
     category = "model.capacity" if signal else "data.no_signal"
-    best = max(learn.linear_score, learn.nonlinear_score)
-    found = (
-        f"simple models find signal in these inputs ({learn.metric} {best:.2f}), "
-        "so what remains is the model's architecture: what it can compute, or how its output is connected "
-        "to its input"
-        if signal
-        else "simple models find no signal in these inputs either, so what remains is the data"
-    )
+    if learn is None:
+        found = (
+            "the captured rows cannot even be scored by simple models (one target value, or too few "
+            "distinct input and target rows), so what remains is the data"
+        )
+    elif signal:
+        found = (
+            f"simple models find signal in these inputs ({learn.metric} "
+            f"{max(learn.linear_score, learn.nonlinear_score):.2f}), so what remains is the model's "
+            "architecture: what it can compute, or how its output is connected to its input"
+        )
+    else:
+        found = "simple models find no signal in these inputs either, so what remains is the data"
     return Finding(
         code_of(category),
         "no-intervention-restored",
@@ -250,8 +256,12 @@ def _what_remains(ev: Evidence, trials: _Trials) -> Finding | None:
         f"no check named a cause, and no intervention restored learning on a copy ({tried}); {found}.",
         "inspect the model's forward pass (is the input used all the way to the output?) and its capacity"
         if signal
-        else "check that the targets belong to their inputs and carry information about them",
-        evidence={"tried": [v.fix for _, v in trials.tried], "signal_gap": learn.signal_gap()},
+        else "check that the inputs vary and that the targets belong to their inputs and carry information "
+        "about them",
+        evidence={
+            "tried": [v.fix for _, v in trials.tried],
+            "signal_gap": learn.signal_gap() if learn is not None else None,
+        },
         strength=STRENGTH_REMAINS,
     )
 

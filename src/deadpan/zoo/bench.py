@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
+from deadpan.fixes.options import VerifyOptions
 from deadpan.zoo import kill, operators
 from deadpan.zoo.config import Config
 from deadpan.zoo.tasks import TASKS, Task
@@ -84,15 +85,21 @@ def _quiet() -> contextlib.ExitStack:
     return stack
 
 
+#: The diagnosis ``deadpan run`` gives by default: the checks, then the intervention search when a broken run
+#: has no sure cause (trials in this process: the zoo's workers are the parallelism).
+AS_RUN = VerifyOptions(workers=1, progress=False, verify=False, search=True)
+
+
 def diagnose_run(cfg: Config, seed: int) -> Diagnosis:
-    """Train ``cfg`` under ``deadpan run``'s capture and diagnose it; raise if the training raised."""
+    """Train ``cfg`` under ``deadpan run``'s capture and diagnose it as ``deadpan run`` does (with the
+    search); raise if the training raised."""
     from deadpan.script.autolog import run_callable
 
     train = trainer(cfg)
     box: list[float] = []
     t0 = time.perf_counter()
     with _quiet():
-        result = run_callable(lambda: box.append(train(cfg, seed)))
+        result = run_callable(lambda: box.append(train(cfg, seed)), verify=AS_RUN)
     seconds = time.perf_counter() - t0
     if not box:
         raise RuntimeError(f"training ended by {result.ended} (status {result.status})")

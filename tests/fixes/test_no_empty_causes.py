@@ -1,0 +1,44 @@
+"""A broken run never gets "no cause" (issue 19): when the checks name nothing, the intervention search names
+the stage a change restores or, when none does, the stage left by elimination, at low confidence.
+
+``make test`` runs a few scenarios with EVERY check off (the catalogue gone: the search alone answers);
+``make e2e`` runs every broken scenario with the checks of its own kind off (the leave-one-kind-out setting,
+``benchmarks/leave_one_out.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from deadpan.checks import all_checks, disabled
+from deadpan.fixes.options import VerifyOptions, proven
+from deadpan.scenarios.registry import all_scenarios, get
+from deadpan.script.autolog import run_callable
+
+AS_RUN = VerifyOptions(workers=1, progress=False, verify=False, search=True)
+#: One per family of the cause vocabulary: data, initialisation, output head, optimizer.
+WITHOUT_ANY_CHECK = ["single-label", "zero-init", "relu-regression-head", "lr-too-high"]
+
+
+def _causes(name: str, codes: list[str]) -> tuple[str, list[str]]:
+    with disabled(codes):
+        result = run_callable(get(name).train)
+        report = proven(result.report, result.evidence, result.inputs, AS_RUN)
+    return report.verdict, [c.category for c in report.causes]
+
+
+@pytest.mark.parametrize("name", WITHOUT_ANY_CHECK)
+def test_with_every_check_off_a_broken_run_still_gets_a_cause(name: str) -> None:
+    verdict, causes = _causes(name, [c.code for c in all_checks()])
+    assert verdict in ("collapsed", "degraded")
+    assert causes, f"{name}: {verdict} with no cause"
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "name", [s.name for s in all_scenarios("torch") if not s.healthy and s.expected is not None]
+)
+def test_with_its_own_checks_off_a_broken_run_still_gets_a_cause(name: str) -> None:
+    kind = get(name).expected
+    verdict, causes = _causes(name, [c.code for c in all_checks() if c.category == kind])
+    if verdict in ("collapsed", "degraded"):
+        assert causes, f"{name}: {verdict} with no cause"
