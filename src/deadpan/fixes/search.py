@@ -230,7 +230,8 @@ def _what_remains(ev: Evidence, trials: _Trials) -> Finding | None:
     none, or having no rows they can be scored on at all (one target value, too few distinct rows), leave the
     data (``data.no_signal``). None with too few trials, or for a sequence model (no per-row probe)."""
     learn = ev.probes.learnability
-    if len(trials.tried) < MIN_TRIED or (learn is None and (ev.data is None or ev.task.positions > 1)):
+    sequence = ev.task is not None and ev.task.positions > 1
+    if len(trials.tried) < MIN_TRIED or (learn is None and (ev.data is None or sequence)):
         return None
     tried = ", ".join(v.title for _, v in trials.tried)
     signal = learn is not None and learn.signal_gap() >= learn.noise_gap()
