@@ -114,3 +114,11 @@ def test_a_short_run_is_too_short_whatever_its_noisy_curve() -> None:
     ev = _few_steps(loss)
     assert ev.training is not None
     assert LossStillFalling().judge(replace(ev, training=replace(ev.training, steps=400))) is None
+
+
+def test_a_short_run_whose_loss_fell_at_every_step_is_too_short_however_little() -> None:
+    # Five full-batch epochs, 2% down in all, lower at every step (DeepFD's post 44164749).
+    assert LossStillFalling().judge(_few_steps((2.296, 2.291, 2.284, 2.270, 2.252))) is not None
+    # Four points in order are too few to tell from noise; a dip back up is not a steady fall.
+    assert LossStillFalling().judge(_few_steps((2.296, 2.291, 2.284, 2.280))) is None
+    assert LossStillFalling().judge(_few_steps((2.296, 2.291, 2.294, 2.284, 2.280))) is None

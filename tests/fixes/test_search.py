@@ -66,6 +66,9 @@ def test_the_budget_is_the_users_training_time_within_bounds() -> None:
     assert search_budget([1.0] * 5, 1000) == MAX_BUDGET
     assert search_budget([0.1] * 5, 300) == pytest.approx(30.0)
     assert search_budget([], None) == MAX_BUDGET
+    # A run of a few slow steps: the control and three interventions of 50 steps at its step time.
+    assert search_budget([0.1] * 5, 5, trial_steps=50) == pytest.approx(20.0)
+    assert search_budget([0.5] * 5, 5, trial_steps=50) == MAX_BUDGET
 
 
 def _options() -> VerifyOptions:

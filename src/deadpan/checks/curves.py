@@ -106,6 +106,10 @@ def still_falling(ev: Evidence) -> FallingCurve | ShortRunFall | None:
     return _falling_curve(tr, steps, loss)
 
 
+#: Recorded losses of a short run that, each lower than the one before, show a fall however small.
+MONOTONE_POINTS = 5
+
+
 def _short_run_fall(tr: TrainingStats, loss: np.ndarray) -> ShortRunFall | None:
     """A run of fewer optimizer steps than ``SHORT_RUN_STEPS`` (one epoch, full-batch training for a few
     epochs) whose loss fell: a network is not trained in so few steps, so the run was too short."""
@@ -113,7 +117,10 @@ def _short_run_fall(tr: TrainingStats, loss: np.ndarray) -> ShortRunFall | None:
         return None
     # Over a short curve the ends are single noisy minibatch losses: compare the first and last tenth.
     start, end = (float(loss[0]), float(loss[-1])) if len(loss) < MIN_POINTS else (head(loss), tail(loss))
-    if start - end < MIN_TOTAL_DROP * max(abs(start), 1e-12):
+    # A loss lower at every recorded step is falling however little it fell: minibatch noise orders
+    # MONOTONE_POINTS losses that way once in 120 (1/5!) runs, and a run this short has not reached its floor.
+    monotone = len(loss) >= MONOTONE_POINTS and bool(np.all(np.diff(loss) < 0))
+    if start - end < MIN_TOTAL_DROP * max(abs(start), 1e-12) and not monotone:
         return None
     return ShortRunFall(start=start, end=end)
 

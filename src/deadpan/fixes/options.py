@@ -58,13 +58,14 @@ def proven(report: Report, ev: Evidence | None, pi: ProbeInputs | Any, options: 
 def searched(report: Report, ev: Evidence, pi: ProbeInputs | Any, options: VerifyOptions) -> Report:
     """``report`` with the intervention search run when the verdict is broken and no cause is sure; a
     failure inside the search is recorded, never raised."""
+    from deadpan.fixes.control import budget as trial_steps
     from deadpan.fixes.search import needs_search, search, search_budget
     from deadpan.fixes.verify import user_step_seconds
 
     if not needs_search(report, ev):
         return report
     steps = ev.training.steps if ev.training is not None else None
-    budget = options.search_budget or search_budget(user_step_seconds(pi), steps)
+    budget = options.search_budget or search_budget(user_step_seconds(pi), steps, trial_steps(ev))
     try:
         return search(report, ev, pi, budget, options.runner)
     except Exception as exc:  # a bug in the search must not cost the user the diagnosis

@@ -65,11 +65,14 @@ def needs_search(report: Report, ev: Evidence | None = None) -> bool:
     return top.confidence < SURE or top.category in EFFECTS or unnamed_loop_bug
 
 
-def search_budget(step_seconds: list[float], steps: int | None) -> float:
-    """Seconds for the search: the user's training time (median step x steps), within the bounds."""
+def search_budget(step_seconds: list[float], steps: int | None, trial_steps: int = 0) -> float:
+    """Seconds for the search: the user's training time (median step x steps), or the time the control and
+    ``MIN_TRIED`` interventions of ``trial_steps`` take at the user's step time when that is longer (a run
+    of a few slow steps, whose trials are longer than it), within the bounds."""
     if not step_seconds or not steps:
         return MAX_BUDGET
-    spent = statistics.median(step_seconds) * steps
+    step = statistics.median(step_seconds)
+    spent = max(step * steps, step * trial_steps * (1 + MIN_TRIED))
     return min(MAX_BUDGET, max(MIN_BUDGET, spent))
 
 
@@ -95,9 +98,11 @@ def search(report: Report, ev: Evidence, pi: Source, budget: float, runner: Runn
     except Exception as exc:
         return _with_meta(report, {**meta, "not_searched": f"the training could not be rebuilt ({exc})"})
     trials = _Trials()
-    trials.control = _run(runner, "control", control, budget)
+    outcome = runner.run([TrialJob("control", control, max(budget, 1.0), "control", control.steps)])[0]
+    trials.control = outcome.metrics
     if trials.control is None:
-        return _with_meta(report, {**meta, "not_searched": "the control trial failed"})
+        why = f"the control trial failed: {outcome.error}" if outcome.error else "the control trial failed"
+        return _with_meta(report, {**meta, "not_searched": why})
     _try_each(report, ev, control, runner, trials, t0, budget)
     meta.update(_described(trials, time.perf_counter() - t0))
     return _ranked(report, ev, trials, meta)
