@@ -137,7 +137,8 @@ def run(
             "--search-budget",
             metavar="SECONDS",
             min=1.0,
-            help="Seconds the search may take (default: your training's own time, within 15-60 s).",
+            help="Seconds the search may take (default: your training's own time, or enough for the "
+            "control and three interventions at your step time, within 15-60 s).",
         ),
     ] = None,
 ) -> None:
