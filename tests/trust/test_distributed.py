@@ -88,6 +88,7 @@ def test_a_script_that_spawns_its_workers_keeps_its_group_and_is_healthy(tmp_pat
     assert [r["steps"] for r in info["ranks"]] == [60, 60]
 
 
+@pytest.mark.corpus  # 12 s: make e2e (make test keeps `deadpan run torchrun` and watch under DDP)
 def test_deadpan_run_inside_torchrun_reports_from_rank_0_only(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     p = _run(_torchrun("-m", "deadpan", "run", "--json", str(out), str(SCRIPT), "--skew"), tmp_path)

@@ -18,7 +18,7 @@ SMOKE = ["zero-init", "single-label", "step-missing", "loss-detached", "dead-rel
 def results() -> tuple[list[bench.MutantResult], list[bench.HealthyResult]]:
     # One task keeps ``make test`` short: the full zoo (``deadpan bench``) runs every task.
     sel = bench.select(quick=True, tasks=["digits-mlp"], operator_names=SMOKE)
-    sel = bench.Selection(sel.tasks, bench.operators.mutants(sel.tasks), 3, 2)
+    sel = bench.Selection(sel.tasks, bench.operators.mutants(sel.tasks), 2, 2)
     sel.mutants[:] = [m for m in sel.mutants if m.operator in SMOKE]
     return bench.run(sel, workers=2)
 
