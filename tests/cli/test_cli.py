@@ -202,6 +202,7 @@ SCRIPT_CLASS = textwrap.dedent(
 )
 
 
+@pytest.mark.corpus  # 21 s of worker processes: make e2e (the local pool itself: tests/fixes/test_runner.py)
 def test_run_verify_in_a_local_pool(tmp_path: Path) -> None:
     script = tmp_path / "zero_init.py"
     script.write_text(SCRIPT_CLASS)

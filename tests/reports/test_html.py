@@ -108,7 +108,7 @@ def test_json_round_trip_draws_the_same_sections() -> None:
     )
 
 
-def test_cli_run_and_demo_write_html(tmp_path: Path) -> None:
+def test_cli_run_writes_html(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     script.write_text(
         "import torch\nfrom torch import nn\ntorch.manual_seed(0)\nx = torch.randn(128, 4)\n"
@@ -125,6 +125,10 @@ def test_cli_run_and_demo_write_html(tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "deadpan: train.py" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.corpus  # a demo scenario with its fix trials, 10 s: make e2e
+def test_demo_writes_html(tmp_path: Path) -> None:
     folder = tmp_path / "pages"
     res = subprocess.run(
         [
