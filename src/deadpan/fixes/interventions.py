@@ -106,13 +106,21 @@ def _head_mismatch(ev: Evidence) -> bool:
     return final is not None and final not in CANONICAL_HEADS.get(ev.task.kind, ())
 
 
+def _range_test_direction(ev: Evidence) -> str | None:
+    """The category the range test's rate answers: ``optim.lr_too_high`` when it is below the user's rate,
+    ``optim.lr_too_low`` when above; None without both rates."""
+    rr = ev.probes.lr_range
+    if rr is None or rr.suggested_lr is None or rr.user_lr is None:
+        return None
+    return "optim.lr_too_high" if rr.suggested_lr < rr.user_lr else "optim.lr_too_low"
+
+
 def _lr_direction(ev: Evidence, iv: Intervention) -> bool:
     """The range test's rate moves the learning rate in this intervention's direction."""
-    rr = ev.probes.lr_range
-    if iv.fix != "lr-from-range-test" or rr is None or rr.suggested_lr is None or rr.user_lr is None:
-        return iv.fix != "lr-from-range-test"
-    lower = rr.suggested_lr < rr.user_lr
-    return lower == (iv.category == "optim.lr_too_high")
+    if iv.fix != "lr-from-range-test":
+        return True
+    direction = _range_test_direction(ev)
+    return direction is not None and direction == iv.category
 
 
 def ordered(report: Report, ev: Evidence) -> list[Intervention]:
@@ -158,9 +166,8 @@ def stage_of(iv: Intervention, ev: Evidence) -> str:
     wrong in several ways: the evidence says which — weight rows all equal at the start (symmetry), most
     units of a layer dead or saturated (the units), else the scale. The range test's learning rate names the
     direction it moved the rate in, whichever cause it was tried for."""
-    rr = ev.probes.lr_range
-    if iv.fix == "lr-from-range-test" and rr is not None and rr.suggested_lr and rr.user_lr:
-        return "optim.lr_too_low" if rr.suggested_lr > rr.user_lr else "optim.lr_too_high"
+    if iv.fix == "lr-from-range-test":
+        return _range_test_direction(ev) or iv.category
     if iv.fix != "reinitialize":
         return iv.category
     initial = ev.model.initial_weights if ev.model is not None else ()

@@ -30,7 +30,7 @@ from deadpan.findings import Finding, Report, Severity
 from deadpan.fixes.base import REGISTRY, Fix, NotApplicable, Setup
 from deadpan.fixes.control import observed_loop_bugs
 from deadpan.fixes.interventions import Intervention, code_of, ordered, stage_of
-from deadpan.fixes.runner import InProcess, Runner, TrialJob
+from deadpan.fixes.runner import InProcess, Runner, TrialJob, TrialOutcome
 from deadpan.fixes.trial import TrialMetrics
 from deadpan.fixes.verify import Source, Verification, control_for, judge, metric_of, rerank
 
@@ -98,7 +98,7 @@ def search(report: Report, ev: Evidence, pi: Source, budget: float, runner: Runn
     except Exception as exc:
         return _with_meta(report, {**meta, "not_searched": f"the training could not be rebuilt ({exc})"})
     trials = _Trials()
-    outcome = runner.run([TrialJob("control", control, max(budget, 1.0), "control", control.steps)])[0]
+    outcome = _run(runner, "control", control, budget)
     trials.control = outcome.metrics
     if trials.control is None:
         why = f"the control trial failed: {outcome.error}" if outcome.error else "the control trial failed"
@@ -108,9 +108,8 @@ def search(report: Report, ev: Evidence, pi: Source, budget: float, runner: Runn
     return _ranked(report, ev, trials, meta)
 
 
-def _run(runner: Runner, key: str, setup: Setup, limit: float) -> TrialMetrics | None:
-    outcome = runner.run([TrialJob(key, setup, max(limit, 1.0), key, setup.steps)])[0]
-    return outcome.metrics
+def _run(runner: Runner, key: str, setup: Setup, limit: float) -> TrialOutcome:
+    return runner.run([TrialJob(key, setup, max(limit, 1.0), key, setup.steps)])[0]
 
 
 def _try_each(
@@ -132,7 +131,7 @@ def _try_each(
         if estimate > left:
             trials.skipped.append({"fix": fix.name, "category": iv.category, "reason": "over the budget"})
             continue
-        after = _run(runner, f"intervention-{k}", setup, left)
+        after = _run(runner, f"intervention-{k}", setup, left).metrics
         verification = _verification(fix, iv, ev, setup, trials.control, after)
         trials.tried.append((iv, verification))
         if verification.improved and iv.findings and iv.category not in EFFECTS:
