@@ -60,3 +60,58 @@ def test_silent_when_every_parameter_gets_a_gradient_or_the_model_is_healthy() -
     broken = replace(ev, training=unreached, probes=replace(ev.probes, train_output=probe))
     found = GradientNeverReaches().judge(broken)
     assert found is not None and found.category == "model.capacity" and "`0`" in found.message
+
+
+class RoundedCode(nn.Module):
+    """Rounds its hidden code to integers: the encoder's gradient is zero at every step."""
+
+    def __init__(self, op: str = "round") -> None:
+        super().__init__()
+        self.encoder = nn.Linear(4, 32)
+        self.head = nn.Linear(32, 3)
+        self.op = getattr(torch, op)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.op(torch.relu(self.encoder(x)) * 0.1))
+
+
+def test_the_operation_where_the_gradient_dies_is_named() -> None:
+    x, y = blobs()
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+
+    def train() -> None:
+        torch.manual_seed(0)
+        model = RoundedCode()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for step in range(60):
+            i = slice((step * 32) % 288, (step * 32) % 288 + 32)
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xt[i]), yt[i]).backward()
+            opt.step()
+
+    result = run_callable(train)
+    assert result.evidence is not None and result.evidence.training is not None
+    assert result.evidence.training.gradient_cuts == {"round": ("encoder.weight", "encoder.bias")}
+    report = result.report
+    assert report.verdict in ("collapsed", "degraded")
+    assert report.causes[0].category == "model.capacity"
+    found = next(f for f in report.findings if f.code == "DP223")
+    assert "`round`" in found.message and "`encoder`" in found.message
+    assert "straight-through" in found.fix
+
+
+def test_gradient_cuts_only_where_no_other_path_carries_a_gradient() -> None:
+    from deadpan.capture.gradient_flow import model_gradient_cuts
+
+    torch.manual_seed(0)
+    model = RoundedCode("sign")
+    x = torch.randn(8, 4)
+    cut = model(x).sum()
+    assert model_gradient_cuts(model, cut) == {"sign": ("encoder.weight", "encoder.bias")}
+    # A residual path around the sign carries the gradient: nothing is cut.
+    h = torch.relu(model.encoder(x))
+    around = model.head(torch.sign(h) + h).sum()
+    assert model_gradient_cuts(model, around) == {}
+    # A straight-through estimator detaches the sign: nothing is cut either.
+    ste = model.head(h + (torch.sign(h) - h).detach()).sum()
+    assert model_gradient_cuts(model, ste) == {}

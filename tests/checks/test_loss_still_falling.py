@@ -30,6 +30,22 @@ def test_fires_when_stopped_while_the_loss_still_falls() -> None:
     assert 800 <= found.evidence["suggested_more_steps"] <= 1600
 
 
+def test_ranks_itself_below_the_learning_rate_when_the_rate_sets_the_pace() -> None:
+    # tau = 4,000 steps on a 200-step run: ~60 times the run still to go. With the range test at the user's
+    # rate the run is short; with the range test 1,000x above it, the learning rate sets the pace.
+    ev = _run(tau=4000.0)
+    assert ev.probes.lr_range is not None and ev.training is not None
+    lr = ev.training.optimizer.lr if ev.training.optimizer is not None else ev.probes.lr_range.user_lr
+    assert lr is not None
+    near = replace(ev, probes=replace(ev.probes, lr_range=replace(ev.probes.lr_range, suggested_lr=lr)))
+    far = replace(ev, probes=replace(ev.probes, lr_range=replace(ev.probes.lr_range, suggested_lr=1e3 * lr)))
+    short, paced = LossStillFalling().judge(near), LossStillFalling().judge(far)
+    assert short is not None and paced is not None
+    assert short.evidence["paced_by_learning_rate"] is False
+    assert paced.evidence["paced_by_learning_rate"] is True
+    assert paced.strength <= short.strength - 0.15
+
+
 def test_silent_when_the_loss_has_flattened() -> None:
     assert LossStillFalling().judge(_run(tau=40.0)) is None
 

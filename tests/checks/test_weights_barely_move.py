@@ -97,6 +97,33 @@ def test_slow_steps_are_fine_when_the_loss_flattened_or_the_rate_is_near_the_ran
     assert WeightsBarelyMove().judge(_falling(near, STILL_FALLING)) is None
 
 
+def _over_the_run(ev: Evidence) -> Evidence:
+    """The loss points spread over the whole run (every 100th of 2,000 steps)."""
+    assert ev.training is not None
+    return replace(ev, training=replace(ev.training, loss_steps=tuple(range(0, 2000, 100))))
+
+
+#: A fall that has barely begun to slow: about 20 times the run still to go at this pace.
+LONG_WAY_TO_GO = tuple(0.5 + 0.6 * float(np.exp(-i / 120)) + 0.001 * (-1) ** i for i in range(20))
+
+
+def test_fires_on_healthy_steps_with_a_long_way_to_go_far_below_the_range() -> None:
+    # Adam at 1e-3 moves the weights a healthy 2e-3 of their norm per step, but the loss falls at that pace
+    # for ~20 runs more, and the range test descends fastest at 1.0: the rate, not the run's length.
+    paced = _stuck(healthy(), lr=1e-3, suggested=1.0, ratio=2e-3, steps=2000)
+    found = WeightsBarelyMove().judge(_over_the_run(_falling(paced, LONG_WAY_TO_GO)))
+    assert found is not None and found.category == "optim.lr_too_low"
+    assert found.message.startswith("the learning rate sets the pace")
+    assert "x the run to finish" in found.message
+
+
+def test_healthy_steps_with_a_long_way_to_go_near_the_range_are_a_short_run() -> None:
+    near = _stuck(healthy(), lr=1e-3, suggested=3e-3, ratio=2e-3, steps=2000)
+    assert WeightsBarelyMove().judge(_over_the_run(_falling(near, LONG_WAY_TO_GO))) is None
+    short_way = _stuck(healthy(), lr=1e-3, suggested=1.0, ratio=2e-3, steps=2000)
+    assert WeightsBarelyMove().judge(_over_the_run(_falling(short_way, STILL_FALLING))) is None
+
+
 def test_fires_on_small_steps_that_add_up_to_little() -> None:
     # Plain SGD at 1e-3: 1e-4 of the weights' norm per step, 0.02 of it over 200 steps.
     ev = _stuck(healthy(), lr=1e-3, suggested=0.3, ratio=1e-4, optimizer="SGD")

@@ -38,7 +38,6 @@ KNOWN_WRONG: dict[str, str] = {
     "gh-gol_nn": "healthy: 0.85 accuracy is neither collapsed nor far behind the simple models",
     "gh-keras-super-resolution-lr": "healthy: R² 0.60 is neither collapsed nor far behind simple models",
     "so-37624102": "train.over_regularized first: removing the dropout restores it too; the search stops",
-    "so-51181393": "train.too_short first (its fix: or raise the learning rate); the benchmark says the rate",
     "so-56380303": "data.inputs first: the port feeds 0-255 pixels to both twins, which deadpan names",
 }
 

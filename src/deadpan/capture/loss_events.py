@@ -26,6 +26,7 @@ from deadpan.capture.discovery import (
     reaches,
     target_in_batch,
 )
+from deadpan.capture.gradient_flow import model_gradient_cuts
 from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
 from deadpan.capture.losses import EMBEDDING_LOSSES, LossRecord
 from deadpan.capture.samples import ROWS_PER_BATCH, SAMPLE_BYTES, SAMPLE_ROWS, BatchStore, Series
@@ -57,6 +58,8 @@ class LossEvents:
         self.backward_calls = 0
         self.zero_grad_calls = 0
         self.backward_on_detached = 0
+        #: Parameters the first loss with a graph reaches only through zero-derivative operations.
+        self.gradient_cuts: dict[str, tuple[str, ...]] | None = None
         self.loss_series = Series()
         self.heldout_loss = Series()
         self.train_store = BatchStore()
@@ -345,6 +348,8 @@ class LossEvents:
                 self.zero_grad_calls += 1
         if tensor.grad_fn is None:
             self.backward_on_detached += 1
+        elif self.gradient_cuts is None:
+            self.gradient_cuts = model_gradient_cuts(self.model, tensor)
         if tensor.numel() == 1:
             value = tensor.detach()
             self.loss_series.add_tensor(self.step, value)

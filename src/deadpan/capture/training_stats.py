@@ -64,6 +64,7 @@ def training_stats(rec: Recorder, opt: torch.optim.Optimizer | None) -> Training
         grad_norm=tuple(rec.grad_norm.values),
         layer_grad_norm=layer_grad,
         **_unreached(rec),
+        **_cut(rec),
     )
 
 
@@ -80,3 +81,12 @@ def _unreached(rec: Recorder) -> dict[str, Any]:
     names = tuple(n for n, k in rec.ungraded.items() if k >= audited)
     sizes = {n: p.numel() for n, p in rec.model.named_parameters()}
     return {"unreached": names, "unreached_elements": sum(sizes.get(n, 0) for n in names)}
+
+
+def _cut(rec: Recorder) -> dict[str, Any]:
+    """The parameters the loss reaches only through zero-derivative operations, and their element count."""
+    if rec.model is None or not rec.gradient_cuts:
+        return {}
+    sizes = {n: p.numel() for n, p in rec.model.named_parameters()}
+    names = {n for cut in rec.gradient_cuts.values() for n in cut}
+    return {"gradient_cuts": dict(rec.gradient_cuts), "cut_elements": sum(sizes.get(n, 0) for n in names)}

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deadpan.checks.symptoms import finds_no_signal, head, loss_curve, nearly_constant, output_probe, tail
+from deadpan.checks.symptoms import (
+    finds_no_signal,
+    head,
+    loss_curve,
+    nearly_constant,
+    output_probe,
+    tail,
+    user_lr,
+)
 from deadpan.evidence import Evidence, TrainingStats
 
 #: Fewer recorded loss points than this cannot show a trend per quarter.
@@ -38,6 +46,14 @@ LAST_QUARTER_SHARE = 0.15
 #: For an exponential decay exp(-t/tau) the ratio is exp(-T/(2 tau)); 0.25 means the run is shorter than
 #: about 2.8 time constants, i.e. more than 6% of the reachable decrease is still ahead.
 NOT_FLATTENED = 0.25
+#: Time constants still to train to remove ~95% of the remaining decrease (e^-3 = 5%).
+TIME_CONSTANTS_AHEAD = 3.0
+#: A learning rate this many times below the LR range test's steepest descent is far below the useful range
+#: (Smith 2017) ...
+FAR_BELOW_RANGE = 30.0
+#: ... and a fall that asks for this many times the run to finish is paced by the learning rate, not cut
+#: short: a run stopped early at a sound rate needs a few more epochs, not ten times as many.
+LONG_WAY = 10.0
 #: The downward slope over the last half of the curve is significant: at least this many standard errors
 #: below zero (a one-sided t-test at about the 1% level for 10 points), so minibatch noise on a plateau does
 #: not pass for a falling loss.
@@ -79,6 +95,23 @@ class FallingCurve:
     def quarter(self) -> float:
         """A quarter of the curve's span, in steps."""
         return self.half / 2
+
+    @property
+    def steps_ahead(self) -> float:
+        """Steps still to train to remove ~95% of the remaining decrease: ``TIME_CONSTANTS_AHEAD`` time
+        constants of the fall the two halves' slopes give; at least the run again while the fall is not
+        slowing down, and never under half the run."""
+        if self.flattening < 1:
+            tau = self.half / math.log(1 / self.flattening)
+            more = TIME_CONSTANTS_AHEAD * tau
+        else:
+            more = self.run
+        return float(max(more, 0.5 * self.run))
+
+    @property
+    def longer(self) -> float:
+        """The whole training the fall asks for, as a multiple of the run."""
+        return (self.run + self.steps_ahead) / max(self.run, 1.0)
 
 
 def still_falling(ev: Evidence) -> FallingCurve | ShortRunFall | None:
@@ -180,3 +213,20 @@ def _t_stat(x: np.ndarray, y: np.ndarray) -> float:
     if se == 0:
         return -math.inf if slope < 0 else (math.inf if slope > 0 else 0.0)
     return float(slope / se)
+
+
+def far_below_range(ev: Evidence) -> bool:
+    """The user's learning rate is ``FAR_BELOW_RANGE`` times or more below the LR range test's steepest
+    descent."""
+    lr = user_lr(ev)
+    rr = ev.probes.lr_range
+    suggested = rr.suggested_lr if rr is not None else None
+    return suggested is not None and lr is not None and lr > 0 and suggested >= FAR_BELOW_RANGE * lr
+
+
+def paced_by_learning_rate(ev: Evidence, fall: FallingCurve | ShortRunFall | None) -> bool:
+    """A loss still falling that asks for ``LONG_WAY`` times the run or more, at a learning rate far below
+    the range test's: raising the rate, not training ten times longer, is the fix (DP402 names it; DP510
+    ranks itself below). An adaptive optimizer's steps stay a healthy share of the weights however small its
+    rate, so the step size alone cannot tell this; the way still to go can."""
+    return isinstance(fall, FallingCurve) and fall.longer >= LONG_WAY and far_below_range(ev)

@@ -236,6 +236,11 @@ class TrainingStats:
     #: depend on them (the gradient-flow audit), and their element count.
     unreached: tuple[str, ...] = ()
     unreached_elements: int = 0
+    #: Trainable parameters the loss reaches only through operations whose derivative is zero everywhere
+    #: (rounding, ``sign``), by the operation: their gradient is zeros at every step. Read once from the
+    #: autograd graph of the first loss (PyTorch); with their element count.
+    gradient_cuts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cut_elements: int = 0
 
 
 @dataclass(frozen=True)

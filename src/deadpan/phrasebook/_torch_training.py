@@ -102,6 +102,13 @@ def _optimize_all(c: Change) -> str:
 
 
 def _reconnect(c: Change) -> str:
+    op = c.params.get("cut_by")
+    if op:
+        return (
+            f"take `torch.{op}` out of the path from {names_shown(c)} to the loss (its derivative is zero "
+            "everywhere, so no gradient passes back through it): keep it for inference only, or let the "
+            f"gradient through with a straight-through estimator, `x + (torch.{op}(x) - x).detach()`"
+        )
     return (
         f"make the output depend on {names_shown(c)}: use their result in `forward` instead of dropping it "
         "(a value computed and not passed on, or cut by `.detach()`, `.data`, `torch.no_grad()`, `.item()`, "

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from deadpan.checks.base import Check, register
-from deadpan.checks.curves import still_falling
+from deadpan.checks.curves import (
+    FAR_BELOW_RANGE,
+    FallingCurve,
+    far_below_range,
+    paced_by_learning_rate,
+    still_falling,
+)
 from deadpan.checks.symptoms import (
     head,
     loss_curve,
@@ -34,9 +40,6 @@ HEALTHY_UPDATE_RATIO = 1e-3
 SMALL_TRAVEL = 0.1
 #: The loss dropped by less than this fraction of its starting value over the whole run: it barely moved.
 SMALL_LOSS_DROP = 0.1
-#: The LR range test's steepest-descent learning rate is at least this many times the user's: the user's
-#: learning rate is far below the useful range (Smith 2017).
-SUGGESTED_LR_FACTOR = 30.0
 #: Gradient norms below this are "no gradient at all": a vanishing-gradient or detached-loss problem that
 #: a larger learning rate would not fix, so this check leaves it to those checks.
 VANISHED_GRAD_NORM = 1e-8
@@ -104,29 +107,31 @@ class _Steps:
     short_travel: bool
     #: The learning rate is 30x or more below the range test's steepest descent ...
     far_below_range: bool
-    #: ... the steps are below the healthy size and the loss was still falling when training stopped (by
-    #: DP510's rule, :func:`deadpan.checks.curves.still_falling`).
+    #: ... the loss was still falling when training stopped (by DP510's rule,
+    #: :func:`deadpan.checks.curves.still_falling`) with steps below the healthy size, or with a long way
+    #: still to go (:func:`deadpan.checks.curves.paced_by_learning_rate`) ...
     slow: bool
+    #: ... which is this many times the run (None when the steps are what is small).
+    way_to_go: float | None = None
 
 
 def _steps(ev: Evidence, tr: TrainingStats, ratios: np.ndarray) -> _Steps:
     median_ratio = float(np.median(ratios))
     travel = median_ratio * tr.steps
-    lr = user_lr(ev)
-    rr = ev.probes.lr_range
-    suggested = rr.suggested_lr if rr is not None else None
-    # Small steps, a learning rate far below the range test's steepest descent, and a loss still falling
-    # when training stopped: the loss moves, but the learning rate sets its pace and the run ends first.
-    far_below_range = (
-        suggested is not None and lr is not None and lr > 0 and suggested >= SUGGESTED_LR_FACTOR * lr
-    )
+    far_below = far_below_range(ev)
+    fall = still_falling(ev) if far_below else None
+    paced = paced_by_learning_rate(ev, fall)
+    # A learning rate far below the range test's steepest descent and a loss still falling when training
+    # stopped, with small steps or a long way still to go: the loss moves, but the learning rate sets its
+    # pace and the run ends first.
     return _Steps(
         median_ratio=median_ratio,
         travel=travel,
         tiny=median_ratio < LOW_UPDATE_RATIO,
         short_travel=median_ratio < HEALTHY_UPDATE_RATIO and travel < SMALL_TRAVEL,
-        far_below_range=far_below_range,
-        slow=median_ratio < HEALTHY_UPDATE_RATIO and far_below_range and still_falling(ev) is not None,
+        far_below_range=far_below,
+        slow=fall is not None and (median_ratio < HEALTHY_UPDATE_RATIO or paced),
+        way_to_go=fall.longer if paced and isinstance(fall, FallingCurve) else None,
     )
 
 
@@ -162,6 +167,8 @@ def _words(steps: _Steps, n_steps: int, drop: float | None) -> str:
     )
     if steps.slow and drop is not None and drop >= SMALL_LOSS_DROP:
         fell = f", and the loss was still falling when training stopped (it fell {100 * drop:.0f}%)"
+    if steps.way_to_go is not None:
+        fell += f"; at this pace it would take about {steps.way_to_go:.0f}x the run to finish"
     return moved + fell
 
 
@@ -193,6 +200,9 @@ class WeightsBarelyMove(Check):
         the loss was still falling when training stopped (DP510's test): the learning rate set the pace.
         Weights that travel under a tenth of their norm count however far the loss fell, when the range test
         puts the learning rate 30x or more below its steepest descent: that fall is the output bias alone.
+        So does a loss still falling that would need ten times the run or more to finish, at a learning rate
+        30x or more below the range test's: an adaptive optimizer's steps stay a healthy share of the weights
+        however small its rate, so the way still to go shows what the step size cannot.
 
     Why it makes the output constant:
         A freshly initialised network often outputs nearly the same thing for every input, and the first
@@ -262,7 +272,7 @@ class WeightsBarelyMove(Check):
             strength += STRENGTH_LR_RANGE_BONUS
         elif suggested is not None and lr is not None and lr > 0:
             evidence["suggested_lr"] = suggested
-            if suggested < SUGGESTED_LR_FACTOR * lr:
+            if suggested < FAR_BELOW_RANGE * lr:
                 return None
             strength += STRENGTH_LR_RANGE_BONUS
         if not misbehaving(ev):
@@ -285,10 +295,14 @@ class WeightsBarelyMove(Check):
                 strength=strength,
             )
         lr_text = f"{lr:.3g}" if lr is not None else "the learning rate"
+        lead = (
+            "the learning rate sets the pace"
+            if steps.way_to_go is not None and not (steps.tiny or steps.short_travel)
+            else "the weights barely move"
+        )
         return self.finding(
             ev,
-            message=f"the weights barely move: {moved}; {lr_text} is too small a learning rate for this "
-            "model.",
+            message=f"{lead}: {moved}; {lr_text} is too small a learning rate for this model.",
             change=_raise_lr(ev),
             evidence=evidence,
             strength=strength,

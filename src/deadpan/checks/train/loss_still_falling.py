@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import math
-
 from deadpan.checks.base import Check, register
-from deadpan.checks.curves import LAST_QUARTER_SHARE, FallingCurve, ShortRunFall, still_falling
+from deadpan.checks.curves import (
+    LAST_QUARTER_SHARE,
+    FallingCurve,
+    ShortRunFall,
+    paced_by_learning_rate,
+    still_falling,
+)
 from deadpan.checks.symptoms import symptom_evidence
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding, Severity
 
-#: Time constants still to train to remove ~95% of the remaining decrease (e^-3 = 5%).
-TIME_CONSTANTS_AHEAD = 3.0
 STRENGTH = 0.6
 #: Added in proportion to how much of the decrease the last quarter still holds (up to this much).
 STRENGTH_BONUS = 0.15
+#: Taken off when the learning rate sets the pace (:func:`~deadpan.checks.curves.paced_by_learning_rate`):
+#: training longer would work, but raising the rate is the fix (DP402's finding ranks above).
+STRENGTH_PACED_PENALTY = 0.2
 
 
 @register
@@ -27,7 +32,9 @@ class LossStillFalling(Check):
         learnability probe finds no signal in (DP102's bar): there the falling loss is the network
         memorising its samples, and training longer would not help. A whole run of fewer than 100 optimizer
         steps whose loss fell counts without the curve test: a few dozen noisy minibatch losses cannot show
-        a trend, and no network is trained from scratch in so few steps.
+        a trend, and no network is trained from scratch in so few steps. Ranked lower when the fall would
+        need ten times the run or more at a learning rate 30x or more below the LR range test's: the
+        learning rate sets the pace (DP402's finding).
 
     Why it makes the output constant:
         Networks learn the easy, input-independent part first: the class prior or the target mean, a
@@ -83,14 +90,9 @@ class LossStillFalling(Check):
     def _report(self, ev: Evidence, fall: FallingCurve) -> Finding:
         """A curve still falling steeply: train longer, by the time constants the slopes give."""
         start, end, share, slope_last = fall.start, fall.end, fall.share, fall.slope_last
-        flattening, run, half, quarter = fall.flattening, fall.run, fall.half, fall.quarter
-        if flattening < 1:
-            tau = half / math.log(1 / flattening)
-            more = TIME_CONSTANTS_AHEAD * tau
-        else:  # the fall is not slowing down yet: at least double the run
-            more = run
-        more = float(max(more, 0.5 * run))
-        longer = (run + more) / max(run, 1.0)
+        flattening, run, quarter = fall.flattening, fall.run, fall.quarter
+        more, longer = fall.steps_ahead, fall.longer
+        paced = paced_by_learning_rate(ev, fall)
         change = Change(
             "train_longer",
             what="steps",
@@ -113,8 +115,11 @@ class LossStillFalling(Check):
                 "slope_t_stat": fall.t_stat,
                 "steps": run,
                 "suggested_more_steps": round(more),
+                "paced_by_learning_rate": paced,
                 **symptom_evidence(ev),
             },
-            strength=STRENGTH + STRENGTH_BONUS * min(1.0, (share - LAST_QUARTER_SHARE) / LAST_QUARTER_SHARE),
+            strength=STRENGTH
+            + STRENGTH_BONUS * min(1.0, (share - LAST_QUARTER_SHARE) / LAST_QUARTER_SHARE)
+            - (STRENGTH_PACED_PENALTY if paced else 0.0),
             severity=Severity.WARNING,
         )
