@@ -229,3 +229,13 @@ def test_keras_clipnorm_too_tiny_is_the_reason() -> None:
     # A usual clipping norm is not blamed: the range test finds no better rate, so nothing fires.
     usual = replace(ev.training, optimizer=replace(ev.training.optimizer, clip_norm=1.0))
     assert WeightsBarelyMove().judge(replace(ev, training=usual)) is None
+
+
+def test_a_schedule_that_brought_the_rate_down_is_named() -> None:
+    ev = _stuck(healthy(), lr=1e-9)
+    assert ev.training is not None and ev.training.optimizer is not None
+    decayed = replace(ev.training, optimizer=replace(ev.training.optimizer, start_lr=1e-3))
+    found = WeightsBarelyMove().judge(replace(ev, training=decayed))
+    assert found is not None and "schedule brought it down from 0.001" in found.message
+    plain = WeightsBarelyMove().judge(ev)
+    assert plain is not None and "schedule" not in plain.message

@@ -34,12 +34,14 @@ def _optimizer_info(opt: torch.optim.Optimizer | None, lrs: list[float]) -> Opti
     if not momentum and isinstance(betas, tuple):
         momentum = betas[0]
     name = type(opt).__name__
+    lr = lr_ran_at(opt, lrs)
     return OptimizerInfo(
         name=name,
-        lr=lr_ran_at(opt, lrs),
+        lr=lr,
         weight_decay=float(g.get("weight_decay", 0.0) or 0.0),
         momentum=float(momentum or 0.0),
         decoupled_weight_decay=name == "AdamW" or bool(g.get("decoupled_weight_decay", False)),
+        start_lr=float(lrs[0]) if lrs and lrs[0] != lr else None,
     )
 
 

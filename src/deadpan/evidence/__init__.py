@@ -203,6 +203,9 @@ class OptimizerInfo:
     #: Gradient-norm clipping the optimizer itself applies (Keras' ``clipnorm`` / ``global_clipnorm``);
     #: None when it clips nothing. PyTorch clips outside the optimizer: seen in the gradient norms instead.
     clip_norm: float | None = None
+    #: The learning rate at the first sampled step, where a schedule moved it from there (``lr`` is the median
+    #: the steps ran at); None when it stayed put or is unknown.
+    start_lr: float | None = None
 
 
 @dataclass(frozen=True)

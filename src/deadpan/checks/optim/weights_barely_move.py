@@ -68,6 +68,9 @@ STRENGTH = 0.6
 STRENGTH_LR_RANGE_BONUS = 0.15
 #: Taken off when no loss curve was recorded to confirm the loss barely moved.
 STRENGTH_NO_CURVE_PENALTY = 0.15
+#: A schedule that brought the rate down this far from its start is named in the message: the rate the user
+#: wrote was fine, the schedule (stepped per batch instead of per epoch, a tiny ``gamma``) is what shrank it.
+DECAYED = 100.0
 #: Factor to raise the learning rate by when the LR range test gave no suggestion.
 FALLBACK_LR_FACTOR = 30.0
 
@@ -294,16 +297,24 @@ class WeightsBarelyMove(Check):
                 evidence=evidence,
                 strength=strength,
             )
-        lr_text = f"{lr:.3g}" if lr is not None else "the learning rate"
-        lead = (
-            "the learning rate sets the pace"
-            if steps.way_to_go is not None and not (steps.tiny or steps.short_travel)
-            else "the weights barely move"
-        )
         return self.finding(
             ev,
-            message=f"{lead}: {moved}; {lr_text} is too small a learning rate for this model.",
+            message=_lr_message(tr, steps, lr, moved),
             change=_raise_lr(ev),
             evidence=evidence,
             strength=strength,
         )
+
+
+def _lr_message(tr: TrainingStats, steps: _Steps, lr: float | None, moved: str) -> str:
+    """The finding's words for a learning rate too small (and a schedule that made it so)."""
+    lr_text = f"{lr:.3g}" if lr is not None else "the learning rate"
+    start_lr = tr.optimizer.start_lr if tr.optimizer is not None else None
+    if lr is not None and start_lr is not None and start_lr >= DECAYED * lr:
+        lr_text += f" (the learning-rate schedule brought it down from {start_lr:.3g})"
+    lead = (
+        "the learning rate sets the pace"
+        if steps.way_to_go is not None and not (steps.tiny or steps.short_travel)
+        else "the weights barely move"
+    )
+    return f"{lead}: {moved}; {lr_text} is too small a learning rate for this model."
