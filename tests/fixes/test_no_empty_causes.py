@@ -43,3 +43,32 @@ def test_with_its_own_checks_off_a_broken_run_still_gets_a_cause(name: str) -> N
     verdict, causes = _causes(name, [c.code for c in all_checks() if c.category == kind])
     if verdict in ("collapsed", "degraded"):
         assert causes, f"{name}: {verdict} with no cause"
+
+
+def _never_steps() -> None:
+    """A loop that forgets ``optimizer.step()``: the weights never change."""
+    import torch
+    from factory import blobs
+    from torch import nn
+
+    x, y = blobs()
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for step in range(60):
+        i = slice((step * 32) % 288, (step * 32) % 288 + 32)
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xt[i]), yt[i]).backward()  # BUG: no opt.step()
+
+
+def test_a_run_that_never_stepped_is_searched_from_its_unchanged_model() -> None:
+    # No optimizer step: no snapshot was taken at a first step, and none is needed, since the model as it
+    # ends is the model it started as. With the loop checks off, the corrected loop restores it.
+    loop_checks = [c.code for c in all_checks() if c.category == "train.loop"]
+    with disabled(loop_checks):
+        result = run_callable(_never_steps)
+        report = proven(result.report, result.evidence, result.inputs, AS_RUN)
+    assert report.verdict in ("collapsed", "degraded")
+    assert report.causes and report.causes[0].category == "train.loop"
+    assert "not_searched" not in report.metrics["search"]

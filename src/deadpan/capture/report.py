@@ -38,7 +38,7 @@ def recorder_inputs(rec: Recorder, source: str, train_probes: bool = True) -> Pr
     return ProbeInputs(
         source=source,
         final=rec.model_copy(),
-        initial=rec.model_copy(initial=True) if rec.initial_state is not None else None,
+        initial=_initial_copy(rec),
         train=list(rec.train_store.batches),
         heldout=list(rec.heldout_store.batches),
         loss=rec.loss,
@@ -49,6 +49,15 @@ def recorder_inputs(rec: Recorder, source: str, train_probes: bool = True) -> Pr
     )
 
 
+def _initial_copy(rec: Recorder) -> Any:
+    """A copy of the model before training: from the snapshot taken at the first optimizer step, or, when no
+    step was ever taken, of the model as it is (nothing changed its weights: a loop that never calls
+    ``optimizer.step()``); None when neither holds."""
+    if rec.initial_state is not None:
+        return rec.model_copy(initial=True)
+    return rec.model_copy() if rec.step == 0 else None
+
+
 def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
     """Copies of the trained model and of the model before training. A model that cannot be deep-copied
     (it holds a lock, a file, a generator) is probed as it is, since the training has ended; there is then no
@@ -56,9 +65,7 @@ def _copies(rec: Recorder) -> tuple[Any, Any, list[str]]:
     if rec.model is None:
         return None, None, []
     try:
-        final = rec.model_copy()
-        initial = rec.model_copy(initial=True) if rec.initial_state is not None else None
-        return final, initial, []
+        return rec.model_copy(), _initial_copy(rec), []
     except Exception as exc:
         why = f"the model cannot be deep-copied ({type(exc).__name__}: {exc})"
         return rec.model, None, [f"copy: {why}; probed the trained model itself"]
