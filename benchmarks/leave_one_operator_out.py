@@ -108,9 +108,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--keep-checks", action="store_true", help="switch no check off")
-    ap.add_argument("--operator", action="append", default=None, help="only this operator (repeatable)")
+    ap.add_argument(
+        "--only", action="append", default=None, help="only the quick mutants whose id has this (repeatable)"
+    )
     args = ap.parse_args()
-    sel = bench.select(quick=True, operator_names=args.operator)
+    sel = bench.select(quick=True)
+    if args.only:
+        sel.mutants = [m for m in sel.mutants if any(o in m.id for o in args.only)]
     tasks = sorted({m.task for m in sel.mutants})
     baseline: dict[str, list[float]] = {}
     results: list[tuple[bench.MutantResult, list[str]]] = []

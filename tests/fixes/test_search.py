@@ -108,3 +108,29 @@ def test_the_range_tests_rate_names_the_direction_it_moved(lr_too_high: RunResul
 
     assert stage_of(iv, with_rates(1.0, 1e-6)) == "optim.lr_too_low"
     assert stage_of(iv, with_rates(1e-3, 1.0)) == "optim.lr_too_high"
+
+
+def test_the_optimizers_usual_rate_is_tried_only_in_its_direction_and_only_far_off(
+    lr_too_high: RunResult,
+) -> None:
+    # A rate a thousand times below Adam's usual 1e-3 gets that rate tried as "too low"; one near it is
+    # left to the range test and the tenfold step; the usual rate is an intervention, never a check's fix.
+    from deadpan.evidence import OptimizerInfo
+    from deadpan.fixes.base import REGISTRY
+    from deadpan.fixes.interventions import ordered
+
+    ev = lr_too_high.evidence
+    assert ev is not None and ev.training is not None
+
+    def tried(name: str, lr: float) -> list[str]:
+        training = dataclasses.replace(ev.training, optimizer=OptimizerInfo(name, lr=lr))
+        blind = dataclasses.replace(lr_too_high.report, findings=(), causes=())
+        ivs = ordered(blind, dataclasses.replace(ev, training=training))
+        return [iv.category for iv in ivs if iv.fix == "optimizer-default-lr"]
+
+    assert tried("Adam", 1e-6) == ["optim.lr_too_low"]
+    assert tried("SGD", 5.0) == ["optim.lr_too_high"]
+    assert tried("Adam", 3e-3) == []
+    assert tried("LBFGS", 1e-6) == []
+    fix = REGISTRY["optimizer-default-lr"]
+    assert not any(fix.answers(c, tuple(lr_too_high.report.findings)) for c in fix.categories)

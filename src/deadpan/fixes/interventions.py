@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from deadpan.evidence import Evidence
 from deadpan.findings import CATEGORIES, Finding, Report, Severity
 from deadpan.fixes.base import REGISTRY, Setup
-from deadpan.fixes.catalog import all_fixes
+from deadpan.fixes.catalog import all_fixes, optimizer_default_lr
 from deadpan.fixes.verify import MAX_CAUSES
 
 #: Code of the finding a winning intervention makes: DP9 and its category's index in the vocabulary
@@ -51,6 +53,8 @@ INTERVENTIONS: tuple[Intervention, ...] = (
     Intervention("train.loop", "train-every-parameter"),
     Intervention("optim.lr_too_high", "lr-from-range-test"),
     Intervention("optim.lr_too_low", "lr-from-range-test"),
+    Intervention("optim.lr_too_high", "optimizer-default-lr"),
+    Intervention("optim.lr_too_low", "optimizer-default-lr"),
     Intervention("optim.lr_too_high", "scale-lr"),
     Intervention("init.scale", "reinitialize"),
     Intervention("data.inputs", "standardize-inputs"),
@@ -116,11 +120,15 @@ def _range_test_direction(ev: Evidence) -> str | None:
 
 
 def _lr_direction(ev: Evidence, iv: Intervention) -> bool:
-    """The range test's rate moves the learning rate in this intervention's direction."""
-    if iv.fix != "lr-from-range-test":
+    """The range test's rate, or the optimizer's usual one, moves the learning rate in this intervention's
+    direction."""
+    if iv.fix == "lr-from-range-test":
+        moved = _range_test_direction(ev)
+    elif iv.fix == "optimizer-default-lr":
+        moved = optimizer_default_lr.direction(ev)
+    else:
         return True
-    direction = _range_test_direction(ev)
-    return direction is not None and direction == iv.category
+    return moved is not None and moved == iv.category
 
 
 def ordered(report: Report, ev: Evidence) -> list[Intervention]:
@@ -159,13 +167,17 @@ def _trains_the_same(iv: Intervention) -> tuple[str, str]:
 
 #: A layer whose units are at least this share dead (ReLU) or saturated (sigmoid/tanh) on the probe batch.
 MOSTLY = 0.5
+#: Initial weights whose std is this many times a standard initialiser's, or this many times below it
+#: (median over the layers), start at the wrong scale.
+OFF_SCALE = 10.0
 
 
 def stage_of(iv: Intervention, ev: Evidence) -> str:
     """The category a winning intervention names. A fresh initialisation restores a model whose start was
-    wrong in several ways: the evidence says which — weight rows all equal at the start (symmetry), most
-    units of a layer dead or saturated (the units), else the scale. The range test's learning rate names the
-    direction it moved the rate in, whichever cause it was tried for."""
+    wrong in several ways: the evidence says which — weight rows all equal at the start (symmetry), weights
+    ten times off a standard initialiser's scale (the scale, whose effects dead or saturated units are),
+    most units of a layer dead or saturated (the units: a bias pushed them there), else the scale. The range
+    test's learning rate names the direction it moved the rate in, whichever cause it was tried for."""
     if iv.fix == "lr-from-range-test":
         return _range_test_direction(ev) or iv.category
     if iv.fix != "reinitialize":
@@ -173,6 +185,9 @@ def stage_of(iv: Intervention, ev: Evidence) -> str:
     initial = ev.model.initial_weights if ev.model is not None else ()
     if any(w.fan_out > 1 and w.distinct_rows <= 1.0 / w.fan_out for w in initial):
         return "init.symmetry"
+    scales = [w.std / w.expected_std for w in initial if w.expected_std > 0]
+    if scales and not 1 / OFF_SCALE < float(np.median(scales)) < OFF_SCALE:
+        return "init.scale"  # the dead or saturated units that follow are its effect
     layers = ev.probes.layers
     if any(layer.dead_fraction >= MOSTLY for layer in layers):
         return "model.dead_units"

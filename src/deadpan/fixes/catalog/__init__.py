@@ -12,6 +12,7 @@ from deadpan.fixes.catalog import (  # noqa: F401
     match_target_shape,
     more_steps,
     nonlinear_wider,
+    optimizer_default_lr,
     output_head,
     reinitialize,
     relu_activations,
