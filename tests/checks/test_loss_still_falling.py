@@ -46,6 +46,20 @@ def test_ranks_itself_below_the_learning_rate_when_the_rate_sets_the_pace() -> N
     assert paced.strength <= short.strength - 0.15
 
 
+def test_silent_when_the_loss_falls_below_its_own_floor() -> None:
+    # nll_loss on raw scores: the "fall" from -0.4 to -5,000 is the loss escaping its bound, not learning;
+    # the same curve shifted above 0 is a run still falling.
+    ev = _run()
+    assert ev.training is not None and ev.loss is not None
+    escaping = tuple(-0.4 - 25.0 * s for s in STEPS)
+    broken = replace(
+        ev, training=replace(ev.training, loss=escaping), loss=replace(ev.loss, function="nll_loss")
+    )
+    assert LossStillFalling().judge(broken) is None
+    shifted = replace(broken, training=replace(ev.training, loss=tuple(6000 + v for v in escaping)))
+    assert LossStillFalling().judge(shifted) is not None
+
+
 def test_silent_when_the_loss_has_flattened() -> None:
     assert LossStillFalling().judge(_run(tau=40.0)) is None
 

@@ -114,16 +114,52 @@ class FallingCurve:
         return (self.run + self.steps_ahead) / max(self.run, 1.0)
 
 
+#: Losses that are never below 0 for the inputs and targets they are meant for (a negative value means
+#: their input or target is not of that kind: raw scores into ``nll_loss``, targets outside [0, 1]).
+NONNEGATIVE_LOSSES = frozenset(
+    {
+        "cross_entropy",
+        "cross_entropy_probs",
+        "nll_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "mse_loss",
+        "l1_loss",
+        "smooth_l1_loss",
+        "huber_loss",
+        "soft_margin_loss",
+        "multi_margin_loss",
+        "multilabel_soft_margin_loss",
+        "multilabel_margin_loss",
+        "hinge_embedding_loss",
+        "margin_ranking_loss",
+        "triplet_margin_loss",
+        "cosine_embedding_loss",
+    }
+)
+#: Below 0 by more than this share of the starting loss's size (at least this much): not rounding.
+FLOOR_TOLERANCE = 1e-3
+
+
+def below_its_floor(ev: Evidence, loss: np.ndarray) -> bool:
+    """The recorded training loss went below 0 while its function is never negative for valid inputs: its
+    fall is the loss escaping its bound, not the model learning."""
+    if ev.loss is None or ev.loss.function not in NONNEGATIVE_LOSSES or not len(loss):
+        return False
+    return float(loss.min()) < -FLOOR_TOLERANCE * max(1.0, abs(float(loss[0])))
+
+
 def still_falling(ev: Evidence) -> FallingCurve | ShortRunFall | None:
     """The training loss was still falling when training stopped, by DP510's rule: the measured numbers, or
     None when it was not.
 
-    The rule holds only for a finite loss, a model whose probed output is nearly constant or scores under
-    ``UNDERPERFORM_SCORE``, and data the learnability probe finds signal in (on data without signal a falling
-    loss is the network memorising its samples). A run of fewer than ``SHORT_RUN_STEPS`` optimizer steps (or
-    a curve of fewer than ``MIN_POINTS`` points) whose loss fell is a :class:`ShortRunFall`; otherwise the
-    curve's second half must fall significantly, not flattened, and its last quarter hold more than
-    ``LAST_QUARTER_SHARE`` of the whole decrease (:class:`FallingCurve`)."""
+    The rule holds only for a finite loss that stays above its own floor (:func:`below_its_floor`), a model
+    whose probed output is nearly constant or scores under ``UNDERPERFORM_SCORE``, and data the learnability
+    probe finds signal in (on data without signal a falling loss is the network memorising its samples). A
+    run of fewer than ``SHORT_RUN_STEPS`` optimizer steps (or a curve of fewer than ``MIN_POINTS`` points)
+    whose loss fell is a :class:`ShortRunFall`; otherwise the curve's second half must fall significantly,
+    not flattened, and its last quarter hold more than ``LAST_QUARTER_SHARE`` of the whole decrease
+    (:class:`FallingCurve`)."""
     tr = ev.training
     assert tr is not None
     if tr.first_nonfinite_loss_step is not None:
@@ -134,6 +170,8 @@ def still_falling(ev: Evidence) -> FallingCurve | ShortRunFall | None:
     if finds_no_signal(ev.probes.learnability):
         return None
     steps, loss = loss_curve(tr)
+    if below_its_floor(ev, loss):
+        return None
     if len(loss) < MIN_POINTS or 0 < tr.steps < SHORT_RUN_STEPS:
         return _short_run_fall(tr, loss)
     return _falling_curve(tr, steps, loss)

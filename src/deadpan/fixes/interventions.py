@@ -16,6 +16,7 @@ from deadpan.evidence import Evidence
 from deadpan.findings import CATEGORIES, Finding, Report, Severity
 from deadpan.fixes.base import REGISTRY, Setup
 from deadpan.fixes.catalog import all_fixes, optimizer_default_lr
+from deadpan.fixes.catalog.logits_into_loss import raw_scores_into_nll
 from deadpan.fixes.verify import MAX_CAUSES
 
 #: Code of the finding a winning intervention makes: DP9 and its category's index in the vocabulary
@@ -75,10 +76,11 @@ STRUCTURAL = ("train.loop", "loss.mismatch", "model.output")
 
 def _applies(ev: Evidence, iv: Intervention) -> bool:
     """Interventions whose change only makes sense where the evidence shows its target: probabilities into a
-    loss that takes logits, a target that broadcasts against the output, a final activation to remove."""
+    loss that takes logits (or raw scores into ``nll_loss``), a target that broadcasts against the output, a
+    final activation to remove."""
     loss = ev.loss
     if iv.fix == "logits-into-loss":
-        return loss is not None and loss.input_rows_are_probabilities
+        return loss is not None and (loss.input_rows_are_probabilities or raw_scores_into_nll(ev))
     if iv.fix == "match-target-shape":
         return loss is not None and loss.broadcast_shape is not None
     if iv.fix == "output-head":

@@ -45,6 +45,18 @@ class LogSoftmax:
         return torch.log_softmax(self.inner(raw), dim=1)
 
 
+def raw_scores_into_nll(ev: Evidence) -> bool:
+    """``nll_loss`` got scores that are not log-probabilities (measured at its first call), not softmax
+    probabilities (those are undone the other way)."""
+    loss = ev.loss
+    return (
+        loss is not None
+        and loss.function == "nll_loss"
+        and not loss.input_rows_are_probabilities
+        and loss.input_rows_are_log_probabilities is False
+    )
+
+
 @register
 class LogitsIntoLoss(Fix):
     """Feed the loss the kind of output it expects. A softmax (or sigmoid) before a loss that applies its
@@ -59,7 +71,7 @@ class LogitsIntoLoss(Fix):
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
         names = {f.name for f in findings}
-        if "nll-on-raw-outputs" in names:
+        if "nll-on-raw-outputs" in names or raw_scores_into_nll(ev):
             return setup.but(self.name, adapt=LogSoftmax(setup.adapt))
         if setup.task.kind == "multilabel":
             raise NotApplicable("multi-label outputs: deadpan does not rewrite their loss input")
