@@ -31,6 +31,17 @@ def _per_unit(a: np.ndarray, channels_first: bool | None = None) -> np.ndarray:
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
+def _spread_per_unit(u: np.ndarray) -> np.ndarray:
+    """Each unit's standard deviation over the samples (``ddof=1``) of ``(n, units, positions)`` activations.
+    Sums in float64, so that a unit with the same output for every sample has a spread of exactly 0, with
+    one float32 temporary the size of ``u`` (a float64 copy of a large feature map would double the probe's
+    memory)."""
+    d = u - u.mean(0, dtype=np.float64).astype(u.dtype)
+    np.square(d, out=d)
+    out: np.ndarray = np.sqrt(d.sum(0, dtype=np.float64) / (len(u) - 1))
+    return out
+
+
 def signal(
     name: str, kind: str, activation: str | None, a: np.ndarray, channels_first: bool | None = None
 ) -> LayerSignal:
@@ -38,9 +49,8 @@ def signal(
     ``a`` on a probe batch (samples first)."""
     u = np.nan_to_num(_per_unit(a, channels_first), nan=0.0, posinf=1e6, neginf=-1e6)
     n = u.shape[0]
-    # Sums in float64: a unit with the same output for every sample has a spread of exactly 0.
     mean_abs = float(np.abs(u).mean(dtype=np.float64))
-    spread = float(u.std(0, ddof=1, dtype=np.float64).mean()) / (mean_abs + 1e-12) if n > 1 else 0.0
+    spread = float(_spread_per_unit(u).mean()) / (mean_abs + 1e-12) if n > 1 else 0.0
     dead = 0.0
     saturated = 0.0
     if activation in ("relu",):
