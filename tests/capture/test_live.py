@@ -139,11 +139,12 @@ def test_collapse_state_agrees_with_the_reports_rule(name: str, out: torch.Tenso
         "binary-prob": "binary_cross_entropy",
     }.get(name)
     loss = loss or ("mse_loss" if name.startswith("regression") else "cross_entropy")
-    task = infer_task(loss, out, y)
-    probe = output_probe(task, out, y)
-    state = collapse_state(task, out, y)
+    o, t = out.numpy(), y.numpy()  # the probes take arrays (a torch caller converts)
+    task = infer_task(loss, o, t)
+    probe = output_probe(task, o, t)
+    state = collapse_state(task, o, t)
     assert state.collapsed == is_collapsed(probe, task.kind == "regression")
-    # The quick count (torch, classifiers) and the probe's (NumPy) see the same answers.
+    # The quick count (classifiers, in Python) and the probe's see the same answers.
     assert (state.distinct_predictions, state.majority_share) == (
         probe.distinct_predictions,
         probe.majority_share,

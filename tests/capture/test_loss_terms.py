@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deadpan.capture.build import ProbeInputs
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.script.autolog import run_callable
 
 

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deadpan.capture.build import ProbeInputs
 from deadpan.capture.discovery import parameters_reached
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.script.autolog import run_callable
 
 

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deadpan.capture.losses import LossRecord, OutputAdapter, RecordedLoss, make_adapter
+from deadpan.capture.loss_record import LossRecord
+from deadpan.capture.losses import OutputAdapter, RecordedLoss, make_adapter
 from deadpan.script.autolog import run_callable
 
 V, T, PAD = 12, 10, 0

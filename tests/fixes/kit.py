@@ -8,7 +8,7 @@ from torch import nn
 from deadpan.capture.losses import TaskLoss
 from deadpan.evidence import Task
 from deadpan.fixes.base import Batch, LoopSpec, OptimizerSpec, TrialSetup
-from deadpan.probes.outputs import main_output
+from deadpan.probes.forward import main_output
 
 
 def blobs(n: int = 600, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -62,6 +62,32 @@ def test_core_imports_no_framework() -> None:
     assert out.stdout.strip() == "[]"
 
 
+#: The modules a Keras run on TensorFlow uses, from ``deadpan run`` to the fix trials: none may import torch
+#: when imported (torch alone costs some 216 MB resident). tests/keras_backend/test_without_torch.py runs
+#: them.
+KERAS_PATH = (
+    "deadpan.cli",
+    "deadpan.script.autolog",
+    "deadpan.script.keras_patch",
+    "deadpan.keras",
+    "deadpan.keras.build",
+    "deadpan.keras.session",
+    "deadpan.fixes.search",
+    "deadpan.fixes.verify",
+    "deadpan.fixes.runner",
+    "deadpan.fixes.keras_trial",
+    "deadpan.fixes.catalog",
+)
+
+
+def test_the_keras_path_imports_no_torch() -> None:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in KERAS_PATH)
+    code += "print([m for m in ('torch', 'keras', 'tensorflow') if m in sys.modules])"
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 def test_core_imports_with_frameworks_hidden() -> None:
     out = _python(HIDE_FRAMEWORKS + "".join(f"import {m}\n" for m in CORE) + "print('ok')")
     assert out.returncode == 0, out.stderr

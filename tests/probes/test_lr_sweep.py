@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deadpan.probes.training import LR_STEPS, lr_sweep
+from deadpan.probes.recipes import LR_STEPS, lr_sweep
 
 
 def test_a_late_jump_to_a_plateau_counts_as_divergence() -> None:

@@ -17,14 +17,14 @@ def test_class_recall_per_class_id() -> None:
     target = torch.tensor([0, 0, 0, 1, 1, 3])
     pred = torch.tensor([0, 0, 0, 1, 0, 0])
     logits = torch.nn.functional.one_hot(pred, 4).float() * 5
-    probe = output_probe(Task("multiclass", 4, 4), logits, target)
+    probe = output_probe(Task("multiclass", 4, 4), logits.numpy(), target.numpy())
     assert probe.class_recall[:2] == (1.0, 0.5) and probe.class_recall[3] == 0.0
     assert math.isnan(probe.class_recall[2])
 
 
 def test_no_class_recall_for_regression() -> None:
-    out = torch.randn(8, 1)
-    assert output_probe(Task("regression", None, 1), out, torch.randn(8, 1)).class_recall == ()
+    out = torch.randn(8, 1).numpy()
+    assert output_probe(Task("regression", None, 1), out, torch.randn(8, 1).numpy()).class_recall == ()
 
 
 def test_rounded_score_reads_one_regression_output_as_class_ids() -> None:

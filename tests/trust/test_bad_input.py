@@ -24,7 +24,8 @@ from factory import Output, Structured
 from torch import nn
 
 from deadpan.api import diagnose, watch
-from deadpan.capture.losses import LossRecord, make_adapter
+from deadpan.capture.loss_record import LossRecord
+from deadpan.capture.losses import make_adapter
 from deadpan.cli import _exit_code
 from deadpan.findings import Finding, Report
 from deadpan.script.autolog import RunResult, run_callable, run_script

@@ -16,16 +16,18 @@ import torch
 from torch import nn
 
 from deadpan.capture import instrument
-from deadpan.capture.build import ProbeInputs, unoptimized_parameters
-from deadpan.capture.losses import LossRecord, make_loss_fn
+from deadpan.capture.build import unoptimized_parameters
+from deadpan.capture.loss_record import LossRecord
+from deadpan.capture.losses import make_loss_fn, task_of
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.capture.report import evidence_and_report
 from deadpan.capture.samples import SAMPLE_ROWS
 from deadpan.capture.stream import ARRAY_CHUNK, PROGRESS_EVERY_S, StreamStats, print_progress, scan
 from deadpan.findings import Collapse, Report
 from deadpan.fixes.options import VerifyOptions, verified
 from deadpan.pipeline import with_metrics
-from deadpan.probes.task import infer_task
-from deadpan.probes.tensors import batch_size_of, first_tensor, preserved_rng
+from deadpan.probes.rng import preserved_rng
+from deadpan.probes.tensors import batch_size_of, first_tensor
 
 Batch = tuple[Any, Any, Any]
 
@@ -219,7 +221,7 @@ def _first_batch_loss(
                 out = first_tensor(final.eval()(*train[0][0], **train[0][1]))
                 if out is not None:
                     if fn is None:
-                        fn = make_loss_fn(None, infer_task(None, out, train[0][2]))
+                        fn = make_loss_fn(None, task_of(None, out, train[0][2]))
                     sniffer = _LossSniffer()
                     instrument.activate(sniffer)
                     try:

@@ -7,11 +7,7 @@ statistics read off the captured arrays without running the model are :mod:`dead
 
 from __future__ import annotations
 
-import time
-import traceback
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,25 +15,12 @@ import torch
 from torch import nn
 
 from deadpan.capture import instrument
-from deadpan.capture.losses import (
-    LossFn,
-    LossRecord,
-    expected_initial_loss,
-    loss_call,
-    make_adapter,
-    make_loss_fn,
-    task_of,
-)
+from deadpan.capture.captured import dtype_of, stack_inputs, stack_targets, weights_of
+from deadpan.capture.loss_record import expected_initial_loss, loss_call
+from deadpan.capture.losses import LossFn, make_adapter, make_loss_fn, task_of
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.capture.recorder import Recorder
-from deadpan.capture.stats import (
-    dtype_of,
-    nonfinite_step,
-    stack_inputs,
-    stack_targets,
-    weight_stats,
-    weights_of,
-)
-from deadpan.capture.stream import StreamStats
+from deadpan.capture.stats import nonfinite_step, weight_stats
 from deadpan.capture.training_stats import lr_ran_at, training_stats
 from deadpan.evidence import (
     DataStats,
@@ -54,53 +37,15 @@ from deadpan.evidence import (
     Task,
     TrainingStats,
 )
+from deadpan.probes.arrays import to_numpy
+from deadpan.probes.forward import Adapter, Batch, input_dependence, run_model
 from deadpan.probes.layers import probe_layers
 from deadpan.probes.learnability import learnability
-from deadpan.probes.outputs import (
-    Adapter,
-    Batch,
-    input_dependence,
-    output_probe,
-    run_model,
-)
+from deadpan.probes.outputs import output_probe
 from deadpan.probes.positions import position_learnability
-from deadpan.probes.tensors import preserved_rng
+from deadpan.probes.rng import preserved_rng
+from deadpan.probes.timer import ProbeTimer
 from deadpan.probes.training import lr_range_test, overfit_one_batch
-
-
-@dataclass
-class ProbeInputs:
-    """What the probes work from, whichever way deadpan came in."""
-
-    source: str
-    final: nn.Module | None
-    initial: nn.Module | None
-    train: list[Batch]
-    heldout: list[Batch]
-    loss: LossRecord | None
-    optimizer: torch.optim.Optimizer | None
-    recorder: Recorder | None = None
-    #: A loss callable given by the user (diagnose); otherwise rebuilt from ``loss``.
-    loss_fn: LossFn | None = None
-    missing: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    #: Skip the probes that train copies (overfit, LR range), e.g. for very large models.
-    train_probes: bool = True
-    #: Reshape model outputs to the loss input's shape (False when ``loss_fn`` takes the raw output).
-    adapt_outputs: bool = True
-    #: ``diagnose``: one pass over every row of the data (``train`` is its uniform sample).
-    stream: StreamStats | None = None
-    #: ``diagnose``: the trainable parameters no optimizer group holds (count, names), read from the user's
-    #: own model before it was copied (a copy's parameters are never the optimizer's).
-    unoptimized: tuple[int, tuple[str, ...]] | None = None
-    #: A generator's (``deadpan run``): samples of the data its discriminator was shown as real, which its
-    #: own samples' diversity is compared with (:mod:`deadpan.capture.targetless`).
-    reference: torch.Tensor | None = None
-
-
-def _note(errors: list[str], where: str, exc: BaseException) -> None:
-    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    errors.append(f"probe {where}: {last}")
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -140,25 +85,6 @@ def build_evidence(pi: ProbeInputs) -> Evidence:
         return _build(pi)
 
 
-class ProbeTimer:
-    """Runs probes one by one: each one's time goes to ``timings``, its failure to ``errors`` (it then gives
-    None), so that one failing probe costs only its own part of the evidence."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        self.timings: dict[str, float] = {}
-
-    def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return fn()
-        except Exception as exc:
-            _note(self.errors, name, exc)
-            return None
-        finally:
-            self.timings[name] = time.perf_counter() - t0
-
-
 def _build(pi: ProbeInputs) -> Evidence:
     rec = pi.recorder
     # What went wrong while recording comes first, whatever the report can say: a failure there is often
@@ -188,7 +114,7 @@ def _build(pi: ProbeInputs) -> Evidence:
     task = task_of(pi.loss, out, target)
     loss_fn = pi.loss_fn or make_loss_fn(pi.loss, task)
 
-    train_probe = timed("outputs", lambda: output_probe(task, out, target))
+    train_probe = timed("outputs", lambda: output_probe(task, to_numpy(out), to_numpy(target)))
     heldout_probe, dependence, layers, signals = _model_probes(model, train, heldout, adapt, task, timed)
     x = stack_inputs(pi.train)
     y = stack_targets(pi.train, None if x is None else len(x))
@@ -228,13 +154,17 @@ def _model_probes(
     held-out batches, how much they depend on the input, and the layers (each one's kind and signal)."""
     heldout_probe = None
     if heldout:
-        heldout_probe = timed(
-            "heldout outputs", lambda: output_probe(task, *run_model(model, heldout, adapt))
-        )
+        heldout_probe = timed("heldout outputs", lambda: _output_probe(model, heldout, adapt, task))
     dependence = timed("input dependence", lambda: input_dependence(model, train[0], adapt))
     layered = timed("layers", lambda: probe_layers(model, train[0][0], train[0][1]))
     layers, signals = layered if layered is not None else ((), ())
     return heldout_probe, dependence, layers, signals
+
+
+def _output_probe(model: nn.Module, batches: list[Batch], adapt: Adapter, task: Task) -> OutputProbe:
+    """The output probe of ``model`` on ``batches``."""
+    out, target = run_model(model, batches, adapt)
+    return output_probe(task, to_numpy(out), to_numpy(target))
 
 
 def _unprobed(

@@ -4,6 +4,9 @@ Patches are installed when the first recorder activates and removed when the las
 stays patched after a ``watch`` block or a ``deadpan run``. Every callback runs inside ``_safely``: an
 exception inside deadpan becomes an internal-error note on the recorder, never an exception in the user's
 training. The one deliberate exception is :class:`StopTraining`, raised on request (``--max-steps``).
+
+Importing this module does not import torch (:class:`StopTraining` and :func:`suspended` serve the Keras
+paths too); installing the patches does.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import functools
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import DataLoader
 
 #: The torch.nn.functional losses deadpan records. Loss modules (nn.CrossEntropyLoss, ...) call these, so
 #: patching the functions covers both spellings.
@@ -127,6 +130,7 @@ def _wrap_backward(original: Any) -> Any:
 
 def _wrap_autograd_backward(original: Any) -> Any:
     """``torch.autograd.backward`` called directly: the event on its (first) tensor, then the real call."""
+    import torch
 
     @functools.wraps(original)
     def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
@@ -217,6 +221,10 @@ def _hook_optimizer_steps() -> None:
 
 
 def _install() -> None:
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+
     for name in LOSS_FUNCTIONS:
         if hasattr(F, name):
             _patch(F, name, _loss_wrapper(name))

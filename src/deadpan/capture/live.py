@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
-from torch import nn
+import numpy as np
 
+from deadpan.probes.arrays import to_numpy
 from deadpan.probes.outputs import CollapseState, collapse_state
 from deadpan.probes.task import infer_task
 
@@ -203,20 +203,21 @@ class LiveMonitor:
     def observe(
         self,
         step: int,
-        output: torch.Tensor,
-        target: torch.Tensor,
+        output: Any,
+        target: Any,
         loss: str | None,
         spent: float = 0.0,
         loss_value: float | None = None,
     ) -> None:
-        """One check at ``step`` on the output the loss received and its target (any device); ``spent``:
-        the seconds already spent on it (the inference-mode forward that produced ``output``);
-        ``loss_value``: the training loss at that step, when known (see :data:`PLATEAU_TOLERANCE`)."""
+        """One check at ``step`` on the output the loss received and its target (arrays, or torch tensors on
+        any device); ``spent``: the seconds already spent on it (the inference-mode forward that produced
+        ``output``); ``loss_value``: the training loss at that step, when known (see
+        :data:`PLATEAU_TOLERANCE`)."""
         t0 = time.perf_counter()
         self._last_check = step
-        out = output.detach()[:ROWS_PER_CHECK].float().cpu()
-        tgt = target.detach()[:ROWS_PER_CHECK].cpu()
-        if out.dim() == 0 or tgt.dim() == 0 or len(out) < 2 or _one_target(tgt):
+        out = to_numpy(output[:ROWS_PER_CHECK]).astype(np.float32, copy=False)
+        tgt = to_numpy(target[:ROWS_PER_CHECK])
+        if out.ndim == 0 or tgt.ndim == 0 or len(out) < 2 or _one_target(tgt):
             # A batch of one target (sorted data, one class per batch) cannot tell one answer for every
             # input from the right answer for this batch: no judgement either way.
             self.skipped += 1
@@ -335,37 +336,6 @@ class LiveMonitor:
         return out
 
 
-#: Layers whose training-mode output differs from inference: dropout draws noise (a collapsed model's
-#: near-tied logits then scatter over classes), batch norm normalises each batch by its own statistics.
-MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-
-
-def mode_dependent(model: nn.Module) -> bool:
-    """Whether the training forward's output can differ from inference (so the live check re-runs it)."""
-    return any(isinstance(m, MODE_DEPENDENT) for m in model.modules())
-
-
-def inference_output(model: nn.Module, args: Any, kwargs: Any, loss: Any) -> torch.Tensor | None:
-    """The model's output on one batch in inference mode, as the loss receives it. Between steps, with
-    deadpan's events suspended, the random state kept, and every module's mode restored afterwards: the
-    training goes on exactly as without it."""
-    from deadpan.capture import instrument
-    from deadpan.capture.losses import make_adapter
-    from deadpan.probes.tensors import preserved_rng, slice_rows
-
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        with instrument.suspended(), preserved_rng(), torch.no_grad():
-            for m, _ in modes:  # the flags themselves: a module's own train() override is not called
-                m.training = False
-            raw = model(*slice_rows(args, ROWS_PER_CHECK), **slice_rows(kwargs, ROWS_PER_CHECK))
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    out: torch.Tensor = make_adapter(loss)(raw)
-    return out
-
-
 def check_stop_on(stop_on: object, live: bool = True) -> StopOn:
     """``stop_on`` as given, after checking it is a known value and that the live checks it needs are on."""
     if stop_on not in (None, "collapsed"):
@@ -379,9 +349,6 @@ def _median(values: Sequence[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def _one_target(target: torch.Tensor) -> bool:
-    """Every row of ``target`` is the same (class ids compared in Python: one torch operation, not three)."""
-    if target.dim() == 1 and not target.is_floating_point():
-        ids = target.tolist()
-        return not ids or min(ids) == max(ids)
+def _one_target(target: np.ndarray) -> bool:
+    """Every row of ``target`` is the same."""
     return bool((target == target[:1]).all())

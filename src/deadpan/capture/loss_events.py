@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from deadpan.capture.batch_store import BatchStore
 from deadpan.capture.discovery import (
     SOURCE_SEARCHES,
     batch_source_rows,
@@ -27,9 +28,11 @@ from deadpan.capture.discovery import (
     target_in_batch,
 )
 from deadpan.capture.gradient_flow import model_gradient_cuts
-from deadpan.capture.live import LiveMonitor, inference_output, mode_dependent
-from deadpan.capture.losses import EMBEDDING_LOSSES, LossRecord
-from deadpan.capture.samples import ROWS_PER_BATCH, SAMPLE_BYTES, SAMPLE_ROWS, BatchStore, Series
+from deadpan.capture.inference import inference_output, mode_dependent
+from deadpan.capture.live import LiveMonitor
+from deadpan.capture.loss_record import LossRecord
+from deadpan.capture.losses import EMBEDDING_LOSSES
+from deadpan.capture.samples import ROWS_PER_BATCH, SAMPLE_BYTES, SAMPLE_ROWS, Series
 from deadpan.probes.tensors import batch_size_of, fingerprint, first_tensor, is_finite
 
 

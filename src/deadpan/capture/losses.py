@@ -1,5 +1,6 @@
-"""The user's loss as deadpan sees it: the recorded first call, the output adapter that maps the model's raw
-output to what the loss received, and the loss rebuilt for probes and fix trials."""
+"""The user's torch loss as deadpan sees it: the output adapter that maps the model's raw output to what the
+loss received, and the loss rebuilt for probes and fix trials (from the recorded first call,
+:mod:`deadpan.capture.loss_record`)."""
 
 from __future__ import annotations
 
@@ -8,48 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deadpan.evidence import LossCall, Task
-from deadpan.probes.outputs import Adapter, main_output
+from deadpan.capture.loss_record import LossRecord
+from deadpan.evidence import Task
+from deadpan.probes.arrays import to_numpy
+from deadpan.probes.forward import Adapter, main_output
 from deadpan.probes.task import infer_task
 from deadpan.probes.tensors import tensors_in
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-@dataclass
-class LossRecord:
-    """The first training loss call, summarised, and how often the function was called."""
-
-    function: str
-    input: torch.Tensor
-    target: torch.Tensor
-    kwargs: dict[str, Any]
-    calls: int = 0
-    #: The loss input is the model's output tensor itself (no transform between model and loss).
-    input_is_model_output: bool = False
-    #: Rows of the loss input per row of the model's batch: a sequence model's ``[B, T, V]`` logits flattened
-    #: to ``[B*T, V]`` with its ``[B, T]`` targets to ``[B*T]`` (the usual language-model loss) is T; 1 when
-    #: the loss takes one row per sample.
-    fold: int = 1
-
-
 #: Losses that compare a model's outputs with each other (metric learning): the outputs are embeddings with no
 #: target of their own, judged by their spread (:mod:`deadpan.capture.targetless`).
 EMBEDDING_LOSSES = ("cosine_embedding_loss", "triplet_margin_loss")
-
-ELEMENTWISE = (
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "soft_margin_loss",
-)
 
 
 @dataclass(frozen=True)
@@ -145,10 +120,11 @@ class TaskLoss:
 def task_of(loss: LossRecord | None, out: torch.Tensor, target: torch.Tensor) -> Task:
     """The task of the model's (adapted) output and target under the recorded loss (its ``ignore_index``
     included)."""
+    o, t = to_numpy(out), to_numpy(target)
     if loss is None:
-        return infer_task(None, out, target)
+        return infer_task(None, o, t)
     ignore = loss.kwargs.get("ignore_index")
-    return infer_task(loss.function, out, target, int(ignore) if isinstance(ignore, int) else None)
+    return infer_task(loss.function, o, t, int(ignore) if isinstance(ignore, int) else None)
 
 
 def make_loss_fn(loss: LossRecord | None, task: Task) -> LossFn:
@@ -156,66 +132,3 @@ def make_loss_fn(loss: LossRecord | None, task: Task) -> LossFn:
     if loss is not None and hasattr(F, loss.function):
         return RecordedLoss(loss.function, dict(loss.kwargs), loss.fold)
     return TaskLoss(task.kind)
-
-
-def loss_call(loss: LossRecord) -> LossCall:
-    inp, tgt = loss.input.float(), loss.target
-    finite = inp[torch.isfinite(inp)]
-    probs = bool(
-        inp.dim() >= 2
-        and inp.shape[-1] >= 1
-        and bool(torch.isfinite(inp).all())
-        and bool((inp >= 0).all())
-        and torch.allclose(inp.sum(-1), torch.ones_like(inp.sum(-1)), atol=1e-3)
-    )
-    # NLLLoss wants log-probabilities per row; log-normalised columns instead is a log-softmax over dim=0.
-    rows_log = cols_log = None
-    if (
-        loss.function == "nll_loss"
-        and inp.dim() >= 2
-        and inp.shape[0] > 1
-        and bool(torch.isfinite(inp).all())
-    ):
-        nonpos = bool((inp <= 1e-3).all())
-        rows_log = nonpos and bool(torch.allclose(inp.logsumexp(1), torch.zeros(()), atol=1e-3))
-        cols_log = nonpos and bool(torch.allclose(inp.logsumexp(0), torch.zeros(()), atol=1e-3))
-    broadcast = None
-    if loss.function in ELEMENTWISE:
-        try:
-            shape = tuple(torch.broadcast_shapes(loss.input.shape, loss.target.shape))
-            if shape != tuple(loss.input.shape) or shape != tuple(loss.target.shape):
-                broadcast = shape
-        except RuntimeError:
-            broadcast = None
-    tf = tgt.float()
-    tfin = tf[torch.isfinite(tf)]
-    weight = loss.kwargs.get("weight")
-    pos_weight = loss.kwargs.get("pos_weight")
-    return LossCall(
-        function=loss.function,
-        input_shape=tuple(loss.input.shape),
-        target_shape=tuple(loss.target.shape),
-        target_is_integer=not tgt.is_floating_point()
-        or bool(tfin.numel() and torch.equal(tfin, tfin.round()) and tgt.dim() < inp.dim()),
-        input_min=float(finite.min()) if finite.numel() else math.nan,
-        input_max=float(finite.max()) if finite.numel() else math.nan,
-        input_rows_are_probabilities=probs,
-        input_rows_are_log_probabilities=rows_log,
-        input_columns_are_log_probabilities=cols_log,
-        target_min=float(tfin.min()) if tfin.numel() else math.nan,
-        target_max=float(tfin.max()) if tfin.numel() else math.nan,
-        broadcast_shape=broadcast,
-        has_class_weights=isinstance(weight, torch.Tensor) or isinstance(pos_weight, torch.Tensor),
-        calls=loss.calls,
-        reduction=str(loss.kwargs.get("reduction", "mean")),
-    )
-
-
-def expected_initial_loss(task: Task, function: str | None, y: np.ndarray) -> float | None:
-    if function in ("cross_entropy", "cross_entropy_probs") and task.n_classes:
-        return math.log(task.n_classes)  # uniform softmax over C classes
-    if function in ("binary_cross_entropy", "binary_cross_entropy_with_logits"):
-        return math.log(2.0)
-    if function == "mse_loss" and y.size:
-        return float(np.mean(np.asarray(y, dtype=np.float64) ** 2))  # outputs near 0 at init
-    return None

@@ -356,7 +356,7 @@ class Recorder(LossEvents, StepStatistics):
         """The memory this recorder holds as evidence, by part, in bytes (tensors by their elements, Python
         objects by ``sys.getsizeof``). Each part is bounded however long the run: the kept batches by
         :data:`~deadpan.capture.samples.SAMPLE_BYTES` (training) and half of it (held-out); the initial
-        weights by the model's size (not kept beyond :data:`~deadpan.capture.step_stats.SNAPSHOT_MAX_PARAMS`);
+        weights by the model's size (not kept beyond :data:`~deadpan.capture.samples.SNAPSHOT_MAX_PARAMS`);
         the series by :data:`~deadpan.capture.samples.SERIES_POINTS` points each and the step times by
         :data:`~deadpan.capture.step_stats.STEP_TIMES_KEPT`; the per-layer gradient norms and batch
         fingerprints grow with the sampled steps, about 20 per decade of steps (``benchmarks/memory.py``

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from deadpan.capture.alerts import top_cause
-from deadpan.capture.build import ProbeInputs, build_evidence
+from deadpan.capture.build import build_evidence
 from deadpan.capture.live import Alert
+from deadpan.capture.probe_inputs import NO_MODEL, ProbeInputs
 from deadpan.capture.recorder import Recorder
 from deadpan.evidence import Evidence
 from deadpan.findings import Report
@@ -78,7 +79,7 @@ def plain_report(rec: Recorder, reference: Any = None) -> tuple[ProbeInputs, Evi
     observed_training = rec.step > 0 or rec.backward_calls > 0
     missing = []
     if rec.model is None:
-        missing.append("a model (no optimizer was created over an nn.Module's parameters)")
+        missing.append(NO_MODEL)
     elif not observed_training:
         missing.append("a training step (no backward() or optimizer.step() call)")
     final, initial, errors = _copies(rec)

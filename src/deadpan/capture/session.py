@@ -25,7 +25,7 @@ from deadpan.evidence import Evidence
 from deadpan.findings import Report
 
 if TYPE_CHECKING:
-    from deadpan.capture.build import ProbeInputs
+    from deadpan.capture.probe_inputs import ProbeInputs
     from deadpan.session import CallbackSession
 
 

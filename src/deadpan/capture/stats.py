@@ -1,36 +1,35 @@
 """Statistics of what a run left behind, computed without running the model: its weight matrices against
-their initialisation rule, the kept batches stacked into arrays, their dtype, NaN or inf in them.
+their initialisation rule, NaN or inf in the captured data.
 
-The PyTorch evidence builder (:mod:`deadpan.capture.build`) uses them all; the Keras one the weight
-statistics and the NaN/inf step, so both frameworks' evidence says the same things the same way.
+Framework-free, so that both frameworks' evidence (:mod:`deadpan.capture.build`, :mod:`deadpan.keras.build`)
+says the same things the same way; the PyTorch builder reads its captures into arrays first
+(:mod:`deadpan.capture.captured`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from deadpan.evidence import LayerInfo, WeightStats
-from deadpan.probes.outputs import Batch
-from deadpan.probes.tensors import as_numpy, first_tensor
+from deadpan.probes.arrays import to_numpy
 
 #: Activations after which a weight matrix is expected at He initialisation's scale (else Glorot's).
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu", "softplus")
 
 
 def weight_stats(
-    weights: Sequence[tuple[str, str, torch.Tensor | np.ndarray]], layers: Sequence[LayerInfo]
+    weights: Sequence[tuple[str, str, Any]], layers: Sequence[LayerInfo]
 ) -> tuple[WeightStats, ...]:
-    """Statistics of each weight matrix, given in PyTorch's ``(out, in, ...)`` layout."""
+    """Statistics of each weight matrix (a torch tensor or an array), given in PyTorch's ``(out, in, ...)``
+    layout."""
     order = [layer.name for layer in layers]
     out = []
     for name, kind, raw in weights:
-        w = as_numpy(raw.detach()) if isinstance(raw, torch.Tensor) else np.asarray(raw)
-        w = w.astype(np.float64)
+        w = to_numpy(raw).astype(np.float64)
         fan_out = int(w.shape[0])
         fan_in = int(np.prod(w.shape[1:]))
         rows = w.reshape(fan_out, -1)[:2048]
@@ -64,43 +63,6 @@ def weight_stats(
             )
         )
     return tuple(out)
-
-
-def weights_of(model: nn.Module) -> list[tuple[str, str, torch.Tensor]]:
-    """Each weight matrix of ``model`` (a module's ``weight`` of two or more dimensions): its module's name
-    and class, and a CPU copy."""
-    found = []
-    for name, mod in model.named_modules():
-        w = getattr(mod, "weight", None)
-        if isinstance(w, torch.Tensor) and w.dim() >= 2:
-            found.append((name, type(mod).__name__, w.detach().to("cpu", copy=True)))
-    return found
-
-
-def stack_inputs(batches: Sequence[Batch]) -> np.ndarray | None:
-    """The batches' first input tensors as one array (those with the first one's row shape); None without
-    any."""
-    xs = [first_tensor(b[0]) for b in batches]
-    arrays = [as_numpy(x) for x in xs if x is not None]
-    if not arrays:
-        return None
-    shape = arrays[0].shape[1:]
-    same = [a for a in arrays if a.shape[1:] == shape]
-    return np.concatenate(same) if same else None
-
-
-def stack_targets(batches: Sequence[Batch], x_rows: int | None) -> np.ndarray:
-    """The batches' targets as one array (those with the first one's row shape), cut to ``x_rows`` rows."""
-    ys = [as_numpy(b[2]) for b in batches]
-    shape = ys[0].shape[1:]
-    y = np.concatenate([a for a in ys if a.shape[1:] == shape])
-    return y[:x_rows] if x_rows is not None else y
-
-
-def dtype_of(batches: Sequence[Batch]) -> str:
-    """The dtype of the first batch's input tensor without the ``torch.`` prefix (``unknown`` without one)."""
-    x = first_tensor(batches[0][0]) if batches else None
-    return str(x.dtype).replace("torch.", "") if x is not None else "unknown"
 
 
 def nonfinite_step(a: np.ndarray | None) -> int | None:

@@ -17,12 +17,10 @@ import torch
 from torch import nn
 
 from deadpan.capture.live import LiveMonitor
-from deadpan.capture.samples import Series
+from deadpan.capture.samples import SNAPSHOT_MAX_PARAMS, Series
 
 #: Step durations kept (the first ones: the report's median step time).
 STEP_TIMES_KEPT = 4096
-#: Snapshot the initial weights for probes only up to this many parameters (memory bound).
-SNAPSHOT_MAX_PARAMS = 20_000_000
 
 
 class StepStatistics:

@@ -23,11 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deadpan.capture.build import ProbeInputs, model_stats
+from deadpan.capture.build import model_stats
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.evidence import DataStats, Evidence, OutputProbe, Probes, Task, TrainingStats
+from deadpan.probes.arrays import to_numpy
+from deadpan.probes.forward import main_output
 from deadpan.probes.layers import probe_layers
-from deadpan.probes.outputs import main_output, sample_diversity
-from deadpan.probes.tensors import preserved_rng
+from deadpan.probes.outputs import sample_diversity
+from deadpan.probes.rng import preserved_rng
 
 
 def targetless_evidence(
@@ -41,7 +44,8 @@ def targetless_evidence(
     with torch.no_grad(), preserved_rng():
         out = main_output(model(*args, **kwargs))
     embedding = pi.loss is not None and pi.recorder.other_model_losses == 0
-    probe = _embedding_spread(out, pi) if embedding else sample_diversity(out, pi.reference)
+    reference = to_numpy(pi.reference) if pi.reference is not None else None
+    probe = _embedding_spread(out, pi) if embedding else sample_diversity(to_numpy(out), reference)
     width = int(out.shape[-1]) if out.dim() > 1 else 1
     layered = _layers(model, args, kwargs, errors)
     layers, signals = layered if layered is not None else ((), ())
@@ -86,6 +90,6 @@ def _embedding_spread(emb: torch.Tensor, pi: ProbeInputs) -> OutputProbe:
     e = emb.detach().float().cpu().reshape(len(emb), -1)
     if pi.loss.function == "cosine_embedding_loss":
         unit = F.normalize(e, dim=1)
-        return sample_diversity(unit, None, scale=1.0 / max(unit.shape[1], 1) ** 0.5)
+        return sample_diversity(to_numpy(unit), None, scale=1.0 / max(unit.shape[1], 1) ** 0.5)
     margin = float(pi.loss.kwargs.get("margin", 1.0) or 1.0)
-    return sample_diversity(e, None, scale=margin / max(e.shape[1], 1) ** 0.5)
+    return sample_diversity(to_numpy(e), None, scale=margin / max(e.shape[1], 1) ** 0.5)

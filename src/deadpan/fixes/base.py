@@ -7,7 +7,8 @@ setup to another; the trial runner trains the untouched control and every fixed 
 seed and compares them on the same held-out batches.
 
 Every part of a setup can be pickled (with cloudpickle where the user's classes live in their script), so the
-same trial runs in this process, in a local worker process or as a Ray task.
+same trial runs in this process, in a local worker process or as a Ray task. This module imports torch only to
+build a PyTorch trial's optimizer: a Keras run's fix trials (:mod:`deadpan.fixes.keras_trial`) never load it.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-import torch
-from torch import nn
-
 from deadpan.evidence import Evidence, Task
 from deadpan.findings import CATEGORIES, Finding
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from deadpan.fixes.keras_trial import KerasTrialSetup
 
 Batch = tuple[Any, Any, Any]  # (args, kwargs, target)
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LossFn: TypeAlias = "Callable[[torch.Tensor, torch.Tensor], torch.Tensor]"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class OptimizerSpec:
     left_out: tuple[str, ...] = ()
 
     def build(self, model: nn.Module) -> torch.optim.Optimizer:
+        import torch
+        from torch import nn
+
         params = [p for n, p in model.named_parameters() if p.requires_grad and n not in self.left_out]
         if not params:  # an optimizer needs something to hold; nothing will change
             params = [nn.Parameter(torch.zeros(1))]

@@ -1,4 +1,5 @@
-"""Helpers for fixes that change the captured data: the batches as one (inputs, targets) pair and back."""
+"""Helpers for fixes that change the captured torch batches: the batches as one (inputs, targets) pair and
+back. A torch module: the fixes import it inside their PyTorch ``apply``, never for a Keras trial."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from torch.utils.data import default_collate
 
 from deadpan.capture.discovery import LoaderSource
 from deadpan.fixes.base import Batch, NotApplicable
-from deadpan.probes.tensors import preserved_rng
+from deadpan.probes.rng import preserved_rng
 
 
 def single_tensor_inputs(batches: tuple[Batch, ...]) -> None:

@@ -4,22 +4,24 @@ It starts from deadpan's copy of the model before training, trains on the captur
 loss and optimizer (class, hyper-parameters, learning rate, the parameters it held), and reproduces the loop
 bugs the diagnosis found (a missing ``zero_grad``, a detached loss, no optimizer step, the same batch at every
 step, eval mode), so that a fix is judged against the training the user really ran, for the same budget.
+The budget and the loop bugs are read off the evidence, framework-free (the Keras control,
+:mod:`deadpan.fixes.keras_trial`, shares them); torch is imported only to rebuild a PyTorch run's control.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from deadpan.capture.build import ProbeInputs
-from deadpan.capture.losses import make_adapter, make_loss_fn, task_of
 from deadpan.capture.samples import SAMPLE_ROWS
 from deadpan.evidence import DataStats, Evidence
 from deadpan.findings import Finding
 from deadpan.fixes.base import Batch, LoopSpec, NotApplicable, OptimizerSpec, TrialSetup
-from deadpan.fixes.batches import drawn_batches
-from deadpan.probes.outputs import run_model
+from deadpan.probes.arrays import is_tensor
+
+if TYPE_CHECKING:
+    import torch
+
+    from deadpan.capture.probe_inputs import ProbeInputs
 
 #: Trial budget in optimizer steps: the user's own step count, within these bounds. Fewer than 50 steps
 #: shows little; more than 300 makes a trial cost more than the diagnosis it verifies.
@@ -88,6 +90,8 @@ def optimizer_spec(
 ) -> OptimizerSpec:
     """The user's optimizer as a recipe; its learning rate ``ran_at`` (the rate its steps ran at, read by the
     capture) when known: a schedule that decayed to zero leaves a last rate that would train nothing."""
+    import torch
+
     if opt is None:
         return OptimizerSpec(torch.optim.Adam, {}, DEFAULT_LR, left_out)
     group = opt.param_groups[0]
@@ -114,7 +118,7 @@ def split_heldout(train: list[Batch], heldout: list[Batch]) -> tuple[list[Batch]
     args, kwargs, target = train[0]
     n = len(target)
     cut = int(n * (1 - HELDOUT_SHARE))
-    if cut < 2 or n - cut < 2 or kwargs or not all(isinstance(a, torch.Tensor) for a in args):
+    if cut < 2 or n - cut < 2 or kwargs or not all(is_tensor(a) for a in args):
         return train, train
     first: Batch = (tuple(a[:cut] for a in args), {}, target[:cut])
     rest: Batch = (tuple(a[cut:] for a in args), {}, target[cut:])
@@ -123,6 +127,9 @@ def split_heldout(train: list[Batch], heldout: list[Batch]) -> tuple[list[Batch]
 
 def control_setup(pi: ProbeInputs, ev: Evidence, findings: tuple[Finding, ...], seed: int = 0) -> TrialSetup:
     """The control trial of this run; raise :class:`NotApplicable` when it cannot be rebuilt."""
+    from deadpan.capture.losses import make_adapter, make_loss_fn, task_of
+    from deadpan.probes.forward import run_model
+
     model, origin = pi.initial, "the model before training"
     if model is None and pi.source == "diagnose" and pi.final is not None:
         # diagnose() never saw the model before training: the trials continue from the model as given.
@@ -180,6 +187,8 @@ def _ran_at(ev: Evidence) -> float | None:
 def _fresh_from_loader(pi: ProbeInputs, like: Batch, seed: int) -> tuple[list[Batch], list[Batch]] | None:
     """Training and held-out batches drawn from the user's DataLoader dataset, for a loop that trained on
     one batch over and over; None when there is no such dataset or its batches cannot be imitated."""
+    from deadpan.fixes.batches import drawn_batches
+
     source = pi.recorder.loader_source if pi.recorder is not None else None
     if source is None:
         return None

@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from deadpan.evidence import Evidence, Task
 from deadpan.findings import Finding
 from deadpan.fixes.base import NotApplicable
 from deadpan.fixes.control import DEFAULT_LR, HELDOUT_SHARE, budget
 from deadpan.fixes.trial import REPORT_EVERY, TrialMetrics, TrialTimeout, measured
-from deadpan.probes.tensors import preserved_rng
+from deadpan.probes.rng import preserved_rng
 
 #: Model classes whose config Keras can rebuild.
 REBUILDABLE = ("Sequential", "Functional")
@@ -165,9 +164,10 @@ def train_keras_trial(
         finite = bool(np.isfinite(out).all())
         held_loss = _loss_of(model.test_on_batch(hx, hy)) if finite else math.inf
         target = loss_target(describe.read_loss(setup.loss), out, hy)
-    out_t = torch.from_numpy(np.nan_to_num(np.asarray(out, dtype=np.float32)))
-    target_t = torch.from_numpy(np.ascontiguousarray(target))
-    return measured(setup.task, out_t, target_t, held_loss, done, time.perf_counter() - t0, diverged)
+    out32 = np.nan_to_num(np.asarray(out, dtype=np.float32))
+    return measured(
+        setup.task, out32, np.asarray(target), held_loss, done, time.perf_counter() - t0, diverged
+    )
 
 
 def keras_control_setup(

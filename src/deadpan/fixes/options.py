@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deadpan.capture.build import ProbeInputs
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.evidence import Evidence
 from deadpan.findings import Report
 

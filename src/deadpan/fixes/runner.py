@@ -123,9 +123,8 @@ class InProcess:
     where = "this process"
 
     def run(self, jobs: Sequence[TrialJob], progress: Progress | None = None) -> list[TrialOutcome]:
-        import torch
-
-        threads = torch.get_num_threads()
+        torch = sys.modules.get("torch")  # a Keras run's trials do not load it
+        threads = torch.get_num_threads() if torch is not None else None
         out = []
         try:
             for job in jobs:
@@ -140,7 +139,8 @@ class InProcess:
                 if progress:
                     progress.finished(job.key, out[-1].metrics is not None)
         finally:
-            torch.set_num_threads(threads)
+            if torch is not None and threads is not None:
+                torch.set_num_threads(threads)
         return out
 
 

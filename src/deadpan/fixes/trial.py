@@ -2,7 +2,8 @@
 
 The same function runs in this process, in a worker process and as a Ray task. It trains a deep copy of the
 setup's model, seeds torch itself and restores the caller's random state afterwards, so a trial run in the
-user's process leaves no trace there.
+user's process leaves no trace there. The trial's metrics (:func:`measured`) are framework-free, shared with
+the Keras trials; torch is imported only to train a PyTorch one.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+import numpy as np
 
 from deadpan.diagnosis import is_collapsed
 from deadpan.evidence import Task
 from deadpan.fixes.base import TrialSetup
-from deadpan.probes.outputs import output_probe, run_model
-from deadpan.probes.tensors import preserved_rng
+from deadpan.probes.arrays import to_numpy
+from deadpan.probes.outputs import output_probe
+from deadpan.probes.rng import preserved_rng
+
+if TYPE_CHECKING:
+    import torch
 
 
 class TrialTimeout(Exception):
@@ -73,6 +78,10 @@ def train_torch_trial(
 ) -> TrialMetrics:
     """Train a copy of ``setup.model`` for ``setup.steps`` steps and measure it; raise :class:`TrialTimeout`
     past ``time_limit`` seconds. ``on_step(done, total)`` is called every few steps."""
+    import torch
+
+    from deadpan.probes.forward import run_model
+
     t0 = time.perf_counter()
     # The control reproduces the user's bugs, and with them the warnings the user's run already printed.
     with preserved_rng(), warnings.catch_warnings():
@@ -105,13 +114,14 @@ def train_torch_trial(
         out, target = run_model(model, list(setup.heldout), setup.adapt)
         with torch.no_grad():
             held_loss = float(setup.loss_fn(out, target)) if bool(torch.isfinite(out).all()) else math.inf
-    return measured(setup.task, out, target, held_loss, done, time.perf_counter() - t0, diverged)
+    seconds = time.perf_counter() - t0
+    return measured(setup.task, to_numpy(out), to_numpy(target), held_loss, done, seconds, diverged)
 
 
 def measured(
     task: Task,
-    out: torch.Tensor,
-    target: torch.Tensor,
+    out: np.ndarray,
+    target: np.ndarray,
     loss: float,
     steps: int,
     seconds: float,

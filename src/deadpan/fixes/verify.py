@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deadpan.capture.build import ProbeInputs
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.diagnosis import score_name, summary_of
 from deadpan.evidence import Evidence
 from deadpan.findings import Cause, Finding, Report

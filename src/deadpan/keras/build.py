@@ -1,8 +1,10 @@
 """Assemble :class:`~deadpan.evidence.Evidence` for a Keras model from a :class:`KerasRun`.
 
-The same evidence the PyTorch side builds, in the same vocabulary, so every check runs unchanged. Like the
-PyTorch builder it runs after training, on copies for anything that trains, with the global RNG state
-(Python, NumPy, torch) saved and restored, and it turns every probe failure into an internal error.
+The same evidence the PyTorch side builds, in the same vocabulary and by the same framework-free probes
+(on NumPy arrays), so every check runs unchanged. Like the PyTorch builder it runs after training, on copies
+for anything that trains, with the global RNG state (Python, NumPy, and torch's when loaded) saved and
+restored, and it turns every probe failure into an internal error. It never imports torch: a Keras run on
+TensorFlow does not pay for it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 
-from deadpan.capture.build import ProbeTimer
-from deadpan.capture.losses import LossRecord, expected_initial_loss, loss_call
+from deadpan.capture.loss_record import LossRecord, expected_initial_loss, loss_call
 from deadpan.capture.stats import nonfinite_step, weight_stats
 from deadpan.evidence import (
     DataStats,
@@ -37,8 +37,9 @@ from deadpan.keras.describe import KerasLoss
 from deadpan.keras.run import KerasRun
 from deadpan.probes.learnability import learnability
 from deadpan.probes.outputs import CollapseState, collapse_state, output_probe
+from deadpan.probes.rng import preserved_rng
 from deadpan.probes.task import infer_task
-from deadpan.probes.tensors import preserved_rng
+from deadpan.probes.timer import ProbeTimer
 
 
 def loss_target(loss: KerasLoss | None, out: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -117,12 +118,11 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     compiled_loss = describe.head_loss(getattr(model, "loss", None) or run.compile_loss, head)
     loss = describe.read_loss(compiled_loss)
     y = loss_target(loss, out, sample.y)
-    out_t = torch.from_numpy(np.asarray(out, dtype=np.float32))
-    y_t = torch.from_numpy(np.ascontiguousarray(y))
+    out32 = np.asarray(out, dtype=np.float32)
     function = loss.function if loss is not None else None
-    task = infer_task(function, out_t, y_t)
+    task = infer_task(function, out32, y)
 
-    train_probe = timed("outputs", lambda: output_probe(task, out_t, y_t))
+    train_probe = timed("outputs", lambda: output_probe(task, out32, y))
     held = run.heldout
     heldout_probe, hy = _heldout_probe(judged, held, loss, task, timed) if held is not None else (None, None)
     dependence = timed("input dependence", lambda: probes.input_dependence(judged, x))
@@ -133,7 +133,7 @@ def _build(run: KerasRun, source: str, train_probes: bool) -> Evidence:
     overfit, lr_range = _training_probes(run, judged, compiled_loss, x, y, task, timed, train_probes)
     model_stats = _model_stats(run, layers)
     data = _data_stats(run, sample, x64, y, hy)
-    lc = _loss_call(run, loss, out_t, y_t)
+    lc = _loss_call(run, loss, out32, y)
     probes_ = Probes(
         train_output=train_probe,
         heldout_output=heldout_probe,
@@ -186,12 +186,7 @@ def _heldout_probe(
     """The output probe on the held-out sample, and its targets as the loss sees them."""
     hout = probes.outputs(model, _feed(held))
     hy = loss_target(loss, hout, held.y)
-    probe = timed(
-        "heldout outputs",
-        lambda: output_probe(
-            task, torch.from_numpy(hout.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(hy))
-        ),
-    )
+    probe = timed("heldout outputs", lambda: output_probe(task, hout.astype(np.float32), hy))
     return probe, hy
 
 
@@ -270,13 +265,11 @@ def _model_stats(run: KerasRun, layers: tuple[LayerInfo, ...]) -> ModelStats:
     )
 
 
-def _loss_call(
-    run: KerasRun, loss: KerasLoss | None, out_t: torch.Tensor, y_t: torch.Tensor
-) -> LossCall | None:
+def _loss_call(run: KerasRun, loss: KerasLoss | None, out: np.ndarray, y: np.ndarray) -> LossCall | None:
     """The loss as the checks read it, for a loss deadpan knows (None for a custom one)."""
     if loss is None or not loss.known:
         return None
-    record = LossRecord(loss.function, out_t[:256], y_t[:256], {}, calls=run.steps)
+    record = LossRecord(loss.function, out[:256], y[:256], {}, calls=run.steps)
     return replace(
         loss_call(record),
         has_class_weights=bool(run.class_weight) or run.sample_weighted,
@@ -305,6 +298,6 @@ def live_collapse_state(model: Any, sample: Sample) -> CollapseState:
         out = probes.outputs(probes.judged_view(model, head), _feed(sample))
         loss = describe.read_loss(getattr(model, "loss", None), head)
         y = loss_target(loss, out, sample.y)
-        out_t, y_t = torch.from_numpy(out.astype(np.float32)), torch.from_numpy(np.ascontiguousarray(y))
-        task: Task = infer_task(loss.function if loss else None, out_t, y_t)
-        return collapse_state(task, out_t, y_t)
+        out32 = out.astype(np.float32)
+        task: Task = infer_task(loss.function if loss else None, out32, y)
+        return collapse_state(task, out32, y)

@@ -9,22 +9,14 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
 
 from deadpan.evidence import InputDependence, LayerSignal, LRRangeProbe, OverfitProbe, Task
 from deadpan.keras import backend
 from deadpan.keras.data import feed_len, feed_rows, map_parts
 from deadpan.keras.describe import ACTIVATION_LAYERS, _family, flat_layers
-from deadpan.probes.layers import signal
+from deadpan.probes.recipes import LR_ROWS, LR_START, OVERFIT_LR, OVERFIT_ROWS, OVERFIT_STEPS, lr_sweep
+from deadpan.probes.signal import signal
 from deadpan.probes.task import predictions, score
-from deadpan.probes.training import (
-    LR_ROWS,
-    LR_START,
-    OVERFIT_LR,
-    OVERFIT_ROWS,
-    OVERFIT_STEPS,
-    lr_sweep,
-)
 
 #: Rows per forward pass when probing (bounded memory for large inputs).
 CHUNK = 256
@@ -103,16 +95,16 @@ def layer_signals(model: Any, x: Any) -> tuple[LayerSignal, ...]:
         arr = backend.to_numpy(out)
         if arr.dtype.kind != "f" or arr.ndim < 1:
             continue
-        t = torch.from_numpy(arr.astype(np.float32))
+        values = arr.astype(np.float32)
         kind = type(layer).__name__
         if kind in ACTIVATION_LAYERS:
             fam = ACTIVATION_LAYERS[kind] or _family(getattr(layer, "activation", None))
-            found.append(signal(layer.name, kind, fam, t, channels_first=False))
+            found.append(signal(layer.name, kind, fam, values, channels_first=False))
             continue
-        found.append(signal(layer.name, kind, None, t, channels_first=False))
+        found.append(signal(layer.name, kind, None, values, channels_first=False))
         fam = _family(getattr(layer, "activation", None))
         if fam is not None:
-            found.append(signal(f"{layer.name}/{fam}", "Activation", fam, t, channels_first=False))
+            found.append(signal(f"{layer.name}/{fam}", "Activation", fam, values, channels_first=False))
     return tuple(found)
 
 
@@ -159,8 +151,8 @@ def overfit_one_batch(
 
     def measure() -> tuple[float, float]:
         value = _loss_of(copy.test_on_batch(xs, ys))
-        out = torch.from_numpy(np.nan_to_num(outputs(copy, xs)).astype(np.float32))
-        s, _ = score(task, predictions(task, out, torch.from_numpy(np.asarray(ys))))
+        out = np.nan_to_num(outputs(copy, xs)).astype(np.float32)
+        s, _ = score(task, predictions(task, out, np.asarray(ys)))
         return value, s
 
     first_loss, first_score = measure()

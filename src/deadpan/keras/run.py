@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from deadpan.capture.samples import SAMPLE_BYTES, SAMPLE_ROWS, Series, sampled
-from deadpan.capture.step_stats import SNAPSHOT_MAX_PARAMS
+from deadpan.capture.samples import SAMPLE_BYTES, SAMPLE_ROWS, SNAPSHOT_MAX_PARAMS, Series, sampled
 from deadpan.keras.backend import to_numpy, weights_numpy
 from deadpan.keras.data import Parts, Sample
 

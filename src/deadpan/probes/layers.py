@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from deadpan.evidence import LayerInfo, LayerSignal
+from deadpan.probes.arrays import to_numpy
+from deadpan.probes.signal import signal
 from deadpan.probes.tensors import first_tensor
 
 #: Module class name -> activation family.
@@ -64,11 +66,6 @@ FUNCTIONAL: tuple[tuple[Any, str, str], ...] = (
     (torch.Tensor, "log_softmax", "log_softmax"),
 )
 
-#: Units within this distance of a sigmoid/tanh limit count as saturated (gradient < ~1% of its maximum).
-SATURATION_MARGIN = 0.01
-#: ... for at least this share of the probe samples.
-SATURATED_SAMPLE_SHARE = 0.99
-
 
 def units_of(module: nn.Module) -> int | None:
     for attr in ("out_features", "out_channels", "embedding_dim", "hidden_size", "num_features"):
@@ -101,53 +98,6 @@ CHANNELS_LAST: tuple[type[nn.Module], ...] = (
     nn.TransformerEncoderLayer,
     nn.TransformerDecoderLayer,
 )
-
-
-def _per_unit(t: torch.Tensor, channels_first: bool | None = None) -> torch.Tensor:
-    """(n, ...) -> (n, units, positions) for per-unit statistics. ``channels_first`` says where the units
-    are in a 3-D or larger output (dim 1 for conv maps, the last dim for sequence features); unknown (None),
-    3-D outputs are taken as ``(n, seq, features)`` and larger ones as ``(n, channels, ...)``."""
-    t = t.detach().float()
-    if t.dim() == 1:
-        return t.reshape(-1, 1, 1)
-    if t.dim() == 2:
-        return t.unsqueeze(-1)
-    if channels_first is None:
-        channels_first = t.dim() > 3
-    if not channels_first:
-        t = t.movedim(-1, 1)
-    return t.reshape(t.shape[0], t.shape[1], -1)
-
-
-def signal(
-    name: str, kind: str, activation: str | None, t: torch.Tensor, channels_first: bool | None = None
-) -> LayerSignal:
-    u = _per_unit(t, channels_first)
-    u = torch.nan_to_num(u, nan=0.0, posinf=1e6, neginf=-1e6)
-    n = u.shape[0]
-    mean_abs = float(u.abs().mean())
-    spread = float(u.std(0).mean()) / (mean_abs + 1e-12) if n > 1 else 0.0
-    dead = 0.0
-    saturated = 0.0
-    if activation in ("relu",):
-        dead = float(((u <= 0).all(dim=2).all(dim=0)).float().mean())
-    if activation in ("sigmoid", "tanh"):
-        lo, hi = (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
-        near = ((u - lo).abs() < SATURATION_MARGIN * (hi - lo)) | (
-            (hi - u).abs() < SATURATION_MARGIN * (hi - lo)
-        )
-        share = near.float().mean(dim=2).mean(dim=0)
-        saturated = float((share >= SATURATED_SAMPLE_SHARE).float().mean())
-    return LayerSignal(
-        name=name,
-        kind=kind,
-        activation=activation,
-        spread=spread,
-        dead_fraction=dead,
-        saturated_fraction=saturated,
-        mean_abs=mean_abs,
-        units=int(u.shape[1]),
-    )
 
 
 @contextlib.contextmanager
@@ -208,7 +158,7 @@ def probe_layers(
         counter[0] += 1
         name = f"<{family}#{counter[0]}>"
         infos.append(LayerInfo(name=name, kind=f"F.{family}", activation=family))
-        signals.append(signal(name, f"F.{family}", family, out, layout(None, out)))
+        signals.append(signal(name, f"F.{family}", family, to_numpy(out), layout(None, out)))
 
     for name, mod in model.named_modules():
         if any(True for _ in mod.children()):
@@ -228,7 +178,7 @@ def probe_layers(
             dropout = float(rate) if isinstance(rate, int | float) else None
             infos.append(LayerInfo(name or "<root>", kind, act, units_of(m), n_params, trainable, dropout))
             if t is not None and t.dim() >= 1 and t.is_floating_point():
-                signals.append(signal(name or "<root>", kind, act, t, layout(m, t)))
+                signals.append(signal(name or "<root>", kind, act, to_numpy(t), layout(m, t)))
 
         handles.append(mod.register_forward_pre_hook(pre))
         handles.append(mod.register_forward_hook(post))

@@ -1,45 +1,20 @@
-"""Output probes: how constant the model's answer is, how good it is, and whether it depends on the input."""
+"""Output probes: how constant the model's answer is and how good it is.
+
+Framework-free: the outputs and targets are NumPy arrays (a PyTorch caller converts its tensors with
+:func:`~deadpan.probes.arrays.to_numpy`); running a torch model to get them is :mod:`deadpan.probes.forward`.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from deadpan.evidence import InputDependence, OutputProbe, Task
+from deadpan.evidence import OutputProbe, Task
 from deadpan.measures import rounded_score
-from deadpan.probes.task import Predictions, predictions, score
-from deadpan.probes.tensors import first_tensor
-
-Batch = tuple[Any, Any, Any]  # (args, kwargs, target)
-#: Maps the model's raw output (a tensor, tuple, dict or dataclass) to the tensor the loss received.
-Adapter = Callable[[Any], torch.Tensor]
-
-
-def main_output(raw: Any) -> torch.Tensor:
-    """The model's main output tensor (:func:`first_tensor`): the adapter when nothing more is known."""
-    out = first_tensor(raw)
-    if out is None:
-        raise ValueError("the model's output holds no tensor")
-    return out
-
-
-def run_model(
-    model: nn.Module, batches: Sequence[Batch], adapt: Adapter
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Outputs (adapted to what the loss saw) and targets over ``batches``, in eval mode without grad."""
-    outs, targets = [], []
-    with torch.no_grad():
-        for args, kwargs, target in batches:
-            outs.append(adapt(model(*args, **kwargs)).detach().float().cpu())
-            targets.append(target)
-    return torch.cat(outs), torch.cat(targets)
+from deadpan.probes.task import Predictions, predictions, score, sigmoid
 
 
 def _distinct(task: Task, pred: np.ndarray, true: np.ndarray) -> tuple[int, float, int | None]:
@@ -122,32 +97,31 @@ class CollapseState:
     nonfinite_outputs: bool
 
 
-def _class_counts(task: Task, out: torch.Tensor) -> tuple[int, float] | None:
+def _class_counts(task: Task, out: np.ndarray) -> tuple[int, float] | None:
     """Distinct answers and the majority's share of a single-label classifier's (N, C) or binary (N, 1)
     output; None for other outputs. The same answers as :func:`~deadpan.probes.task.predictions`
     (argmax over classes, or a probability, or the sigmoid of a logit, above 0.5), counted in Python from one
-    small list: a live check runs between training steps, where each torch operation costs tens of
-    microseconds on a cold cache, so the common case (a classifier answering in many ways) takes two."""
-    if task.kind == "multiclass" and out.dim() == 2 and out.shape[1] > 1:
+    small list: a live check runs between training steps, so the common case (a classifier answering in many
+    ways) takes two array operations."""
+    if task.kind == "multiclass" and out.ndim == 2 and out.shape[1] > 1:
         answers = out.argmax(1).tolist()
-    elif task.kind == "binary" and out.dim() >= 1 and out.numel() == out.shape[0] > 0:
+    elif task.kind == "binary" and out.ndim >= 1 and out.size == out.shape[0] > 0:
         o = out.reshape(-1)
-        lo, hi = torch.aminmax(o)
-        answers = ((o if float(lo) >= 0 and float(hi) <= 1 else torch.sigmoid(o)) > 0.5).tolist()
+        answers = ((o if float(o.min()) >= 0 and float(o.max()) <= 1 else sigmoid(o)) > 0.5).tolist()
     else:
         return None
     counts = Counter(answers)
     return len(counts), max(counts.values()) / len(answers)
 
 
-def collapse_state(task: Task, out: torch.Tensor, target: torch.Tensor) -> CollapseState:
+def collapse_state(task: Task, out: np.ndarray, target: np.ndarray) -> CollapseState:
     """Whether ``out`` is collapsed, by the report's own rule (:func:`deadpan.diagnosis.is_collapsed` on
     :func:`output_probe`), at a fraction of the cost: a live check runs every few training steps, so a
     classifier's answers are counted first, and the spread and score are computed only when the majority
     share leaves the verdict open."""
     from deadpan.diagnosis import COLLAPSE_MAJORITY, is_collapsed
 
-    if not math.isfinite(float(out.sum())) and not bool(torch.isfinite(out).all()):  # one op when finite
+    if not np.isfinite(out).all():
         return CollapseState(True, 1, 1.0, 0.0, True)
     regression = task.kind == "regression"
     counted = None if regression else _class_counts(task, out)
@@ -179,25 +153,19 @@ def _partial_probe(n: int, distinct: int, share: float, ratio: float) -> OutputP
     )
 
 
-def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputProbe:
-    nonfinite = not bool(torch.isfinite(out).all())
-    p = predictions(task, torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6), target)
+def output_probe(task: Task, out: np.ndarray, target: np.ndarray) -> OutputProbe:
+    nonfinite = not bool(np.isfinite(out).all())
+    p = predictions(task, np.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6), target)
     distinct, share, majority = _distinct(task, p.pred, p.true)
     if nonfinite:
         distinct, share = 1, 1.0
     s, chance = score(task, p)
     ratio = 0.0 if nonfinite else _spread_ratio(p)
     o = out.reshape(out.shape[0], -1)
-    finite = torch.isfinite(o).all()
-    rows = bool(
-        finite
-        and o.shape[1] >= 1
-        and (o >= 0).all()
-        and torch.allclose(o.sum(1), torch.ones(len(o)), atol=1e-3)
-    )
-    cols = False
-    if finite and o.shape[0] > 1 and (o >= 0).all():
-        cols = bool(torch.allclose(o.sum(0), torch.ones(o.shape[1]), atol=1e-3))
+    finite = not nonfinite
+    nonnegative = finite and bool((o >= 0).all())
+    rows = bool(nonnegative and o.shape[1] >= 1 and np.allclose(o.sum(1), 1.0, rtol=1e-5, atol=1e-3))
+    cols = bool(nonnegative and o.shape[0] > 1 and np.allclose(o.sum(0), 1.0, rtol=1e-5, atol=1e-3))
     predicted_counts, target_counts, pairs = _plot_data(task, p.pred, p.true)
     return OutputProbe(
         predicted_counts=predicted_counts,
@@ -212,35 +180,12 @@ def output_probe(task: Task, out: torch.Tensor, target: torch.Tensor) -> OutputP
         score=float(s),
         chance_score=float(chance),
         nonfinite_outputs=nonfinite,
-        outputs_in_unit_interval=bool(finite and (o >= 0).all() and (o <= 1).all()),
-        outputs_nonnegative=bool(finite and (o >= 0).all()),
+        outputs_in_unit_interval=bool(nonnegative and (o <= 1).all()),
+        outputs_nonnegative=nonnegative,
         columns_sum_to_one=cols,
         rows_sum_to_one=rows,
         n_outputs=int(o.shape[1]),
         rounded_score=rounded_score(p.pred, p.true) if task.kind == "regression" and not nonfinite else None,
-    )
-
-
-def input_dependence(model: nn.Module, batch: Batch, adapt: Adapter) -> InputDependence | None:
-    """Output change when the input is zeroed, and when each sample's features are reversed in order,
-    relative to the output's own across-sample spread (0 means the output ignores the input)."""
-    args, kwargs, _ = batch
-    if not args or not isinstance(args[0], torch.Tensor) or not args[0].is_floating_point():
-        return None
-    x = args[0]
-
-    def out_for(x_new: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            o = adapt(model(x_new, *args[1:], **kwargs))
-        return o.float().reshape(len(x_new), -1)
-
-    real = out_for(x)
-    scale = float(real.std(0).mean()) + float(real.abs().mean()) * 1e-3 + 1e-12
-    zeroed = out_for(torch.zeros_like(x))
-    flipped = out_for(x.reshape(len(x), -1).flip(1).reshape(x.shape))
-    return InputDependence(
-        zeroed_change=float((real - zeroed).abs().mean()) / scale,
-        permuted_change=float((real - flipped).abs().mean()) / scale,
     )
 
 
@@ -249,7 +194,7 @@ SAME_SAMPLE = 1e-2
 
 
 def sample_diversity(
-    samples: torch.Tensor, reference: torch.Tensor | None, scale: float | None = None
+    samples: np.ndarray, reference: np.ndarray | None, scale: float | None = None
 ) -> OutputProbe:
     """Outputs without targets (a generator's samples for different noise, a batch's embeddings) as an
     output probe: ``output_spread_ratio`` is their across-sample spread (mean over features of the standard
@@ -257,18 +202,19 @@ def sample_diversity(
     root-mean-square size; ``distinct_predictions`` and ``majority_share`` count outputs that differ by less
     than :data:`SAME_SAMPLE` of that scale as one. No score: how good the outputs are is not measured, only
     whether they differ."""
-    s = samples.detach().float().cpu().reshape(len(samples), -1)
-    nonfinite = not bool(torch.isfinite(s).all())
-    s = torch.nan_to_num(s, nan=0.0, posinf=1e6, neginf=-1e6)
-    spread = float(s.std(0).mean()) if len(s) > 1 else 0.0
+    s = np.asarray(samples, dtype=np.float32).reshape(len(samples), -1)
+    nonfinite = not bool(np.isfinite(s).all())
+    s = np.nan_to_num(s, nan=0.0, posinf=1e6, neginf=-1e6)
+    # Sums in float64: samples all alike have a spread of exactly 0.
+    spread = float(s.std(0, ddof=1, dtype=np.float64).mean()) if len(s) > 1 else 0.0
     ref = None
-    if reference is not None and reference.numel() and math.prod(reference.shape[1:]) == s.shape[1]:
-        r = reference.detach().float().cpu().reshape(len(reference), -1)
-        ref = float(r.std(0).mean()) if len(r) > 1 else None
+    if reference is not None and reference.size and math.prod(reference.shape[1:]) == s.shape[1]:
+        r = np.asarray(reference, dtype=np.float32).reshape(len(reference), -1)
+        ref = float(r.std(0, ddof=1, dtype=np.float64).mean()) if len(r) > 1 else None
     if scale is None:
-        scale = ref if ref else float(s.pow(2).mean().sqrt())
+        scale = ref if ref else float(np.sqrt(np.square(s, dtype=np.float64).mean()))
     ratio = spread / scale if scale > 1e-12 else 0.0
-    keys = Counter(tuple(row) for row in torch.round(s / max(scale * SAME_SAMPLE, 1e-12)).tolist())
+    keys = Counter(tuple(row) for row in np.round(s / max(scale * SAME_SAMPLE, 1e-12)).tolist())
     return OutputProbe(
         n_samples=len(s),
         distinct_predictions=1 if nonfinite else len(keys),

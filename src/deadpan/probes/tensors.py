@@ -1,14 +1,14 @@
 """Small torch helpers shared by capture and probes: pick the tensor out of structured outputs, copy
 batches to CPU, fingerprint batches. Nothing here draws random numbers or changes the tensors it reads.
+(Keeping the random state is :mod:`deadpan.probes.rng`, turning a tensor into an array without importing
+torch :mod:`deadpan.probes.arrays`.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -132,22 +132,3 @@ def is_finite(t: torch.Tensor) -> bool:
     if not t.is_floating_point():
         return True
     return bool(torch.isfinite(t).all())
-
-
-@contextlib.contextmanager
-def preserved_rng() -> Iterator[None]:
-    """Restore Python, NumPy and torch (CPU and CUDA) random states after the block."""
-    py = random.getstate()
-    np_state = np.random.get_state()
-    cpu = torch.get_rng_state()
-    cuda = (
-        torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
-    )
-    try:
-        yield
-    finally:
-        random.setstate(py)
-        np.random.set_state(np_state)
-        torch.set_rng_state(cpu)
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)

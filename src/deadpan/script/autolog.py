@@ -19,24 +19,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deadpan.capture import instrument
-from deadpan.capture.alerts import warn
-from deadpan.capture.build import ProbeInputs
-from deadpan.capture.distributed import announce, exchange, world
 from deadpan.capture.live import LiveMonitor, StopOn, check_stop_on
-from deadpan.capture.recorder import Recorder
-from deadpan.capture.report import plain_report, take_alert
-from deadpan.capture.session import TorchSession
+from deadpan.capture.probe_inputs import NO_MODEL
 from deadpan.evidence import Evidence
 from deadpan.findings import Collapse, Report, Skipped
 from deadpan.fixes.options import VerifyOptions, proven
-from deadpan.pipeline import with_live
+from deadpan.pipeline import evidence_and_report_of, with_live
 from deadpan.script.frameworks import FrameworkRun
-from deadpan.script.models import OtherModels, reports_per_model
+from deadpan.script.import_hook import AfterImport
 from deadpan.script.workers import Launch, in_worker, publish
 
 if TYPE_CHECKING:
+    from deadpan.capture.probe_inputs import ProbeInputs
+    from deadpan.capture.session import TorchSession
     from deadpan.keras.run import KerasRun
     from deadpan.script.keras_patch import KerasRuns
+    from deadpan.script.torch_run import TorchRun
 
 
 def _with_other_models(report: Report, main: Any, others: list[Any]) -> Report:
@@ -170,52 +168,51 @@ def run_callable(
     ``verify``, prove the top causes' fixes by trials on copies (PyTorch runs). Live collapse alerts are
     warned as training goes; ``stop_on="collapsed"`` ends the training at the first.
 
-    Under ``torch.distributed`` each rank diagnoses its own shard and rank 0 reports for all
-    (:mod:`deadpan.capture.distributed`); training in workers the script starts (``torchrun``, spawned
-    processes) is followed into them (:mod:`deadpan.script.workers`). ``worker``: this is such a spawned
-    child, which says nothing when it trained nothing."""
+    The PyTorch instrumentation starts when torch is loaded (:class:`TorchStart`): a script that never
+    imports torch (Keras on TensorFlow) runs, and is diagnosed, without it. Under ``torch.distributed`` each
+    rank diagnoses its own shard and rank 0 reports for all (:mod:`deadpan.capture.distributed`); training
+    in workers the script starts (``torchrun``, spawned processes) is followed into them
+    (:mod:`deadpan.script.workers`). ``worker``: this is such a spawned child, which says nothing when it
+    trained nothing."""
     from deadpan.script import keras_patch
 
     check_stop_on(stop_on)
-    rec = Recorder(discover=True, max_steps=max_steps, live=LiveMonitor())
     collapsed: list[int] = []
-    rec.on_alert = _alerter(stop_on, collapsed)
-    others = OtherModels(rec, max_steps, rec.on_alert)
+    torch_side = TorchStart(max_steps, stop_on, collapsed, lambda: frameworks.main_session() is not None)
     keras_session = keras_patch.start(max_steps, stop_on)
-    # Under a Lightning or Hugging Face trainer the framework's callback records; this recorder stands down.
-    frameworks = FrameworkRun(stop_on, max_steps, on_begin=others.stop_all)
+    # Under a Lightning or Hugging Face trainer the framework's callback records; the recorders stand down.
+    frameworks = FrameworkRun(stop_on, max_steps, on_begin=torch_side.stop_models)
     frameworks.start()
     launch = Launch(script, max_steps, stop_on)
     launch.start()
-    group = DistributedEnd(rec, lambda: frameworks.main_session() is not None)
-    group.start()
-    rec.start()
+    torch_side.start()
     try:
         status, ended = _train(train, script, collapsed)
     finally:
-        others.stop_all()
+        torch_side.end()
         keras_patch.stop()
         frameworks.stop()
         launch.stop()
         sys.stdout.flush()
     from_workers = launch.take()  # read, and the hand-over folder removed, whichever report is used
+    torch_run = torch_side.run  # None: the script never imported torch
+    torch_steps = torch_run.steps if torch_run is not None else 0
     session = frameworks.main_session()
-    if session is not None and session.steps() >= rec.step:
+    if session is not None and session.steps() >= torch_steps:
         return _framework_result(session, status, ended, verify)
     main_keras = keras_session.main_run()
-    if main_keras is not None and main_keras.steps >= rec.step:
+    if main_keras is not None and main_keras.steps >= torch_steps:
         return _keras_result(keras_session, main_keras, status, ended, stop_on, verify)
-    if session is None:  # a framework's callback exchanges its own report
-        group.finish()  # the process group is still up at the end (the script did not destroy it)
-    group.stop()
-    if group.result is not None:
-        pi, ev, report, rank = group.result
+    # A framework's callback exchanges its own report; otherwise the process group may still be up at the
+    # end (the script did not destroy it).
+    distributed = torch_run.distributed(finish=session is None) if torch_run is not None else None
+    if distributed is not None:
+        pi, ev, report, rank = distributed
         if verify is not None and verify.verify:
             report = _not_verified(report, "fix trials do not run under distributed training yet")
         _publish(report, rank)
-        rec.loader_source = None
         return RunResult(report, status, ended, pi, ev, rank)
-    observed_training = rec.step > 0 or rec.backward_calls > 0
+    observed_training = torch_run is not None and torch_run.trained()
     if from_workers is not None and not observed_training:
         report = _with_notes(from_workers, launch.notes)
         if verify is not None and verify.verify:
@@ -223,26 +220,48 @@ def run_callable(
         return RunResult(report, status, ended)
     if worker and not observed_training:  # a spawned child that trained nothing (a data-loading worker)
         return RunResult(_NOTHING, status, ended)
-    return _plain_result(rec, others, launch.notes, status, ended, verify)
+    return _plain_result(torch_run, launch.notes, status, ended, verify)
 
 
-def _alerter(stop_on: StopOn, collapsed: list[int]) -> Callable[[Recorder], None]:
-    """What the recorder does on a confirmed live alert: warn (rank 0 only under distributed training) and,
-    with ``stop_on="collapsed"``, note the step in ``collapsed`` and stop the training."""
+class TorchStart:
+    """The run's PyTorch side (:class:`~deadpan.script.torch_run.TorchRun`), started when torch is loaded: at
+    once when it already is, else the moment the script imports it (a Keras script on the torch backend
+    imports it through Keras), by an import hook that is removed when the training ends, so that deadpan's
+    own work afterwards never starts it. A script that never imports torch never loads it."""
 
-    def alert(r: Recorder) -> None:
-        a = take_alert(r, "run")
-        if a is None:
-            return
-        w = world()
-        if w is None or w.rank == 0:  # under distributed training only rank 0 speaks
-            warn(a)
-        # Stopping one rank would leave the others waiting in their next all-reduce.
-        if stop_on == "collapsed" and w is None:
-            collapsed.append(a.step)
-            raise instrument.StopTraining(f"the output collapsed at step {a.step}")
+    def __init__(
+        self, max_steps: int | None, stop_on: StopOn, collapsed: list[int], framework: Callable[[], bool]
+    ) -> None:
+        self._args = (max_steps, stop_on, collapsed, framework)
+        #: The PyTorch side once started; None while (and when) the script has not imported torch.
+        self.run: TorchRun | None = None
+        self._hook = AfterImport(("torch",), lambda name, module: self._start())
 
-    return alert
+    def start(self) -> None:
+        if sys.modules.get("torch") is not None:
+            self._start()
+        else:
+            self._hook.install()
+
+    def _start(self) -> None:
+        from deadpan.script.torch_run import TorchRun
+
+        try:
+            self.run = TorchRun(*self._args)
+            self.run.start()
+        except Exception as exc:  # the script runs on; its PyTorch training is then not diagnosed
+            self.run = None
+            sys.stderr.write(f"deadpan: could not attach to torch ({type(exc).__name__}: {exc}).\n")
+
+    def stop_models(self) -> None:
+        """Stop recording (the training ended, or a framework's callback records it)."""
+        if self.run is not None:
+            self.run.stop_models()
+
+    def end(self) -> None:
+        """The training ended: no more waiting for torch, no more recording."""
+        self._hook.remove()
+        self.stop_models()
 
 
 def _train(train: Callable[[], object], script: Path | None, collapsed: list[int]) -> tuple[int, str]:
@@ -295,21 +314,23 @@ def _keras_result(
 
 
 def _plain_result(
-    rec: Recorder,
-    others: OtherModels,
-    notes: list[str],
-    status: int,
-    ended: str,
-    verify: VerifyOptions | None,
+    torch_run: TorchRun | None, notes: list[str], status: int, ended: str, verify: VerifyOptions | None
 ) -> RunResult:
-    """The result of a plain PyTorch loop, diagnosed from what ``rec`` recorded (and, for a script that
-    trained several models, what ``others`` recorded: one report per model, led by the worst); ``notes``:
-    what went wrong following the training into worker processes."""
-    pi, ev, report = reports_per_model(rec, others)
+    """The result of a plain PyTorch loop, diagnosed from what ``torch_run`` recorded (and, for a script that
+    trained several models, one report per model, led by the worst); ``notes``: what went wrong following
+    the training into worker processes. Without a PyTorch side (the script never imported torch), the
+    report a loop that created no model gets."""
+    if torch_run is None:
+        ev, report = evidence_and_report_of(lambda: Evidence(source="run", missing=(NO_MODEL,)))
+        pi: ProbeInputs | None = None
+        report = with_live(report, LiveMonitor())
+    else:
+        pi, ev, report = torch_run.diagnose()
     report = _with_notes(report, notes)
     if verify is not None:
         report = proven(report, ev, pi, verify)
-    rec.loader_source = None  # deadpan keeps no reference to the user's dataset past the report
+    if torch_run is not None:
+        torch_run.forget_data()
     if in_worker():
         _publish(report, None)
     return RunResult(report, status, ended, pi, ev)
@@ -332,65 +353,3 @@ def _with_notes(report: Report, notes: list[str]) -> Report:
 
 def _not_verified(report: Report, why: str) -> Report:
     return replace(report, skipped=(*report.skipped, Skipped("verify", "fix trials (--verify)", why)))
-
-
-class DistributedEnd:
-    """Under ``torch.distributed``, the report is made and exchanged while the user's process group is up:
-    just before the script's ``destroy_process_group()``, or at the end of the run if it never calls it.
-    Installed for the run only; every rank must reach one of the two (as every rank reaches the user's
-    own collective calls)."""
-
-    def __init__(self, rec: Recorder, framework: Callable[[], bool] = lambda: False) -> None:
-        self.rec = rec
-        #: True when a Lightning or Hugging Face callback records the run (it exchanges its own report).
-        self.framework = framework
-        #: (inputs, evidence, merged report on rank 0 / own report elsewhere, rank) once made.
-        self.result: tuple[ProbeInputs, Evidence | None, Report, int] | None = None
-        self._undo: Callable[[], None] | None = None
-
-    def start(self) -> None:
-        try:
-            import torch.distributed as dist
-
-            if not dist.is_available():
-                return
-            original = dist.destroy_process_group
-            original_init = dist.init_process_group
-        except Exception:
-            return
-
-        def init_process_group(*args: Any, **kwargs: Any) -> Any:
-            out = original_init(*args, **kwargs)
-            announce()
-            return out
-
-        def destroy_process_group(group: Any = None, *args: Any, **kwargs: Any) -> Any:
-            if group is None and not self.framework():
-                try:
-                    self.finish()
-                except Exception as exc:  # never in the user's way
-                    self.rec.internal_error("distributed report", exc)
-            return original(group, *args, **kwargs)
-
-        dist.destroy_process_group = destroy_process_group
-        dist.init_process_group = init_process_group
-
-        def undo() -> None:
-            dist.destroy_process_group = original
-            dist.init_process_group = original_init
-
-        self._undo = undo
-
-    def finish(self) -> None:
-        """Diagnose this rank's shard and exchange reports (once); nothing outside a process group."""
-        w = world()
-        if self.result is not None or w is None:
-            return
-        self.rec.stop()  # a rank that trained nothing still sends its report: rank 0 waits for it
-        pi, ev, report = plain_report(self.rec)
-        self.result = (pi, ev, exchange(report, w), w.rank)
-
-    def stop(self) -> None:
-        if self._undo is not None:
-            self._undo()
-            self._undo = None

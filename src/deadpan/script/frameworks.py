@@ -1,10 +1,10 @@
 """``deadpan run`` under Lightning and the Hugging Face Trainer: their callbacks, added without the user.
 
-Importing Lightning or transformers costs seconds, so nothing is imported up front. An import hook waits for
-the module that defines the ``Trainer`` (``lightning.pytorch.trainer.trainer``,
-``pytorch_lightning.trainer.trainer``, ``transformers.trainer``) and wraps ``Trainer.__init__`` once it has
-loaded: every trainer the script builds then carries a ``DeadpanCallback`` (unless it has one already). The
-wrap is undone when the run ends.
+Importing Lightning or transformers costs seconds, so nothing is imported up front. An import hook
+(:class:`~deadpan.script.import_hook.AfterImport`) waits for the module that defines the ``Trainer``
+(``lightning.pytorch.trainer.trainer``, ``pytorch_lightning.trainer.trainer``, ``transformers.trainer``) and
+wraps ``Trainer.__init__`` once it has loaded: every trainer the script builds then carries a
+``DeadpanCallback`` (unless it has one already). The wrap is undone when the run ends.
 
 Under a framework trainer, the framework's hooks know when an optimizer step really happens (Lightning runs
 the step's forward and backward inside ``optimizer.step(closure)``), so the run's own recorder stands down
@@ -13,16 +13,17 @@ while a callback session records.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deadpan.capture.live import StopOn
-from deadpan.capture.session import TorchSession
+from deadpan.script.import_hook import AfterImport
+
+if TYPE_CHECKING:
+    from deadpan.capture.session import TorchSession
 
 
 def _lightning_callback() -> type:
@@ -95,26 +96,23 @@ class FrameworkRun:
         self.on_begin = on_begin
         self.sessions: list[TorchSession] = []
         self._undo: list[Callable[[], None]] = []
-        self._finder: _TrainerImportHook | None = None
+        self._hook = AfterImport(_BY_MODULE, self.patch)
 
     # --- life cycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
         for kind in TRAINERS:
             if kind.module in sys.modules:
                 self.patch(kind.module, sys.modules[kind.module])
-        self._finder = _TrainerImportHook(self)
-        sys.meta_path.insert(0, self._finder)
+        self._hook.install()
 
     def stop(self) -> None:
-        if self._finder is not None and self._finder in sys.meta_path:
-            sys.meta_path.remove(self._finder)
-        self._finder = None
+        self._hook.remove()
         while self._undo:
             self._undo.pop()()
 
     def main_session(self) -> TorchSession | None:
         """The session that recorded the most steps (the trainer the script trained most with)."""
-        return max((s for s in self.sessions if s.steps() > 0), key=TorchSession.steps, default=None)
+        return max((s for s in self.sessions if s.steps() > 0), key=lambda s: s.steps(), default=None)
 
     # --- patching -------------------------------------------------------------------------------------------
     def patch(self, name: str, module: ModuleType) -> None:
@@ -137,6 +135,8 @@ class FrameworkRun:
 
     def _attach(self, trainer: Any, kind: TrainerKind) -> None:
         """Add deadpan's callback to a trainer the script built, unless the script added one itself."""
+        from deadpan.capture.session import TorchSession  # a trainer's framework has loaded torch
+
         if any(isinstance(getattr(c, "session", None), TorchSession) for c in kind.callbacks(trainer)):
             return
         cb = kind.callback()(
@@ -144,40 +144,3 @@ class FrameworkRun:
         )
         kind.add(trainer, cb)
         self.sessions.append(cb.session)
-
-
-class _TrainerImportHook(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: when a trainer module is about to load, it lets the other finders find it and
-    wraps the loader so that the trainer is patched as soon as the module has run."""
-
-    def __init__(self, run: FrameworkRun) -> None:
-        self.run = run
-
-    def find_spec(
-        self, fullname: str, path: Any, target: Any = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _BY_MODULE:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                spec.loader = _PatchingLoader(spec.loader, self.run, fullname)
-                return spec
-        return None
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    """The module's own loader, then the trainer patch."""
-
-    def __init__(self, loader: Any, run: FrameworkRun, name: str) -> None:
-        self.loader, self.run, self.name = loader, run, name
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        module: ModuleType | None = self.loader.create_module(spec)
-        return module
-
-    def exec_module(self, module: ModuleType) -> None:
-        self.loader.exec_module(module)
-        self.run.patch(self.name, module)

@@ -1,8 +1,9 @@
 """``deadpan run`` for Keras scripts: ``Model.fit`` and ``Model.train_on_batch`` observed with no change to
 the user's script.
 
-Keras is patched when the script imports it (an import hook, so a PyTorch script never pays for importing
-Keras), and restored when the run ends. ``fit`` gets one extra :class:`DeadpanCallback` appended to the
+Keras is patched when the script imports it (an import hook,
+:class:`~deadpan.script.import_hook.AfterImport`, so a PyTorch script never pays for importing Keras), and
+restored when the run ends. ``fit`` gets one extra :class:`DeadpanCallback` appended to the
 user's own callbacks; a generator passed as ``x`` is wrapped in a pass-through :class:`~deadpan.keras.data.
 Tap`. Each model trained gets its own :class:`KerasRun`, so several ``fit`` calls on several models stay
 apart. The PyTorch instrumentation is suspended inside ``fit`` (Keras on the torch backend calls
@@ -13,12 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import inspect
 import sys
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -31,6 +28,7 @@ from deadpan.keras.describe import judged_output
 from deadpan.keras.loop import LoopWatch
 from deadpan.keras.run import CheckpointLoads, KerasRun
 from deadpan.script import keras_loads
+from deadpan.script.import_hook import AfterImport
 
 
 class KerasRuns:
@@ -342,40 +340,13 @@ def _unpatch() -> None:
             setattr(cls, attr, original)
 
 
-class _ImportHook(importlib.abc.MetaPathFinder):
-    """Patches Keras right after the script's first ``import keras`` (or ``from tensorflow import keras``)."""
-
-    def __init__(self) -> None:
-        self._busy = False
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "keras" or self._busy:
-            return None
-        self._busy = True
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            self._busy = False
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return None
-        loader = spec.loader
-        original = loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            original(module)
-            try:
-                if _session is not None:
-                    _patch(module)
-            except Exception:
-                pass
-
-        loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
+def _keras_loaded(name: str, module: ModuleType) -> None:
+    if _session is not None:
+        _patch(module)
 
 
-_hook = _ImportHook()
+#: Patches Keras right after the script's first ``import keras`` (or ``from tensorflow import keras``).
+_hook = AfterImport(("keras",), _keras_loaded)
 
 
 def start(max_steps: int | None = None, stop_on: StopOn = None) -> KerasRuns:
@@ -384,14 +355,13 @@ def start(max_steps: int | None = None, stop_on: StopOn = None) -> KerasRuns:
     _session = KerasRuns(max_steps, stop_on)
     if "keras" in sys.modules:
         _patch(sys.modules["keras"])
-    elif _hook not in sys.meta_path:
-        sys.meta_path.insert(0, _hook)
+    else:
+        _hook.install()
     return _session
 
 
 def stop() -> None:
     global _session
     _session = None
-    if _hook in sys.meta_path:
-        sys.meta_path.remove(_hook)
+    _hook.remove()
     _unpatch()

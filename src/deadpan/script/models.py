@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from deadpan.capture.build import ProbeInputs
 from deadpan.capture.discovery import owning_module
 from deadpan.capture.live import LiveMonitor
+from deadpan.capture.probe_inputs import ProbeInputs
 from deadpan.capture.recorder import Recorder
 from deadpan.capture.report import plain_report
 from deadpan.evidence import Evidence

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from deadpan.evidence import Evidence, Task
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
 from deadpan.phrasebook import framework_of, render
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class BinaryLogitLoss:
     it)."""
 
     def __call__(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
         return F.binary_cross_entropy_with_logits(out.reshape(-1), target.reshape(-1).to(out.dtype))
 
 

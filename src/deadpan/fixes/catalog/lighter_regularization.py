@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from torch import nn
-
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
@@ -24,6 +22,8 @@ class LighterRegularization(Fix):
     categories = ("train.over_regularized",)
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        from torch import nn
+
         hyper = dict(setup.optimizer.hyper)
         decay = float(hyper.get("weight_decay", 0.0) or 0.0)
         model = setup.model_copy()

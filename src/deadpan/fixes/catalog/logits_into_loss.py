@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
 from deadpan.phrasebook import framework_of, render
+
+if TYPE_CHECKING:
+    import torch
 
 #: Probabilities below this are clamped before the log, so a probability that underflowed to 0 gives a large
 #: negative logit instead of -inf.
@@ -29,6 +30,8 @@ class ProbabilitiesToLogits:
     binary: bool
 
     def __call__(self, raw: Any) -> torch.Tensor:
+        import torch
+
         p = self.inner(raw).clamp(TINY, 1.0)
         if self.binary:
             return torch.log(p) - torch.log((1.0 - p).clamp(min=TINY))
@@ -42,6 +45,8 @@ class LogSoftmax:
     inner: Any
 
     def __call__(self, raw: Any) -> torch.Tensor:
+        import torch
+
         return torch.log_softmax(self.inner(raw), dim=1)
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, weight_layers
 from deadpan.phrasebook import framework_of, render
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
@@ -18,21 +16,27 @@ from deadpan.fixes.keras_trial import (
 )
 from deadpan.phrasebook import framework_of, render
 
+if TYPE_CHECKING:
+    from torch import nn
+
 #: Width of every hidden layer of the rebuilt model (at least; wider layers keep their width).
 HIDDEN = 64
-#: Layers that may stand between two Linear layers without adding a non-linearity.
-PASSTHROUGH = (nn.Identity, nn.Dropout, nn.Flatten)
+#: Layers (``torch.nn`` classes) that may stand between two Linear layers without adding a non-linearity.
+PASSTHROUGH = ("Identity", "Dropout", "Flatten")
 
 
 def rebuilt(model: nn.Module) -> nn.Sequential:
     """``model`` (an ``nn.Sequential`` of Linear layers, pass-through layers and an output activation) as
     Linear-ReLU blocks with hidden layers at least :data:`HIDDEN` wide, the same input and output sizes, and
     whatever followed the last Linear (the output activation) kept."""
+    from torch import nn
+
+    passthrough = tuple(getattr(nn, name) for name in PASSTHROUGH)
     if not isinstance(model, nn.Sequential):
         raise NotApplicable("the model is not an nn.Sequential, which deadpan can rebuild wider")
     layers = list(model)
     linear = [i for i, m in enumerate(layers) if isinstance(m, nn.Linear)]
-    if not linear or any(not isinstance(m, (nn.Linear, *PASSTHROUGH)) for m in layers[: linear[-1]]):
+    if not linear or any(not isinstance(m, (nn.Linear, *passthrough)) for m in layers[: linear[-1]]):
         raise NotApplicable("the model holds layers other than Linear ones before its output")
     first, last = layers[linear[0]], layers[linear[-1]]
     assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)

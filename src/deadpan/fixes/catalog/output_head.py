@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, weight_layers
-from deadpan.fixes.modules import split_at_last_weight
 from deadpan.phrasebook import framework_of, render
 
-#: Activation modules that can sit after the last weight layer.
-HEADS = (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.LogSoftmax, nn.Hardtanh, nn.Softplus)
+#: Activation modules (``torch.nn`` classes) that can sit after the last weight layer.
+HEADS = ("ReLU", "ReLU6", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Hardtanh", "Softplus")
 
 
 @register
@@ -28,9 +25,14 @@ class OutputHead(Fix):
     finding_names = ("clipping-output-head", "softmax-over-one-unit", "relu-on-logits")
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        from torch import nn
+
+        from deadpan.fixes.modules import split_at_last_weight
+
         model = setup.model_copy()
         _, after = split_at_last_weight(model)
-        heads = [slot for slot in after if isinstance(slot.module, HEADS)]
+        classes = tuple(getattr(nn, name) for name in HEADS)
+        heads = [slot for slot in after if isinstance(slot.module, classes)]
         if not heads:
             raise NotApplicable(
                 "the output activation is not a module deadpan can replace (called in forward)"

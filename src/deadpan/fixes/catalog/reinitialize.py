@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.keras_trial import KerasTrialSetup, reinitialized
-from deadpan.fixes.modules import WEIGHTED
 from deadpan.phrasebook import framework_of, render
 
-RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6)
+if TYPE_CHECKING:
+    from torch import nn
+
+#: ReLU-like activation modules (``torch.nn`` classes): a weight layer before one gets He initialisation.
+RELU_LIKE = ("ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "ReLU6")
 
 
 def _followed_by_relu(modules: list[nn.Module], i: int) -> bool:
     """Is the next activation module after ``modules[i]`` (before the next weight layer) ReLU-like?"""
+    from torch import nn
+
+    from deadpan.fixes.modules import WEIGHTED
+
+    relu_like = tuple(getattr(nn, name) for name in RELU_LIKE)
     for m in modules[i + 1 :]:
         if isinstance(m, WEIGHTED):
             return False
-        if isinstance(m, RELU_LIKE):
+        if isinstance(m, relu_like):
             return True
     return False
 
@@ -27,6 +35,10 @@ def _followed_by_relu(modules: list[nn.Module], i: int) -> bool:
 def reinitialize(model: nn.Module) -> int:
     """He-normal weights before ReLU-family activations, Glorot-uniform elsewhere, zero biases; returns the
     number of layers re-initialised. Embedding and recurrent layers keep their own initialisers' scheme."""
+    from torch import nn
+
+    from deadpan.fixes.modules import WEIGHTED
+
     modules = list(model.modules())
     done = 0
     for i, m in enumerate(modules):

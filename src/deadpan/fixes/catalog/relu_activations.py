@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
 from deadpan.fixes.catalog.reinitialize import reinitialize
 from deadpan.fixes.keras_trial import KerasTrialSetup, activation_of, reinitialized, weight_layers
-from deadpan.fixes.modules import split_at_last_weight
 from deadpan.phrasebook import framework_of, render
 
-SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Hardtanh, nn.Softsign)
+#: Saturating activation modules (``torch.nn`` classes).
+SATURATING = ("Sigmoid", "Tanh", "Hardsigmoid", "Hardtanh", "Softsign")
 
 
 @register
@@ -26,9 +24,14 @@ class ReluActivations(Fix):
     categories = ("model.saturation",)
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        from torch import nn
+
+        from deadpan.fixes.modules import split_at_last_weight
+
         model = setup.model_copy()
         hidden, _ = split_at_last_weight(model)
-        places = [slot for slot in hidden if isinstance(slot.module, SATURATING)]
+        saturating = tuple(getattr(nn, name) for name in SATURATING)
+        places = [slot for slot in hidden if isinstance(slot.module, saturating)]
         if not places:
             raise NotApplicable(
                 "the saturating activations are not modules deadpan can swap (called as functions in forward)"

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
-from deadpan.fixes.batches import map_targets
 from deadpan.fixes.keras_trial import KerasTrialSetup
 from deadpan.phrasebook import framework_of, render
+from deadpan.probes.arrays import is_tensor
 
 #: Losses that take class ids, and those that take targets in [0, 1] (as DP104 names them).
 INDEX_LOSSES = ("cross_entropy", "nll_loss", "cross_entropy_probs")
@@ -28,7 +27,7 @@ class Affine:
     scale: float
 
     def __call__(self, y: Any) -> Any:
-        if isinstance(y, torch.Tensor):
+        if is_tensor(y):
             t = (y.double() - self.shift) / self.scale
             return t.to(y.dtype) if y.is_floating_point() else t.round().to(y.dtype)
         a = (np.asarray(y, dtype=np.float64) - self.shift) / self.scale
@@ -67,6 +66,8 @@ class RepairLabels(Fix):
         return next(f for f in findings if f.name == "targets-out-of-range")
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        from deadpan.fixes.batches import map_targets
+
         fn, what = _mapping(self._finding(findings))
         return setup.but(
             f"{self.name} ({what})",

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from deadpan.evidence import Evidence
 from deadpan.findings import Change, Finding
 from deadpan.fixes.base import Fix, NotApplicable, TrialSetup, register
-from deadpan.fixes.batches import map_inputs, stacked
 from deadpan.fixes.keras_trial import KerasTrialSetup
 from deadpan.phrasebook import framework_of, render
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Standardize:
     std: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.nan_to_num((x.float() - self.mean) / self.std).to(x.dtype)
 
 
@@ -37,6 +41,10 @@ class StandardizeInputs(Fix):
     categories = ("data.inputs",)
 
     def apply(self, setup: TrialSetup, ev: Evidence, findings: tuple[Finding, ...]) -> TrialSetup:
+        import torch
+
+        from deadpan.fixes.batches import map_inputs, stacked
+
         x, _ = stacked(setup.train)
         if not x.is_floating_point():
             raise NotApplicable("the inputs are integer ids (an embedding lookup), not values to rescale")
