@@ -263,3 +263,25 @@ def test_a_slow_fall_split_unevenly_between_checks_is_still_held() -> None:
     for step in (55, 65):
         live.observe(step, flat, y, "cross_entropy", loss_value=0.07377)  # flat: no new low
     assert live.take() is not None
+
+
+def test_a_streak_at_the_edge_of_the_collapse_bar_after_learning_is_held() -> None:
+    # An autoencoder near its mean image, in and out of the spread bar (0.05) from batch to batch, checked at
+    # steps that happen to land on four batches under it: the loss is far below the run's first, the spread
+    # at the edge. The same streak with the spread near 0 (a constant output) alerts.
+    from deadpan.probes.outputs import CollapseState
+
+    def run(spreads: tuple[float, ...]) -> LiveMonitor:
+        live = LiveMonitor(every=5)
+        live.judge(0, CollapseState(True, 64, 1 / 64, 0.003, False, True), 64, loss_value=0.18)
+        live.judge(13, CollapseState(False, 64, 1 / 64, 0.074, False, True), 64, loss_value=0.103)
+        for step, loss, spread in zip(
+            (21, 27, 33, 43), (0.0786, 0.0767, 0.0729, 0.0759), spreads, strict=True
+        ):
+            live.judge(step, CollapseState(True, 64, 1 / 64, spread, False, True), 64, loss_value=loss)
+        return live
+
+    edge = run((0.032, 0.036, 0.038, 0.041))
+    assert edge.alert is None and edge.held > 0
+    constant = run((0.002, 0.001, 0.002, 0.001))
+    assert constant.alert is not None

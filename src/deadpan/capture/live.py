@@ -68,6 +68,9 @@ PLATEAU_SHARE = 0.25
 #: A collapsed streak whose outputs' spread grows to this multiple of what it was when the streak began is a
 #: model leaving a plateau (see :meth:`LiveMonitor._still_learning`).
 SPREAD_GROWTH = 2.0
+#: A streak whose outputs spread at least this share of the collapse bar (median of its checks) sits at the
+#: edge of it, not on a constant (see :meth:`LiveMonitor._at_the_edge`).
+EDGE_SHARE = 0.5
 #: Checks on each side of the loss-trend comparison (the latest ones against those before).
 TREND_CHECKS = 2
 
@@ -156,6 +159,7 @@ class LiveMonitor:
         #: The loss and output spread at the check that began the current collapsed streak.
         self._streak_first: tuple[float | None, float] = (None, float("nan"))
         self._streak_losses: list[float] = []
+        self._streak_spreads: list[float] = []
 
     def mark(self, step: int) -> None:
         """A check at ``step`` is on its way (run once the step is done)."""
@@ -242,8 +246,9 @@ class LiveMonitor:
         """In the collapsed streak, the loss of the latest :data:`TREND_CHECKS` checks is more than
         :data:`PLATEAU_TOLERANCE` below that of the ones before, or the latest is a new low of the streak
         more than the tolerance below its first, or the outputs' spread grew to
-        :data:`SPREAD_GROWTH` times what it was when the streak began: a model on its way out of a plateau
-        (an autoencoder past its mean image), not a collapse. Held back until the loss stops falling and the
+        :data:`SPREAD_GROWTH` times what it was when the streak began, or the streak sits at the edge of the
+        spread bar (:meth:`_at_the_edge`): a model on its way out of a plateau (an autoencoder past its mean
+        image), not a collapse. Held back until the loss stops falling and the
         spread stops growing. A loss still above the run's first (falling back after it exploded) does not
         count."""
         _, first_spread = self._streak_first
@@ -270,7 +275,20 @@ class LiveMonitor:
         growing = (
             math.isfinite(spread) and math.isfinite(first_spread) and spread > SPREAD_GROWTH * first_spread
         )
-        return falling or lows or growing
+        return falling or lows or growing or self._at_the_edge(learning)
+
+    def _at_the_edge(self, learning: bool) -> bool:
+        """The streak's outputs, judged by their spread (a regression's), spread at least
+        :data:`EDGE_SHARE` of the collapse bar (:data:`~deadpan.diagnosis.COLLAPSE_SPREAD`) at the median of
+        its checks, with the loss below the run's first: a model at the edge of the bar after learning
+        something (an autoencoder near its mean image, in and out of the bar from batch to batch), not one
+        settled on a constant, whose spread sits far below it."""
+        from deadpan.diagnosis import COLLAPSE_SPREAD
+
+        spreads = sorted(self._streak_spreads)
+        if not learning or self._first_loss is None or not spreads:
+            return False
+        return spreads[len(spreads) // 2] >= EDGE_SHARE * COLLAPSE_SPREAD
 
     def judge(self, step: int, state: CollapseState, rows: int, loss_value: float | None = None) -> None:
         """Count one check of ``rows`` rows (Keras judges its fixed sample itself and calls this directly)."""
@@ -288,6 +306,9 @@ class LiveMonitor:
             self._streak_start = step
             self._streak_first = (loss_value, state.output_spread_ratio)
             self._streak_losses = []
+            self._streak_spreads = []
+        if state.by_spread and math.isfinite(state.output_spread_ratio):
+            self._streak_spreads.append(state.output_spread_ratio)
         if loss_value is not None and math.isfinite(loss_value):
             self._streak_losses.append(loss_value)
         self._streak += 1

@@ -95,6 +95,8 @@ class CollapseState:
     majority_share: float
     output_spread_ratio: float
     nonfinite_outputs: bool
+    #: Judged by the spread alone (a regression's outputs), not by counting a classifier's answers.
+    by_spread: bool = False
 
 
 def _class_counts(task: Task, out: np.ndarray) -> tuple[int, float] | None:
@@ -136,7 +138,7 @@ def collapse_state(task: Task, out: np.ndarray, target: np.ndarray) -> CollapseS
         collapsed = is_collapsed(_partial_probe(len(out), distinct, share, ratio), regression)
     else:  # a dominant answer: collapsed only when it also scores near chance
         collapsed = is_collapsed(output_probe(task, out, target), regression)
-    return CollapseState(collapsed, distinct, share, ratio, False)
+    return CollapseState(collapsed, distinct, share, ratio, False, by_spread=regression)
 
 
 def _partial_probe(n: int, distinct: int, share: float, ratio: float) -> OutputProbe:
