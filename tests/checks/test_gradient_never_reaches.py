@@ -26,11 +26,12 @@ class DroppedEncoder(nn.Module):
         return self.head(state)
 
 
-def _train() -> None:
+def _train(make: type[nn.Module] = DroppedEncoder) -> None:
+    """Train ``make()`` on the blobs for 60 Adam steps."""
     x, y = blobs()
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
     torch.manual_seed(0)
-    model = DroppedEncoder()
+    model = make()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for step in range(60):
         i = slice((step * 32) % 288, (step * 32) % 288 + 32)
@@ -76,20 +77,7 @@ class RoundedCode(nn.Module):
 
 
 def test_the_operation_where_the_gradient_dies_is_named() -> None:
-    x, y = blobs()
-    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
-
-    def train() -> None:
-        torch.manual_seed(0)
-        model = RoundedCode()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        for step in range(60):
-            i = slice((step * 32) % 288, (step * 32) % 288 + 32)
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(xt[i]), yt[i]).backward()
-            opt.step()
-
-    result = run_callable(train)
+    result = run_callable(lambda: _train(RoundedCode))
     assert result.evidence is not None and result.evidence.training is not None
     assert result.evidence.training.gradient_cuts == {"round": ("encoder.weight", "encoder.bias")}
     report = result.report
