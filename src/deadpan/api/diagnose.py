@@ -7,6 +7,7 @@ and the RNG state is restored after anything that might draw.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,7 +25,7 @@ from deadpan.capture.report import evidence_and_report
 from deadpan.capture.samples import SAMPLE_ROWS
 from deadpan.capture.stream import ARRAY_CHUNK, PROGRESS_EVERY_S, StreamStats, print_progress, scan
 from deadpan.findings import Collapse, Report
-from deadpan.fixes.options import VerifyOptions, verified
+from deadpan.fixes.options import VerifyOptions, proven
 from deadpan.pipeline import with_metrics
 from deadpan.probes.rng import preserved_rng
 from deadpan.probes.tensors import batch_size_of, first_tensor
@@ -116,6 +117,8 @@ def diagnose(
     *,
     heldout: tuple[Any, Any] | None = None,
     verify: bool | VerifyOptions = False,
+    search: bool = True,
+    search_budget: float | None = None,
     max_rows: int | None = None,
 ) -> Report:
     """Probe a (trained) model and its data without the training loop, for notebooks.
@@ -136,13 +139,19 @@ def diagnose(
     ``verify=True`` (or a :class:`~deadpan.fixes.options.VerifyOptions`) proves the top causes: each fix
     trains on a copy next to an untouched control, both continuing from the model as given (PyTorch trials
     in a local process pool when that pays, Keras trials in this process).
+
+    ``search`` (on by default): when the output is broken and no check is sure why, copies of the model
+    each train with one stage changed (learning rate, initialisation, inputs, loss input, regularisation,
+    ...) and the stage whose change restores learning is named, marked verified. It takes at most
+    ``search_budget`` seconds (default 60; the search stops early at a clear win) and never runs on a
+    healthy model.
     """
     from deadpan.keras.backend import is_keras_model
 
+    options = _options(verify, search, search_budget)
     if is_keras_model(model):
         from deadpan.api.keras import diagnose_keras
 
-        options = (verify if isinstance(verify, VerifyOptions) else VerifyOptions()) if verify else None
         return diagnose_keras(model, inputs, targets, loss_fn, optimizer, heldout, options)
     data = _read_data(model, inputs, targets, heldout, max_rows)
     if isinstance(data, Report):
@@ -166,10 +175,15 @@ def diagnose(
     )
     ev, report = evidence_and_report(pi)
     report = with_metrics(report, {**report.metrics, "data": stream.summary()})
-    if verify:
-        options = verify if isinstance(verify, VerifyOptions) else VerifyOptions()
-        report = verified(report, ev, pi, options)
-    return report
+    return proven(report, ev, pi, options)
+
+
+def _options(verify: bool | VerifyOptions, search: bool, search_budget: float | None) -> VerifyOptions:
+    """The trial options ``diagnose``'s arguments ask for."""
+    base = verify if isinstance(verify, VerifyOptions) else VerifyOptions()
+    return dataclasses.replace(
+        base, verify=bool(verify), search=search, search_budget=search_budget or base.search_budget
+    )
 
 
 def _unoptimized(model: nn.Module, optimizer: Any) -> tuple[int, tuple[str, ...]] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from deadpan.findings import Collapse, Report
-from deadpan.fixes.options import VerifyOptions, verified
+from deadpan.fixes.options import VerifyOptions, proven
 from deadpan.keras import data as kdata
 from deadpan.keras.build import evidence_and_report_for_run
 from deadpan.keras.describe import judged_output
@@ -33,10 +33,11 @@ def diagnose_keras(
     loss: Any = None,
     optimizer: Any = None,
     heldout: tuple[Any, Any] | None = None,
-    verify: VerifyOptions | None = None,
+    options: VerifyOptions | None = None,
 ) -> Report:
-    """See :func:`deadpan.diagnose`. ``loss``/``optimizer`` are used when the model is not compiled. With
-    ``verify``, the fix trials continue from the model as given (deadpan saw no earlier weights)."""
+    """See :func:`deadpan.diagnose`. ``loss``/``optimizer`` are used when the model is not compiled. The
+    search and the fix trials (``options``) continue from the model as given (deadpan saw no earlier
+    weights)."""
     run = KerasRun(model, compile_loss=loss, compile_optimizer=optimizer)
     try:
         run.train = _sample(inputs, targets, judged_output(model))
@@ -57,7 +58,7 @@ def diagnose_keras(
             missing=("data deadpan can read",),
         )
     ev, report = evidence_and_report_for_run(run, source="diagnose")
-    if verify is None or not model.built:
+    if options is None or not model.built:
         return report
     run.initial_values = [w.copy() for w in model.get_weights()]
-    return verified(report, ev, run, verify)
+    return proven(report, ev, run, options)

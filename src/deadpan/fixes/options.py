@@ -47,11 +47,15 @@ class VerifyOptions:
 
 def proven(report: Report, ev: Evidence | None, pi: ProbeInputs | Any, options: VerifyOptions) -> Report:
     """``report`` after the intervention search (when asked for and needed), then the fix trials (when
-    asked for)."""
-    if options.search and ev is not None:
-        report = searched(report, ev, pi, options)
-    if options.verify:
-        report = verified(report, ev, pi, options)
+    asked for). The trials leave the random state as they found it: a fix that draws fresh weights must not
+    move the user's generators."""
+    from deadpan.probes.rng import preserved_rng
+
+    with preserved_rng():
+        if options.search and ev is not None:
+            report = searched(report, ev, pi, options)
+        if options.verify:
+            report = verified(report, ev, pi, options)
     return report
 
 
